@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import type { NodeSettings } from './src/config/settings';
+import { Employee } from './src/employee/employee.entity';
+import { CreateEmp1732600000000 } from './src/migrations/1732600000000-create-emp';
+import { ReplicationTables1732600000001 } from './src/migrations/1732600000001-replication-tables';
+
+/** Pool and timeout settings shared by every node's DataSource. */
+export interface DataSourceTuning {
+  poolSize: number;
+  /** Client-side limit on connecting and on every query, in ms. */
+  timeoutMs: number;
+}
+
+/**
+ * Builds the TypeORM DataSource of one node. Every node gets the same entities and migrations;
+ * schema changes only ever happen through migrations (no `synchronize`), run on every node at startup.
+ * TypeORM's own `replication` option is deliberately not used: it assumes the database replicates itself.
+ */
+export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: node.url,
+    entities: [Employee],
+    migrations: [CreateEmp1732600000000, ReplicationTables1732600000001],
+    migrationsTableName: 'syncrep_migrations',
+    synchronize: false,
+    logging: false,
+    applicationName: 'syncrep',
+    poolSize: tuning.poolSize,
+    connectTimeoutMS: tuning.timeoutMs,
+    extra: {
+      // pg's client-side timeout: a hung node fails the call instead of hanging the request.
+      query_timeout: tuning.timeoutMs,
+      idleTimeoutMillis: 30_000,
+    },
+    // Errors on idle connections (a node restarting) are expected; the health monitor reports them.
+    poolErrorHandler: () => undefined,
+  });
+}
+
+/** Builds one DataSource per node, keyed by node name. */
+export function buildDataSources(nodes: NodeSettings[], tuning: DataSourceTuning): Map<string, DataSource> {
+  return new Map(nodes.map((node) => [node.name, buildDataSource(node, tuning)]));
+}

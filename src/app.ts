@@ -1,0 +1,99 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { startStandaloneServer } from '@apollo/server/standalone';
+import type { Settings } from './config/settings';
+import { EmbeddedCluster } from './embedded/embedded-cluster';
+import type { Logger } from './logger';
+import { Cluster } from './replication/cluster';
+import { ReplicationService } from './replication/replication-service';
+import { startReplication, type Replication } from './replication/replication';
+import type { AppContext } from './server/context';
+import { createFormatError } from './server/format-error';
+import { replicationExtensionPlugin } from './server/replication-extension.plugin';
+import { buildAppSchema } from './server/schema';
+import type { ServerState } from './server/server-state';
+import { seedTutorialRows } from './employee/employee.seed';
+
+/** A running syncrep: the nodes, the replication layer and the GraphQL server, stopped together. */
+export class Syncrep {
+  private state: ServerState = { kind: 'starting' };
+
+  private constructor(
+    private readonly server: ApolloServer<AppContext>,
+    readonly replication: Replication,
+    private readonly embedded: EmbeddedCluster | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts everything `settings` describes; a node that cannot be used stops startup with a StartupError. */
+  static async start(settings: Settings, log: Logger): Promise<Syncrep> {
+    const embedded =
+      settings.cluster.kind === 'embedded'
+        ? new EmbeddedCluster(settings.cluster.dataDir, settings.cluster.basePort, settings.cluster.followers, log)
+        : undefined;
+    let replication: Replication | undefined;
+    try {
+      const nodes = embedded ? await embedded.start() : settings.cluster.kind === 'external' ? settings.cluster.nodes : [];
+      for (const node of embedded?.nodes ?? []) log.info({ node: node.options.name, port: node.options.port }, 'embedded node listening');
+      const cluster = await Cluster.open(nodes, { poolSize: settings.poolSize, timeoutMs: settings.dbTimeoutMs }, log);
+      replication = await startReplication(cluster, settings, log);
+      if (embedded) await seedTutorialRows(replication.service, log);
+      const server = new ApolloServer<AppContext>({
+        schema: await buildAppSchema(),
+        introspection: true,
+        includeStacktraceInErrorResponses: !settings.production,
+        formatError: createFormatError(log, settings.production),
+        plugins: [replicationExtensionPlugin(), ApolloServerPluginLandingPageLocalDefault({ embed: true })],
+      });
+      const service = replication.service;
+      const { url } = await startStandaloneServer(server, {
+        listen: { port: settings.port, host: settings.host },
+        context: async () => ({ replication: service, servedBy: new Set<string>() }),
+      });
+      const app = new Syncrep(server, replication, embedded, log);
+      app.state = { kind: 'running', url };
+      log.info({ url, leader: nodes[0].name, followers: nodes.slice(1).map((n) => n.name), sync: settings.sync }, 'syncrep ready');
+      return app;
+    } catch (error) {
+      await replication?.stop();
+      await embedded?.stop();
+      throw error;
+    }
+  }
+
+  get url(): string {
+    if (this.state.kind !== 'running') throw new Error(`syncrep is ${this.state.kind}`);
+    return this.state.url;
+  }
+
+  get service(): ReplicationService {
+    return this.replication.service;
+  }
+
+  /** Stops taking requests, lets writes in flight finish, then closes the pools and the embedded nodes. */
+  async stop(): Promise<void> {
+    switch (this.state.kind) {
+      case 'stopped':
+        return;
+      case 'stopping':
+        return this.state.stopped;
+      case 'starting':
+      case 'running': {
+        const stopped = (async () => {
+          await this.server.stop();
+          await this.replication.stop();
+          await this.embedded?.stop();
+          this.log.info('syncrep stopped');
+        })();
+        this.state = { kind: 'stopping', stopped };
+        await stopped;
+        this.state = { kind: 'stopped' };
+        return;
+      }
+      default: {
+        const unreachable: never = this.state;
+        throw new Error(`unknown server state ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+}

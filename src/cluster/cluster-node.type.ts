@@ -1,0 +1,63 @@
+import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { formatPosition } from '../replication/write-outcome';
+import type { ClusterNode as Node } from '../replication/cluster-node';
+
+export enum NodeRole {
+  LEADER = 'LEADER',
+  FOLLOWER = 'FOLLOWER',
+}
+
+export enum NodeState {
+  UP = 'UP',
+  DOWN = 'DOWN',
+  IN_SYNC = 'IN_SYNC',
+  CATCHING_UP = 'CATCHING_UP',
+  OUT_OF_SYNC = 'OUT_OF_SYNC',
+  NEEDS_RESYNC = 'NEEDS_RESYNC',
+}
+
+registerEnumType(NodeRole, { name: 'NodeRole' });
+registerEnumType(NodeState, {
+  name: 'NodeState',
+  description: 'Leader: UP or DOWN. Follower: only IN_SYNC serves reads and takes part in writes.',
+});
+
+@ObjectType({ description: 'One PostgreSQL node as this server sees it now.' })
+export class ClusterNode {
+  @Field()
+  name: string;
+
+  @Field(() => NodeRole)
+  role: NodeRole;
+
+  @Field(() => NodeState)
+  state: NodeState;
+
+  @Field({ nullable: true, description: 'Highest replication position applied (followers) or written (leader).' })
+  appliedPosition?: string;
+
+  @Field(() => Int, { nullable: true, description: 'How many positions the follower is behind the leader.' })
+  lagPositions?: number;
+
+  @Field(() => Int, { nullable: true, description: 'How long ago, in ms, the leader committed the oldest write this follower lacks (0 when caught up).' })
+  lagMs?: number;
+
+  @Field({ nullable: true, description: 'Last failure seen talking to this node.' })
+  lastError?: string;
+
+  @Field({ nullable: true, description: 'When this server last heard from the node (ISO 8601).' })
+  lastContact?: string;
+
+  static from(node: Node, lag?: { positions: number; ms: number; applied: bigint }): ClusterNode {
+    return {
+      name: node.name,
+      role: node.role as NodeRole,
+      state: node.state.kind as NodeState,
+      appliedPosition: lag ? formatPosition(lag.applied) : undefined,
+      lagPositions: lag?.positions,
+      lagMs: lag?.ms,
+      lastError: node.lastError,
+      lastContact: node.lastContact?.toISOString(),
+    };
+  }
+}

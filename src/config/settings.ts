@@ -1,0 +1,59 @@
+/** One PostgreSQL node as the operator named it. */
+export interface NodeSettings {
+  /** Name used in `readFrom.node`, in `nodes` and in error messages. */
+  name: string;
+  /** postgres:// connection URL. */
+  url: string;
+}
+
+/** Where the nodes come from: the operator's own (`REPLICATION_NODES`), or a local embedded cluster. */
+export type ClusterSource =
+  | { kind: 'external'; nodes: NodeSettings[] }
+  | {
+      kind: 'embedded';
+      /** Folder holding one data folder per node; kept across restarts. */
+      dataDir: string;
+      /** The leader listens here, follower N on basePort + N (5445, 5446, 5447 by default, as in the tutorial). */
+      basePort: number;
+      followers: number;
+    };
+
+/** How many followers must prepare a write before the leader commits it. */
+export type SyncMode = { kind: 'all' } | { kind: 'quorum'; quorum: number };
+
+/** Every setting syncrep reads, parsed once from the environment by `loadSettings`. */
+export interface Settings {
+  /** HTTP port of the GraphQL server (`PORT`, default 4000). */
+  port: number;
+  /** Interface the HTTP server binds (`HOST`, default 127.0.0.1; 0.0.0.0 in containers). */
+  host: string;
+  /** `NODE_ENV=production` hides stack traces and internal messages from clients. */
+  production: boolean;
+  /** pino log level (`LOG_LEVEL`, default info). */
+  logLevel: string;
+  cluster: ClusterSource;
+  sync: SyncMode;
+  /** Client-side limit on every database call, in ms (`DB_TIMEOUT_MS`, default 5000). */
+  dbTimeoutMs: number;
+  /** Connections per node (`DB_POOL_SIZE`, default 20). */
+  poolSize: number;
+  /** Most mutations grouped into one distributed commit (`WRITE_BATCH_MAX`, default 64; 1 turns grouping off). */
+  writeBatchMax: number;
+  /** Distributed commits in flight at once (`WRITE_CONCURRENCY`, default 4). */
+  writeConcurrency: number;
+  /** How often the health monitor checks every node, in ms (`HEALTH_INTERVAL_MS`, default 1000). */
+  healthIntervalMs: number;
+  /** Limit on one health check, in ms (`HEALTH_TIMEOUT_MS`, default 1000). */
+  healthTimeoutMs: number;
+  /** Most log entries the leader keeps for lagging followers (`LOG_RETENTION`, default 100000). */
+  logRetention: number;
+  /** Changes replayed per catch-up batch (`CATCHUP_BATCH`, default 1000). */
+  catchupBatch: number;
+  /**
+   * Test-only fault point (`SYNCREP_FAULT_POINT`): `after-prepare` or `after-commit` makes the
+   * process SIGKILL itself at that step of the next write. Never set it in production.
+   */
+  faultPoint: FaultPoint | undefined;
+}
+
+export type FaultPoint = 'after-prepare' | 'after-commit';

@@ -1,0 +1,83 @@
+import { ArrayMaxSize, ArrayMinSize, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
+import { ArgsType, Field, Int } from 'type-graphql';
+import { ReadFrom } from '../cluster/read-from.input';
+import { CreateEmployeeInput, UpdateEmployeeInput } from './employee.inputs';
+
+/** Page size of `employees` when `first` is not given, and the most it may ask for. */
+export const PAGE = { default: 100, max: 1000 } as const;
+/** Most employees one `createEmployees` may create. */
+export const BATCH_MAX = 10_000;
+
+@ArgsType()
+export class EmployeeIdArgs {
+  @Field(() => Int)
+  @Min(1, { message: 'id must be at least 1' })
+  id: number;
+}
+
+@ArgsType()
+export class EmployeeArgs extends EmployeeIdArgs {
+  @Field(() => ReadFrom, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  readFrom?: ReadFrom;
+}
+
+@ArgsType()
+export class EmployeesArgs {
+  @Field(() => ReadFrom, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  readFrom?: ReadFrom;
+
+  @Field(() => Int, { nullable: true, description: `Page size: default ${PAGE.default}, at most ${PAGE.max}.` })
+  @IsOptional()
+  @IsInt()
+  @Min(1, { message: 'first must be at least 1' })
+  @Max(PAGE.max, { message: `first must be at most ${PAGE.max}` })
+  first?: number;
+
+  @Field(() => Int, { nullable: true, description: 'Only employees with an id greater than this (the last id of the previous page).' })
+  @IsOptional()
+  @IsInt()
+  @Min(0, { message: 'after must not be negative' })
+  after?: number;
+}
+
+@ArgsType()
+export class CreateEmployeeArgs {
+  @Field(() => CreateEmployeeInput)
+  @ValidateNested()
+  input: CreateEmployeeInput;
+}
+
+@ArgsType()
+export class CreateEmployeesArgs {
+  @Field(() => [CreateEmployeeInput])
+  @ArrayMinSize(1, { message: 'inputs must hold at least one employee' })
+  @ArrayMaxSize(BATCH_MAX, { message: `inputs may hold at most ${BATCH_MAX} employees` })
+  @ValidateNested({ each: true })
+  inputs: CreateEmployeeInput[];
+}
+
+@ArgsType()
+export class UpdateEmployeeArgs extends EmployeeIdArgs {
+  @Field(() => UpdateEmployeeInput)
+  @ValidateNested()
+  input: UpdateEmployeeInput;
+}
+
+@ArgsType()
+export class TransferSalaryArgs {
+  @Field(() => Int)
+  @Min(1, { message: 'fromId must be at least 1' })
+  fromId: number;
+
+  @Field(() => Int)
+  @Min(1, { message: 'toId must be at least 1' })
+  toId: number;
+
+  @Field(() => Int)
+  @Min(1, { message: 'amount must be positive' })
+  amount: number;
+}

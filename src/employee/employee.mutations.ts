@@ -1,0 +1,102 @@
+import type { DatabaseError } from 'pg';
+import { ErrorCode, userError } from '../errors/error-code';
+import type { Mutation, RowImage, TableShape } from '../replication/mutation';
+import { literal } from '../replication/sql';
+import type { Employee } from './employee.entity';
+import type { CreateEmployeeInput, UpdateEmployeeInput } from './employee.inputs';
+
+const UNIQUE_VIOLATION = '23505';
+const NUMERIC_OUT_OF_RANGE = '22003';
+
+/**
+ * Employee writes as the replication layer runs them: one statement each, returning the row
+ * images the followers will apply. Values are validated before they get here and inlined
+ * with `literal`, so a whole mutation is one round trip to the leader.
+ */
+export class EmployeeMutations {
+  constructor(private readonly table: TableShape) {}
+
+  create(input: CreateEmployeeInput): Mutation<Employee> {
+    return {
+      table: this.table,
+      op: 'insert',
+      sql: `INSERT INTO emp (id, name, salary) VALUES ${values(input)} RETURNING *`,
+      interpret: (rows) => rows[0] as unknown as Employee,
+      explain: alreadyExists,
+    };
+  }
+
+  createMany(inputs: CreateEmployeeInput[]): Mutation<Employee[]> {
+    return {
+      table: this.table,
+      op: 'insert',
+      sql: `INSERT INTO emp (id, name, salary) VALUES ${inputs.map(values).join(', ')} RETURNING *`,
+      interpret: (rows) => rows as unknown as Employee[],
+      explain: alreadyExists,
+    };
+  }
+
+  update(id: number, input: UpdateEmployeeInput): Mutation<Employee> {
+    const sets = [
+      input.name != null ? `name = ${literal(input.name)}` : undefined,
+      input.salary != null ? `salary = ${literal(input.salary)}` : undefined,
+    ].filter(Boolean);
+    return {
+      table: this.table,
+      op: 'update',
+      sql: `UPDATE emp SET ${sets.join(', ')} WHERE id = ${literal(id)} RETURNING *`,
+      interpret: (rows) => found(rows, id),
+    };
+  }
+
+  delete(id: number): Mutation<Employee> {
+    return {
+      table: this.table,
+      op: 'delete',
+      sql: `DELETE FROM emp WHERE id = ${literal(id)} RETURNING *`,
+      interpret: (rows) => found(rows, id),
+    };
+  }
+
+  /** Moves `amount` of salary between two employees in one statement: both rows change or neither. */
+  transfer(fromId: number, toId: number, amount: number): Mutation<Employee[]> {
+    return {
+      table: this.table,
+      op: 'update',
+      sql:
+        `UPDATE emp SET salary = salary + CASE WHEN id = ${literal(fromId)} THEN ${-amount} ELSE ${amount} END ` +
+        `WHERE id IN (${literal(fromId)}, ${literal(toId)}) RETURNING *`,
+      interpret: (rows) => {
+        const from = found(rows.filter((r) => r.id === fromId), fromId);
+        const to = found(rows.filter((r) => r.id === toId), toId);
+        if (from.salary < 0) {
+          throw userError(ErrorCode.BadUserInput, `amount: employee ${fromId} has only ${from.salary + amount}, cannot transfer ${amount}`, {
+            field: 'amount',
+          });
+        }
+        return [from, to];
+      },
+      explain: (error) =>
+        error.code === NUMERIC_OUT_OF_RANGE
+          ? userError(ErrorCode.BadUserInput, `amount: employee ${toId}'s salary would exceed the largest Int`, { field: 'amount' })
+          : undefined,
+    };
+  }
+}
+
+function values(input: CreateEmployeeInput): string {
+  return `(${literal(input.id)}, ${literal(input.name)}, ${literal(input.salary)})`;
+}
+
+function found(rows: RowImage[], id: number): Employee {
+  if (rows.length === 0) throw userError(ErrorCode.NotFound, `employee ${id} does not exist`, { id });
+  return rows[0] as unknown as Employee;
+}
+
+function alreadyExists(error: DatabaseError) {
+  if (error.code !== UNIQUE_VIOLATION) return undefined;
+  const id = /\(id\)=\((\d+)\)/.exec(error.detail ?? '')?.[1];
+  return userError(ErrorCode.AlreadyExists, `employee ${id ?? ''} already exists; nothing was created`.replace('  ', ' '), {
+    id: id ? Number(id) : null,
+  });
+}

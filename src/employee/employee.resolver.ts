@@ -1,0 +1,84 @@
+import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import { MoreThan } from 'typeorm';
+import { ErrorCode, userError } from '../errors/error-code';
+import type { AppContext } from '../server/context';
+import {
+  CreateEmployeeArgs,
+  CreateEmployeesArgs,
+  EmployeeArgs,
+  EmployeeIdArgs,
+  EmployeesArgs,
+  PAGE,
+  TransferSalaryArgs,
+  UpdateEmployeeArgs,
+} from './employee.args';
+import { Employee } from './employee.entity';
+import { EmployeeMutations } from './employee.mutations';
+import { EmployeePayload, EmployeesPayload } from './employee.payloads';
+
+/** Validates and delegates: reads and writes go through the replication service only. */
+@Resolver(() => Employee)
+export class EmployeeResolver {
+  private mutationsFor(ctx: AppContext): EmployeeMutations {
+    return new EmployeeMutations(ctx.replication.shape(Employee));
+  }
+
+  @Query(() => Employee, { nullable: true, description: 'One employee by id, or null; `readFrom` picks the node.' })
+  employee(@Args() { id, readFrom }: EmployeeArgs, @Ctx() ctx: AppContext): Promise<Employee | null> {
+    return ctx.replication.read(readFrom, ctx, (ds) => ds.getRepository(Employee).findOneBy({ id }));
+  }
+
+  @Query(() => [Employee], { description: 'Employees ordered by id, a page at a time; `after` is the last id of the previous page.' })
+  employees(@Args() { readFrom, first, after }: EmployeesArgs, @Ctx() ctx: AppContext): Promise<Employee[]> {
+    return ctx.replication.read(readFrom, ctx, (ds) =>
+      ds.getRepository(Employee).find({
+        where: after != null ? { id: MoreThan(after) } : {},
+        order: { id: 'ASC' },
+        take: first ?? PAGE.default,
+      }),
+    );
+  }
+
+  @Mutation(() => EmployeePayload, { description: 'Creates an employee on every node, atomically.' })
+  async createEmployee(@Args() { input }: CreateEmployeeArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
+    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).create(input));
+    return { employee: value, ...meta };
+  }
+
+  @Mutation(() => EmployeesPayload, { description: 'Creates many employees on every node: all of them, or none.' })
+  async createEmployees(@Args() { inputs }: CreateEmployeesArgs, @Ctx() ctx: AppContext): Promise<EmployeesPayload> {
+    const seen = new Set<number>();
+    inputs.forEach((input, index) => {
+      if (seen.has(input.id)) {
+        throw userError(ErrorCode.BadUserInput, `inputs[${index}].id: id ${input.id} appears more than once; nothing was created`, {
+          field: `inputs[${index}].id`,
+        });
+      }
+      seen.add(input.id);
+    });
+    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).createMany(inputs));
+    return { employees: value, ...meta };
+  }
+
+  @Mutation(() => EmployeePayload, { description: 'Changes an employee on every node, atomically.' })
+  async updateEmployee(@Args() { id, input }: UpdateEmployeeArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
+    if (input.name == null && input.salary == null) {
+      throw userError(ErrorCode.BadUserInput, 'input: give name, salary or both', { field: 'input' });
+    }
+    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).update(id, input));
+    return { employee: value, ...meta };
+  }
+
+  @Mutation(() => EmployeePayload, { description: 'Deletes an employee on every node, atomically; returns the row as it was.' })
+  async deleteEmployee(@Args() { id }: EmployeeIdArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
+    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).delete(id));
+    return { employee: value, ...meta };
+  }
+
+  @Mutation(() => EmployeesPayload, { description: 'Moves salary from one employee to another in one atomic write: [from, to].' })
+  async transferSalary(@Args() { fromId, toId, amount }: TransferSalaryArgs, @Ctx() ctx: AppContext): Promise<EmployeesPayload> {
+    if (fromId === toId) throw userError(ErrorCode.BadUserInput, 'toId: must differ from fromId', { field: 'toId' });
+    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).transfer(fromId, toId, amount));
+    return { employees: value, ...meta };
+  }
+}

@@ -1,0 +1,23 @@
+import type { Logger } from '../logger';
+import type { ReplicationService } from '../replication/replication-service';
+import { Employee } from './employee.entity';
+import { EmployeeMutations } from './employee.mutations';
+
+/** The tutorial's two rows. */
+export const TUTORIAL_ROWS = [
+  { id: 101, name: 'John', salary: 285000 },
+  { id: 102, name: 'Sam', salary: 255000 },
+];
+
+/**
+ * Seeds the tutorial rows through the normal write path, on first start only: when the leader has
+ * neither employees nor any replicated write. A cluster whose rows were all deleted stays empty.
+ */
+export async function seedTutorialRows(service: ReplicationService, log: Logger): Promise<void> {
+  const [{ fresh }] = await service.leaderQuery(
+    'SELECT NOT EXISTS (SELECT 1 FROM emp) AND NOT EXISTS (SELECT 1 FROM syncrep_log) AS fresh',
+  );
+  if (!fresh) return;
+  const outcome = await service.write(new EmployeeMutations(service.shape(Employee)).createMany(TUTORIAL_ROWS));
+  log.info({ rows: TUTORIAL_ROWS.length, position: outcome.position }, 'seeded the tutorial rows');
+}

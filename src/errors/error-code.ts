@@ -1,0 +1,29 @@
+import { GraphQLError } from 'graphql';
+
+/** Every `extensions.code` syncrep returns on purpose. Anything else is masked as INTERNAL_SERVER_ERROR. */
+export enum ErrorCode {
+  BadUserInput = 'BAD_USER_INPUT',
+  AlreadyExists = 'ALREADY_EXISTS',
+  NotFound = 'NOT_FOUND',
+  NodeUnavailable = 'NODE_UNAVAILABLE',
+  ReplicationFailed = 'REPLICATION_FAILED',
+  LeaderUnavailable = 'LEADER_UNAVAILABLE',
+  InternalServerError = 'INTERNAL_SERVER_ERROR',
+}
+
+/** Extra, safe-to-show facts attached to an error (never SQL, hosts or passwords). */
+export type ErrorDetails = Record<string, string | number | boolean | string[] | number[] | null>;
+
+/** An expected failure, shown to the client as is. */
+export function userError(code: ErrorCode, message: string, details: ErrorDetails = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...details } });
+}
+
+/** True for errors created by `userError` (or by GraphQL itself) that carry one of our codes. */
+export function isExpectedError(error: unknown): error is GraphQLError {
+  return (
+    error instanceof GraphQLError &&
+    Object.values(ErrorCode).includes(error.extensions?.code as ErrorCode) &&
+    error.extensions?.code !== ErrorCode.InternalServerError
+  );
+}

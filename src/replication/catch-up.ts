@@ -1,0 +1,87 @@
+import type { Logger } from '../logger';
+import { setState, type FollowerNode, type LeaderNode } from './cluster-node';
+import type { Rejoiner } from './health-monitor';
+import type { InDoubtResolver } from './in-doubt-resolver';
+import type { MembershipGate } from './membership-gate';
+import { describeFailure, withClient } from './sql';
+
+/** Positions checked against a follower per round trip. */
+const SCAN_PAGE = 10_000;
+
+/**
+ * Brings a follower that missed writes back into the synchronous set.
+ * Positions are taken before commit, so writes can commit out of position order: catch-up does
+ * not trust "everything up to the highest applied position"; it compares every position in the
+ * leader's log with the follower's own record of applied positions and replays each one missing,
+ * in position order, in batches. Writes go on meanwhile; the last entries are replayed with the
+ * membership gate held, so the follower joins without missing or repeating a write.
+ */
+export class CatchUp implements Rejoiner {
+  constructor(
+    private readonly leader: LeaderNode,
+    private readonly gate: MembershipGate,
+    private readonly inDoubt: InDoubtResolver,
+    private readonly batchSize: number,
+    private readonly log: Logger,
+  ) {}
+
+  async rejoin(follower: FollowerNode): Promise<void> {
+    const from = follower.state.kind;
+    await this.inDoubt.resolve(follower);
+    setState(follower, { kind: 'CATCHING_UP' }, this.log);
+    try {
+      const replayed = await this.replay(follower);
+      const last = await this.gate.exclusive(async () => {
+        const n = await this.replay(follower);
+        setState(follower, { kind: 'IN_SYNC' }, this.log);
+        return n;
+      });
+      this.log.info({ node: follower.name, from, replayed: replayed + last }, 'follower rejoined');
+    } catch (error) {
+      setState(follower, { kind: 'OUT_OF_SYNC', reason: `catch-up failed: ${describeFailure(error)}` }, this.log);
+      throw error;
+    }
+  }
+
+  /** Replays every committed position the follower lacks; returns how many. */
+  async replay(follower: FollowerNode): Promise<number> {
+    let cursor = '0';
+    let replayed = 0;
+    for (;;) {
+      const page: { position: string }[] = await this.leader.dataSource.query(
+        'SELECT position::text FROM syncrep_log WHERE position > $1 ORDER BY position LIMIT $2',
+        [cursor, SCAN_PAGE],
+      );
+      if (page.length === 0) return replayed;
+      cursor = page[page.length - 1].position;
+      const missing: { p: string }[] = await follower.dataSource.query(
+        `SELECT p::text FROM unnest($1::bigint[]) AS p
+          WHERE NOT EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = p) ORDER BY p`,
+        [page.map((row) => row.position)],
+      );
+      for (let i = 0; i < missing.length; i += this.batchSize) {
+        replayed += await this.apply(follower, missing.slice(i, i + this.batchSize).map((m) => m.p));
+      }
+      if (BigInt(cursor) > follower.appliedPosition) follower.appliedPosition = BigInt(cursor);
+    }
+  }
+
+  private async apply(follower: FollowerNode, positions: string[]): Promise<number> {
+    const [{ entries }] = await this.leader.dataSource.query(
+      `SELECT coalesce(jsonb_agg(jsonb_build_object('position', position, 'changes', changes) ORDER BY position), '[]')::text AS entries
+         FROM syncrep_log WHERE position = ANY($1::bigint[])`,
+      [positions],
+    );
+    return withClient(follower.pool, async (client) => {
+      await client.query('BEGIN');
+      try {
+        const result = await client.query('SELECT syncrep_apply_many($1::jsonb) AS n', [entries]);
+        await client.query('COMMIT');
+        return result.rows[0].n as number;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+}

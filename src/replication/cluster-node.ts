@@ -1,0 +1,47 @@
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import type { FollowerState, LeaderState } from './node-state';
+
+/** What every node has: a name, its TypeORM DataSource and what the server last saw of it. */
+abstract class NodeBase {
+  lastError: string | undefined;
+  lastContact: Date | undefined;
+
+  constructor(readonly name: string, readonly dataSource: DataSource) {}
+
+  /** The pg pool TypeORM created for this node; the write path uses it directly to save round trips. */
+  get pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
+  }
+}
+
+/** The node where every write is decided. */
+export class LeaderNode extends NodeBase {
+  readonly role = 'LEADER' as const;
+  state: LeaderState = { kind: 'UP' };
+}
+
+/** A node that receives every write synchronously and can serve reads while IN_SYNC. */
+export class FollowerNode extends NodeBase {
+  readonly role = 'FOLLOWER' as const;
+  state: FollowerState = { kind: 'IN_SYNC' };
+  /** Highest position this follower is known to have applied. */
+  appliedPosition = 0n;
+}
+
+export type ClusterNode = LeaderNode | FollowerNode;
+
+/** Logs a state change once, where it happens. */
+export function setState<N extends ClusterNode>(
+  node: N,
+  next: N['state'],
+  log: { info(obj: object, msg: string): void },
+): void {
+  const previous = node.state;
+  node.state = next;
+  if ('reason' in next) node.lastError = next.reason;
+  if (previous.kind !== next.kind) {
+    log.info({ node: node.name, from: previous.kind, to: next.kind, reason: 'reason' in next ? next.reason : undefined }, 'node state changed');
+  }
+}

@@ -1,0 +1,87 @@
+import type { DataSource } from 'typeorm';
+import { buildDataSource, type DataSourceTuning } from '../../ormconfig';
+import type { NodeSettings } from '../config/settings';
+import type { Logger } from '../logger';
+import { FollowerNode, LeaderNode, type ClusterNode } from './cluster-node';
+
+/** A node that cannot be used at startup; the message says which node and what to fix. */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+/** The leader and followers, each with its DataSource, connected, checked and migrated. */
+export class Cluster {
+  readonly nodes: readonly ClusterNode[];
+
+  private constructor(readonly leader: LeaderNode, readonly followers: readonly FollowerNode[]) {
+    this.nodes = [leader, ...followers];
+  }
+
+  /**
+   * Connects to every node, refuses nodes that cannot take part in two-phase commit, and runs the
+   * migrations on each. Nothing is served until every node passed.
+   */
+  static async open(settings: NodeSettings[], tuning: DataSourceTuning, log: Logger): Promise<Cluster> {
+    const sources = settings.map((node) => ({ node, dataSource: buildDataSource(node, tuning) }));
+    try {
+      await Promise.all(sources.map(({ node, dataSource }) => prepareNode(node, dataSource)));
+      for (const { node, dataSource } of sources) {
+        const ran = await dataSource.runMigrations({ transaction: 'each' });
+        log.info({ node: node.name, migrations: ran.map((m) => m.name) }, 'node ready');
+      }
+    } catch (error) {
+      await Promise.all(sources.map(({ dataSource }) => (dataSource.isInitialized ? dataSource.destroy() : undefined)));
+      throw error;
+    }
+    const [leader, ...followers] = sources;
+    return new Cluster(
+      new LeaderNode(leader.node.name, leader.dataSource),
+      followers.map((f) => new FollowerNode(f.node.name, f.dataSource)),
+    );
+  }
+
+  byName(name: string): ClusterNode | undefined {
+    return this.nodes.find((node) => node.name === name);
+  }
+
+  /** Closes every node's pool. */
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => (node.dataSource.isInitialized ? node.dataSource.destroy() : undefined)));
+  }
+}
+
+async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<void> {
+  const where = describeUrl(node.url);
+  try {
+    await dataSource.initialize();
+  } catch (error) {
+    throw new StartupError(`node "${node.name}" (${where}) is unreachable: ${reason(error)}. Check REPLICATION_NODES and that the server is running.`);
+  }
+  const [{ max_prepared_transactions: max }] = await dataSource.query('SHOW max_prepared_transactions');
+  if (Number(max) === 0) {
+    throw new StartupError(
+      `node "${node.name}" (${where}) has max_prepared_transactions = 0, so it cannot take part in two-phase commit. ` +
+        'Start it with -c max_prepared_transactions=64 (or set it in postgresql.conf and restart).',
+    );
+  }
+}
+
+/** host:port/database of a node URL: enough to find it, without the password. */
+function describeUrl(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+}
+
+function reason(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND') return 'host not found';
+  if (code === '28P01') return 'password authentication failed';
+  if (code === '3D000') return 'database does not exist';
+  if (/timeout/i.test(message)) return 'connection timed out';
+  return message.replace(/postgres(ql)?:\/\/[^\s]*/g, '<url>');
+}

@@ -1,0 +1,88 @@
+import type { Logger } from '../logger';
+import { setState, type ClusterNode, type FollowerNode } from './cluster-node';
+import type { Cluster } from './cluster';
+import type { InDoubtResolver } from './in-doubt-resolver';
+import { describeFailure, withClient } from './sql';
+
+/** What the monitor hands a follower that has become reachable and may have missed writes. */
+export interface Rejoiner {
+  rejoin(follower: FollowerNode): Promise<void>;
+}
+
+export interface HealthMonitorOptions {
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+/**
+ * Checks every node at an interval. A node that does not answer within the timeout is DOWN
+ * (a follower stops serving reads); a follower that answers again, or that is out of sync,
+ * is handed to the rejoiner, which replays what it missed before it serves or votes again.
+ * Each round also settles prepared transactions that a crashed server left on a healthy node.
+ */
+export class HealthMonitor {
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  private readonly rejoining = new Set<string>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly rejoiner: Rejoiner,
+    private readonly inDoubt: InDoubtResolver,
+    private readonly options: HealthMonitorOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.checkNow(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One round of checks; rounds never overlap. */
+  checkNow(): Promise<void> {
+    this.checking ??= this.round().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.checking;
+  }
+
+  private async round(): Promise<void> {
+    await Promise.all(this.cluster.nodes.map((node) => this.check(node)));
+  }
+
+  private async check(node: ClusterNode): Promise<void> {
+    try {
+      await withTimeout(withClient(node.pool, (client) => client.query('SELECT 1')), this.options.timeoutMs);
+      node.lastContact = new Date();
+    } catch (error) {
+      const reason = describeFailure(error);
+      node.lastError = reason;
+      if (node.state.kind !== 'DOWN') setState(node, { kind: 'DOWN', reason }, this.log);
+      return;
+    }
+    if (node.role === 'LEADER') {
+      if (node.state.kind === 'DOWN') setState(node, { kind: 'UP' }, this.log);
+      await this.inDoubt.resolve(node).catch(() => undefined);
+      return;
+    }
+    if (node.state.kind === 'IN_SYNC') await this.inDoubt.resolve(node).catch(() => undefined);
+    if (node.state.kind !== 'IN_SYNC' && node.state.kind !== 'CATCHING_UP' && !this.rejoining.has(node.name)) {
+      this.rejoining.add(node.name);
+      void this.rejoiner
+        .rejoin(node)
+        .catch((error) => this.log.warn({ node: node.name, failure: describeFailure(error) }, 'rejoin failed; retrying'))
+        .finally(() => this.rejoining.delete(node.name));
+    }
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('health check timeout')), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

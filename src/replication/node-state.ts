@@ -1,0 +1,36 @@
+/** States a follower can be in; only IN_SYNC followers serve reads and take part in writes. */
+export type FollowerState =
+  | { kind: 'IN_SYNC' }
+  /** Replaying the leader's log; joins the synchronous set when it reaches the leader's position. */
+  | { kind: 'CATCHING_UP' }
+  /** Missed a write (or failed to commit one); waits for the monitor to start catch-up. */
+  | { kind: 'OUT_OF_SYNC'; reason: string }
+  /** Behind what the leader's log keeps: its tables are rebuilt from a snapshot of the leader. */
+  | { kind: 'NEEDS_RESYNC'; reason: string }
+  | { kind: 'DOWN'; reason: string };
+
+export type LeaderState = { kind: 'UP' } | { kind: 'DOWN'; reason: string };
+
+export type NodeRole = 'LEADER' | 'FOLLOWER';
+
+/** The state names shown in the `nodes` query. */
+export type NodeStateName = FollowerState['kind'] | LeaderState['kind'];
+
+/** Why a node cannot serve reads, or undefined when it can. */
+export function readBlocker(state: FollowerState | LeaderState): string | undefined {
+  switch (state.kind) {
+    case 'UP':
+    case 'IN_SYNC':
+      return undefined;
+    case 'CATCHING_UP':
+      return 'it is catching up with the leader';
+    case 'OUT_OF_SYNC':
+    case 'NEEDS_RESYNC':
+    case 'DOWN':
+      return `it is ${state.kind.replace(/_/g, ' ').toLowerCase()}: ${state.reason}`;
+    default: {
+      const unreachable: never = state;
+      throw new Error(`unknown node state ${JSON.stringify(unreachable)}`);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { ErrorCode, userError } from '../errors/error-code';
+import type { ClusterNode, FollowerNode, LeaderNode } from './cluster-node';
+import { readBlocker } from './node-state';
+
+export type ReadRoleName = 'LEADER' | 'FOLLOWER' | 'ANY';
+
+/** Where a query wants to read: a node by name, a role, or (neither) the default. */
+export interface ReadTarget {
+  node?: string | null;
+  role?: ReadRoleName | null;
+}
+
+/**
+ * Picks the nodes a read may go to, best first. With no preference, reads go to in-sync
+ * followers in turn, and to the leader when no follower can serve. A named node or role that
+ * cannot serve is an error, never silently replaced by another node.
+ */
+export class ReadRouter {
+  private turn = 0;
+
+  constructor(private readonly leader: LeaderNode, private readonly followers: readonly FollowerNode[]) {}
+
+  candidates(target: ReadTarget | null | undefined): ClusterNode[] {
+    const role = target?.role ?? 'ANY';
+    if (target?.node != null) return [this.named(target.node, role)];
+    switch (role) {
+      case 'LEADER':
+        return [this.usable(this.leader)];
+      case 'FOLLOWER': {
+        const followers = this.inTurn();
+        if (followers.length === 0) {
+          throw userError(ErrorCode.NodeUnavailable, `no follower can serve reads now (${this.followerStates()})`, { role });
+        }
+        return followers;
+      }
+      case 'ANY':
+        return readBlocker(this.leader.state) ? this.inTurn() : [...this.inTurn(), this.leader];
+      default: {
+        const unreachable: never = role;
+        throw new Error(`unknown read role ${String(unreachable)}`);
+      }
+    }
+  }
+
+  private named(name: string, role: ReadRoleName): ClusterNode {
+    const node = [this.leader, ...this.followers].find((n) => n.name === name);
+    if (!node) {
+      const known = [this.leader, ...this.followers].map((n) => n.name).join(', ');
+      throw userError(ErrorCode.BadUserInput, `readFrom.node: there is no node named "${name}"; known nodes: ${known}`, {
+        field: 'readFrom.node',
+      });
+    }
+    if (role !== 'ANY' && node.role !== role) {
+      throw userError(ErrorCode.BadUserInput, `readFrom: node "${name}" is the ${node.role.toLowerCase()}, not a ${role.toLowerCase()}`, {
+        field: 'readFrom.role',
+      });
+    }
+    return this.usable(node);
+  }
+
+  private usable(node: ClusterNode): ClusterNode {
+    const blocker = readBlocker(node.state);
+    if (blocker) throw userError(ErrorCode.NodeUnavailable, `node "${node.name}" cannot serve reads: ${blocker}`, { node: node.name });
+    return node;
+  }
+
+  /** In-sync followers, starting with the next one in turn, so reads spread evenly. */
+  private inTurn(): FollowerNode[] {
+    const ready = this.followers.filter((f) => !readBlocker(f.state));
+    if (ready.length === 0) return [];
+    const start = this.turn++ % ready.length;
+    return [...ready.slice(start), ...ready.slice(0, start)];
+  }
+
+  private followerStates(): string {
+    return this.followers.map((f) => `${f.name} ${f.state.kind}`).join(', ') || 'there are no followers';
+  }
+}

@@ -1,0 +1,108 @@
+import { QueryFailedError, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
+import { ErrorCode, userError } from '../errors/error-code';
+import type { Cluster } from './cluster';
+import type { ClusterNode } from './cluster-node';
+import { tableShape, type Mutation, type TableShape } from './mutation';
+import { ReadRouter, type ReadTarget } from './read-router';
+import { describeFailure, isServerError } from './sql';
+import type { WriteBatcher } from './write-batcher';
+import type { WriteOutcome } from './write-outcome';
+
+/** How far a node is behind the leader. */
+export interface NodeLag {
+  applied: bigint;
+  positions: number;
+  ms: number;
+}
+
+/** Collects, per request, the nodes that answered its reads. */
+export interface ReadTracker {
+  servedBy: Set<string>;
+}
+
+/**
+ * The one door between the API and the nodes: resolvers write and read through it, and nothing
+ * else in the API ever talks to a follower.
+ */
+export class ReplicationService {
+  private readonly router: ReadRouter;
+  private readonly shapes = new Map<EntityTarget<ObjectLiteral>, TableShape>();
+
+  constructor(private readonly cluster: Cluster, private readonly batcher: WriteBatcher) {
+    this.router = new ReadRouter(cluster.leader, cluster.followers);
+  }
+
+  /** Commits a mutation on the leader and every follower the sync mode requires. */
+  write<T>(mutation: Mutation<T>): Promise<WriteOutcome<T>> {
+    return this.batcher.submit(mutation);
+  }
+
+  /**
+   * Runs a read on the node `target` picks. With no pinned node, a node that fails to answer is
+   * skipped for the next candidate; a pinned node that fails is reported as NODE_UNAVAILABLE.
+   */
+  async read<T>(target: ReadTarget | null | undefined, tracker: ReadTracker, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+    const candidates = this.router.candidates(target);
+    let failure = 'no node could serve the read';
+    for (const node of candidates) {
+      try {
+        const value = await work(node.dataSource);
+        node.lastContact = new Date();
+        tracker.servedBy.add(node.name);
+        return value;
+      } catch (error) {
+        const cause = error instanceof QueryFailedError ? error.driverError : error;
+        if (isServerError(cause)) throw error;
+        failure = `node "${node.name}" did not answer (${describeFailure(cause)})`;
+        node.lastError = describeFailure(cause);
+      }
+    }
+    throw userError(ErrorCode.NodeUnavailable, failure, { node: candidates.length === 1 ? candidates[0].name : null });
+  }
+
+  /** Every node with its role and state, leader first. */
+  nodes(): readonly ClusterNode[] {
+    return this.cluster.nodes;
+  }
+
+  /**
+   * Applied position and lag of every node, from the leader's log: how many committed positions a
+   * follower lacks and how long ago the oldest of them committed. Empty when the leader is unreachable.
+   */
+  async lags(): Promise<Map<string, NodeLag>> {
+    const lags = new Map<string, NodeLag>();
+    const leader = this.cluster.leader.dataSource;
+    try {
+      const [{ max }] = await leader.query('SELECT coalesce(max(position), 0)::text AS max FROM syncrep_log');
+      lags.set(this.cluster.leader.name, { applied: BigInt(max), positions: 0, ms: 0 });
+      for (const follower of this.cluster.followers) {
+        const [row] = await leader.query(
+          `SELECT count(*)::int AS positions,
+                  coalesce(extract(epoch FROM clock_timestamp() - min(committed_at)) * 1000, 0)::int AS ms
+             FROM syncrep_log WHERE position > $1`,
+          [follower.appliedPosition.toString()],
+        );
+        lags.set(follower.name, { applied: follower.appliedPosition, positions: row.positions, ms: row.ms });
+      }
+    } catch {
+      // The leader's state already says why; the node list is still worth showing.
+    }
+    return lags;
+  }
+
+  /** A read-only query on the leader, for startup decisions such as seeding. */
+  leaderQuery(sql: string): Promise<Record<string, unknown>[]> {
+    return this.cluster.leader.dataSource.query(sql);
+  }
+
+  get leaderName(): string {
+    return this.cluster.leader.name;
+  }
+
+  /** Table shape of an entity, read from the leader's TypeORM metadata. */
+  shape(entity: EntityTarget<ObjectLiteral>): TableShape {
+    let shape = this.shapes.get(entity);
+    if (!shape) this.shapes.set(entity, (shape = tableShape(this.cluster.leader.dataSource, entity)));
+    return shape;
+  }
+}

@@ -1,0 +1,65 @@
+import type { Settings } from '../config/settings';
+import type { Logger } from '../logger';
+import { CatchUp } from './catch-up';
+import type { Cluster } from './cluster';
+import { GidSource } from './gid';
+import { HealthMonitor } from './health-monitor';
+import { InDoubtResolver } from './in-doubt-resolver';
+import { MembershipGate } from './membership-gate';
+import { ReplicationService } from './replication-service';
+import { SyncPolicy } from './sync-policy';
+import { WriteBatcher } from './write-batcher';
+import { WritePath } from './write-path';
+
+/** The replication layer, assembled: what the API uses, and the one `stop()` for all of it. */
+export interface Replication {
+  cluster: Cluster;
+  service: ReplicationService;
+  monitor: HealthMonitor;
+  inDoubt: InDoubtResolver;
+  catchUp: CatchUp;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the write path, catch-up, in-doubt recovery and health monitor over an open cluster.
+ * Before any write is taken, every node's in-doubt transactions are settled and every follower
+ * replays what it missed while no server was running.
+ */
+export async function startReplication(cluster: Cluster, settings: Settings, log: Logger): Promise<Replication> {
+  const gids = new GidSource();
+  const inFlight = new Set<string>();
+  const gate = new MembershipGate();
+  const inDoubt = new InDoubtResolver(cluster.leader, { inFlight, gids, foreignGraceMs: settings.dbTimeoutMs * 4 }, log);
+  const catchUp = new CatchUp(cluster.leader, gate, inDoubt, settings.catchupBatch, log);
+  const writePath = new WritePath({
+    leader: cluster.leader,
+    followers: cluster.followers,
+    policy: new SyncPolicy(settings.sync),
+    gids,
+    log,
+    faultPoint: settings.faultPoint,
+    inFlight,
+    gate,
+  });
+  const batcher = new WriteBatcher(writePath, settings.writeBatchMax, settings.writeConcurrency);
+  const service = new ReplicationService(cluster, batcher);
+  const monitor = new HealthMonitor(cluster, catchUp, inDoubt, { intervalMs: settings.healthIntervalMs, timeoutMs: settings.healthTimeoutMs }, log);
+
+  await inDoubt.resolve(cluster.leader);
+  for (const follower of cluster.followers) await catchUp.rejoin(follower);
+  monitor.start();
+
+  return {
+    cluster,
+    service,
+    monitor,
+    inDoubt,
+    catchUp,
+    async stop() {
+      await monitor.stop();
+      await batcher.stop();
+      await cluster.stop();
+    },
+  };
+}

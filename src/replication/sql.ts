@@ -1,0 +1,49 @@
+import { DatabaseError, escapeLiteral, type Pool, type PoolClient, type QueryResult } from 'pg';
+
+/** Quotes any value for inlining into a simple-protocol statement (several statements, one round trip). */
+export function literal(value: string | number | bigint | boolean | null): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`cannot inline ${value}`);
+    return String(value);
+  }
+  if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return escapeLiteral(value);
+}
+
+/** True for an error the server sent: the connection is still usable after ROLLBACK. */
+export function isServerError(error: unknown): error is DatabaseError {
+  return error instanceof DatabaseError;
+}
+
+/**
+ * Runs `work` on one pooled connection. A connection that failed for any reason other than an
+ * error from the server (timeout, reset) is destroyed, never handed back to the pool half-used.
+ */
+export async function withClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await work(client);
+  } catch (error) {
+    if (!isServerError(error)) broken = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** Runs several `;`-separated statements in one round trip and returns each one's result. */
+export async function multi(client: PoolClient, sql: string): Promise<QueryResult[]> {
+  const result = (await client.query(sql)) as unknown as QueryResult | QueryResult[];
+  return Array.isArray(result) ? result : [result];
+}
+
+/** A short, safe description of a database failure (no SQL, no host, no password). */
+export function describeFailure(error: unknown): string {
+  if (isServerError(error)) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/timeout/i.test(message)) return 'timed out';
+  if (/ECONNREFUSED|connect|terminat|closed|ended|ECONNRESET|EPIPE/i.test(message)) return 'connection failed';
+  return 'unexpected driver error';
+}

@@ -1,0 +1,31 @@
+import type { SyncMode } from '../config/settings';
+import type { FollowerNode } from './cluster-node';
+
+/**
+ * Which followers a write goes to, and how many must prepare before the leader may commit.
+ * - `all`: every follower that has not missed a committed write must prepare. A follower that is
+ *   merely unreachable is still required, so no write is acknowledged without it.
+ * - `quorum k`: writes go to the IN_SYNC followers and commit once k of them prepared; a follower
+ *   that misses one is marked OUT_OF_SYNC and left out until it has caught up.
+ */
+export class SyncPolicy {
+  constructor(readonly mode: SyncMode) {}
+
+  targets(followers: readonly FollowerNode[]): FollowerNode[] {
+    switch (this.mode.kind) {
+      case 'all':
+        return followers.filter((f) => f.state.kind === 'IN_SYNC' || f.state.kind === 'DOWN');
+      case 'quorum':
+        return followers.filter((f) => f.state.kind === 'IN_SYNC');
+      default: {
+        const unreachable: never = this.mode;
+        throw new Error(`unknown sync mode ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  /** How many of `targets` followers must prepare. */
+  required(targets: number): number {
+    return this.mode.kind === 'all' ? targets : this.mode.quorum;
+  }
+}

@@ -1,0 +1,76 @@
+import { ErrorCode, userError } from '../errors/error-code';
+import type { Mutation } from './mutation';
+import type { PendingWrite, WriteOutcome } from './write-outcome';
+
+/** The one thing the batcher needs from the write path. */
+export interface BatchCommitter {
+  commit(batch: PendingWrite[]): Promise<void>;
+}
+
+export type BatcherState = { kind: 'open' } | { kind: 'draining'; drained: Promise<void> } | { kind: 'closed' };
+
+/**
+ * Group commit. Up to `concurrency` distributed commits run at once; mutations that arrive while
+ * they do wait and go, up to `batchMax` together, into the next one. Under light load every
+ * mutation gets its own commit at once; under heavy load the flushes and round trips of one
+ * two-phase commit are shared by a whole batch. Each mutation has its own savepoint on the leader,
+ * so one that fails does not fail its neighbours.
+ */
+export class WriteBatcher {
+  private readonly queue: PendingWrite[] = [];
+  private running = 0;
+  private state: BatcherState = { kind: 'open' };
+  private onIdle: (() => void) | undefined;
+
+  constructor(
+    private readonly committer: BatchCommitter,
+    private readonly batchMax: number,
+    private readonly concurrency: number,
+  ) {}
+
+  /** Queues a mutation; settles when its distributed commit has. */
+  submit<T>(mutation: Mutation<T>): Promise<WriteOutcome<T>> {
+    if (this.state.kind !== 'open') {
+      return Promise.reject(userError(ErrorCode.LeaderUnavailable, 'the server is shutting down; the write was not attempted'));
+    }
+    return new Promise<WriteOutcome<T>>((resolve, reject) => {
+      this.queue.push({ mutation, resolve: resolve as PendingWrite['resolve'], reject });
+      this.pump();
+    });
+  }
+
+  /** Stops taking writes and waits for every queued and running one to settle. */
+  async stop(): Promise<void> {
+    switch (this.state.kind) {
+      case 'closed':
+        return;
+      case 'draining':
+        return this.state.drained;
+      case 'open': {
+        const drained = this.running === 0 && this.queue.length === 0
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => (this.onIdle = resolve));
+        this.state = { kind: 'draining', drained };
+        await drained;
+        this.state = { kind: 'closed' };
+        return;
+      }
+      default: {
+        const unreachable: never = this.state;
+        throw new Error(`unknown batcher state ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.batchMax);
+      this.running += 1;
+      void this.committer.commit(batch).finally(() => {
+        this.running -= 1;
+        this.pump();
+        if (this.running === 0 && this.queue.length === 0) this.onIdle?.();
+      });
+    }
+  }
+}

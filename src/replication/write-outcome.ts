@@ -1,0 +1,23 @@
+import type { GraphQLError } from 'graphql';
+import type { Mutation } from './mutation';
+
+/** What a committed mutation reports back to its client. */
+export interface WriteOutcome<T> {
+  value: T;
+  /** Replication position of the distributed commit that carried this mutation. */
+  position: string;
+  /** Nodes that committed it: the leader first, then every follower that did. */
+  committedOn: string[];
+}
+
+/** A mutation waiting for, or taking part in, a distributed commit. */
+export interface PendingWrite {
+  mutation: Mutation<unknown>;
+  resolve(outcome: WriteOutcome<unknown>): void;
+  reject(error: GraphQLError): void;
+}
+
+/** Positions are fixed-width decimal strings: comparing them as strings orders them. */
+export function formatPosition(position: bigint): string {
+  return position.toString().padStart(20, '0');
+}

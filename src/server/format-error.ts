@@ -1,0 +1,63 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+import type { ValidationError } from 'class-validator';
+import { ErrorCode, isExpectedError } from '../errors/error-code';
+import type { Logger } from '../logger';
+
+/** Codes Apollo Server itself gives to malformed requests; they are safe to show. */
+const APOLLO_REQUEST_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+/**
+ * Shapes every error a client sees. Expected errors keep their code and message; validation
+ * errors become one BAD_USER_INPUT naming each field and rule; anything else is logged and
+ * masked as INTERNAL_SERVER_ERROR, so no SQL, host or password can reach a client.
+ */
+export function createFormatError(log: Logger, production: boolean) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const validation = (original as { extensions?: { validationErrors?: ValidationError[] } })?.extensions?.validationErrors;
+    if (Array.isArray(validation)) {
+      const problems = flatten(validation);
+      return {
+        message: `Invalid input: ${problems.map((p) => `${p.field}: ${p.rules.join('; ')}`).join(' | ')}`,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { code: ErrorCode.BadUserInput, fields: problems },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (isExpectedError(original) || (original === error && APOLLO_REQUEST_CODES.has(String(code)))) {
+      if (!production) return formatted;
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    log.error({ err: original, path: formatted.path }, 'unexpected error');
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.InternalServerError },
+    };
+  };
+}
+
+interface FieldProblem {
+  field: string;
+  rules: string[];
+}
+
+function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
+  return errors.flatMap((error) => {
+    const field = /^\d+$/.test(error.property) ? `${prefix}[${error.property}]` : prefix ? `${prefix}.${error.property}` : error.property;
+    const own = error.constraints ? [{ field, rules: Object.values(error.constraints) }] : [];
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}

@@ -1,0 +1,18 @@
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema, type ContainerType } from 'type-graphql';
+import { ClusterResolver } from '../cluster/cluster.resolver';
+import { EmployeeResolver } from '../employee/employee.resolver';
+
+const resolvers = [EmployeeResolver, ClusterResolver] as const;
+
+/**
+ * Builds the GraphQL schema from the decorated classes, with class-validator on. Validation
+ * errors leave out `target` and `value`, so no error ever echoes the client's whole input back.
+ */
+export function buildAppSchema(container?: ContainerType): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers,
+    container,
+    validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
+  });
+}
