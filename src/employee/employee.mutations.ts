@@ -20,6 +20,7 @@ export class EmployeeMutations {
     return {
       table: this.table,
       op: 'insert',
+      lockKey: input.id,
       sql: `INSERT INTO emp (id, name, salary) VALUES ${values(input)} RETURNING *`,
       interpret: (rows) => rows[0] as unknown as Employee,
       explain: alreadyExists,
@@ -30,6 +31,7 @@ export class EmployeeMutations {
     return {
       table: this.table,
       op: 'insert',
+      lockKey: Math.min(...inputs.map((input) => input.id)),
       sql: `INSERT INTO emp (id, name, salary) VALUES ${inputs.map(values).join(', ')} RETURNING *`,
       interpret: (rows) => rows as unknown as Employee[],
       explain: alreadyExists,
@@ -44,6 +46,7 @@ export class EmployeeMutations {
     return {
       table: this.table,
       op: 'update',
+      lockKey: id,
       sql: `UPDATE emp SET ${sets.join(', ')} WHERE id = ${literal(id)} RETURNING *`,
       interpret: (rows) => found(rows, id),
     };
@@ -53,6 +56,7 @@ export class EmployeeMutations {
     return {
       table: this.table,
       op: 'delete',
+      lockKey: id,
       sql: `DELETE FROM emp WHERE id = ${literal(id)} RETURNING *`,
       interpret: (rows) => found(rows, id),
     };
@@ -63,6 +67,7 @@ export class EmployeeMutations {
     return {
       table: this.table,
       op: 'update',
+      lockKey: Math.min(fromId, toId),
       sql:
         `UPDATE emp SET salary = salary + CASE WHEN id = ${literal(fromId)} THEN ${-amount} ELSE ${amount} END ` +
         `WHERE id IN (${literal(fromId)}, ${literal(toId)}) RETURNING *`,

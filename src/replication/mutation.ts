@@ -29,6 +29,11 @@ export interface Mutation<T> {
   op: ChangeOp;
   /** One statement with inlined literals (see `literal`) ending in `RETURNING *`. */
   sql: string;
+  /**
+   * The smallest primary key the statement locks. Mutations in one batch run in key order, so
+   * concurrent batches take their row locks in the same order and rarely deadlock.
+   */
+  lockKey: number;
   /** Turns the leader's rows into the result; throwing a GraphQLError undoes this mutation alone. */
   interpret(rows: RowImage[]): T;
   /** Maps a database error raised by `sql` to an expected error (a unique violation, say). */

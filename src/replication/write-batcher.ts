@@ -7,6 +7,9 @@ export interface BatchCommitter {
   commit(batch: PendingWrite[]): Promise<void>;
 }
 
+/** A mutation chosen as a deadlock victim is run again in a later commit, up to this many times in all. */
+const MAX_ATTEMPTS = 5;
+
 export type BatcherState = { kind: 'open' } | { kind: 'draining'; drained: Promise<void> } | { kind: 'closed' };
 
 /**
@@ -34,7 +37,19 @@ export class WriteBatcher {
       return Promise.reject(userError(ErrorCode.LeaderUnavailable, 'the server is shutting down; the write was not attempted'));
     }
     return new Promise<WriteOutcome<T>>((resolve, reject) => {
-      this.queue.push({ mutation, resolve: resolve as PendingWrite['resolve'], reject });
+      let attempts = 1;
+      const write: PendingWrite = {
+        mutation,
+        resolve: resolve as PendingWrite['resolve'],
+        reject,
+        retry: () => {
+          if (attempts >= MAX_ATTEMPTS) return false;
+          attempts += 1;
+          this.queue.push(write);
+          return true;
+        },
+      };
+      this.queue.push(write);
       this.pump();
     });
   }
@@ -64,7 +79,7 @@ export class WriteBatcher {
 
   private pump(): void {
     while (this.running < this.concurrency && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.batchMax);
+      const batch = this.queue.splice(0, this.batchMax).sort((a, b) => a.mutation.lockKey - b.mutation.lockKey);
       this.running += 1;
       void this.committer.commit(batch).finally(() => {
         this.running -= 1;

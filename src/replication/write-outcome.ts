@@ -15,6 +15,8 @@ export interface PendingWrite {
   mutation: Mutation<unknown>;
   resolve(outcome: WriteOutcome<unknown>): void;
   reject(error: GraphQLError): void;
+  /** Puts the write back in the queue for a later commit; false when it has been tried enough. */
+  retry(): boolean;
 }
 
 /** Positions are fixed-width decimal strings: comparing them as strings orders them. */

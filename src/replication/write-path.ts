@@ -11,6 +11,8 @@ import { describeFailure, isServerError, literal, multi, withClient } from './sq
 import type { SyncPolicy } from './sync-policy';
 import { formatPosition, type PendingWrite } from './write-outcome';
 
+const DEADLOCK_DETECTED = '40P01';
+
 interface Prepared {
   node: FollowerNode;
   failure?: string;
@@ -87,6 +89,9 @@ export class WritePath {
         const expected = error instanceof GraphQLError ? error : isServerError(error) ? mutation.explain?.(error) : undefined;
         if (!expected && !isServerError(error)) throw error;
         await client.query('ROLLBACK TO SAVEPOINT m');
+        // A deadlock victim lost only its own statement; its locks elsewhere are still ours, so it
+        // cannot succeed in this transaction, but it will in a later one.
+        if (isServerError(error) && error.code === DEADLOCK_DETECTED && write.retry()) continue;
         write.reject(expected ?? userError(ErrorCode.InternalServerError, 'the write failed'));
         if (!expected) this.deps.log.error({ err: error }, 'mutation failed on the leader');
       }

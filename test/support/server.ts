@@ -1,0 +1,39 @@
+import { Syncrep } from '../../src/app';
+import { loadSettings } from '../../src/config/load-settings';
+import { createLogger } from '../../src/logger';
+import type { TestNodes } from './nodes';
+
+/** Starts a real syncrep server in this process on a free port, in front of `nodes`. */
+export function startServer(nodes: TestNodes, env: Record<string, string> = {}): Promise<Syncrep> {
+  const settings = loadSettings({
+    REPLICATION_NODES: nodes.replicationNodes,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DB_TIMEOUT_MS: '3000',
+    HEALTH_INTERVAL_MS: '200',
+    HEALTH_TIMEOUT_MS: '1000',
+    ...env,
+  });
+  return Syncrep.start(settings, createLogger(env.LOG_LEVEL ?? 'silent'));
+}
+
+export interface GqlResponse<T = Record<string, any>> {
+  data?: T | null;
+  errors?: { message: string; extensions?: Record<string, any>; path?: (string | number)[] }[];
+  extensions?: { replication?: { servedBy?: string | string[] | null } };
+}
+
+/** POSTs one GraphQL operation over HTTP, as a client would. */
+export async function gql<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<GqlResponse<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as GqlResponse<T>;
+}
+
+/** The first error's code, or undefined. */
+export function errorCode(response: GqlResponse): string | undefined {
+  return response.errors?.[0]?.extensions?.code;
+}
