@@ -97,9 +97,21 @@ export class EmbeddedNode {
     }
   }
 
-  /** Sends a signal to the postmaster (tests use SIGKILL, SIGSTOP and SIGCONT). */
+  /** Sends a signal to the postmaster alone (fault tests SIGKILL it). */
   signal(signal: NodeJS.Signals): void {
     process.kill(this.pid, signal);
+  }
+
+  /**
+   * Sends a signal to the postmaster and every backend it forked: SIGSTOP freezes the whole
+   * server, open connections included, as a hung machine would; SIGCONT thaws it.
+   */
+  signalAll(signal: NodeJS.Signals): void {
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(this.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((pid) => pid > 0);
+    for (const pid of [this.pid, ...children]) process.kill(pid, signal);
   }
 
   private async initialiseIfNeeded(): Promise<void> {

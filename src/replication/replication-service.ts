@@ -1,7 +1,8 @@
 import { QueryFailedError, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { ErrorCode, userError } from '../errors/error-code';
 import type { Cluster } from './cluster';
-import type { ClusterNode } from './cluster-node';
+import type { Logger } from '../logger';
+import { setState, type ClusterNode } from './cluster-node';
 import { tableShape, type Mutation, type TableShape } from './mutation';
 import { ReadRouter, type ReadTarget } from './read-router';
 import { describeFailure, isServerError } from './sql';
@@ -28,7 +29,7 @@ export class ReplicationService {
   private readonly router: ReadRouter;
   private readonly shapes = new Map<EntityTarget<ObjectLiteral>, TableShape>();
 
-  constructor(private readonly cluster: Cluster, private readonly batcher: WriteBatcher) {
+  constructor(private readonly cluster: Cluster, private readonly batcher: WriteBatcher, private readonly log: Logger) {
     this.router = new ReadRouter(cluster.leader, cluster.followers);
   }
 
@@ -54,7 +55,10 @@ export class ReplicationService {
         const cause = error instanceof QueryFailedError ? error.driverError : error;
         if (isServerError(cause)) throw error;
         failure = `node "${node.name}" did not answer (${describeFailure(cause)})`;
-        node.lastError = describeFailure(cause);
+        // Stop routing reads to it now; the health monitor brings it back once it answers.
+        if (node.state.kind === 'IN_SYNC' || node.state.kind === 'UP') {
+          setState(node, { kind: 'DOWN', reason: describeFailure(cause) }, this.log);
+        }
       }
     }
     throw userError(ErrorCode.NodeUnavailable, failure, { node: candidates.length === 1 ? candidates[0].name : null });

@@ -43,7 +43,7 @@ export async function startReplication(cluster: Cluster, settings: Settings, log
     gate,
   });
   const batcher = new WriteBatcher(writePath, settings.writeBatchMax, settings.writeConcurrency);
-  const service = new ReplicationService(cluster, batcher);
+  const service = new ReplicationService(cluster, batcher, log);
   const monitor = new HealthMonitor(cluster, catchUp, inDoubt, { intervalMs: settings.healthIntervalMs, timeoutMs: settings.healthTimeoutMs }, log);
 
   await inDoubt.resolve(cluster.leader);

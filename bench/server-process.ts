@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { freePort } from '../test/support/nodes';
+
+/** Where `tsc` puts the server's entry point, from dist/bench/. */
+const MAIN = path.join(__dirname, '..', 'src', 'main.js');
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/**
+ * The real syncrep server, `node dist/src/main.js`, in its own process so that its CPU is not
+ * shared with the load generator and its memory can be read from /proc.
+ */
+export class ServerProcess {
+  /** Log lines the server wrote after it was ready (LOG_LEVEL=warn: warnings and errors only). */
+  readonly logLines: string[] = [];
+
+  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+
+  static async start(replicationNodes: string, env: Record<string, string>): Promise<ServerProcess> {
+    const port = await freePort();
+    const childEnv: Record<string, string | undefined> = {
+      ...process.env,
+      HEALTH_INTERVAL_MS: '200',
+      HEALTH_TIMEOUT_MS: '1000',
+      DB_TIMEOUT_MS: '3000',
+      LOG_LEVEL: 'warn',
+      ...env,
+      REPLICATION_NODES: replicationNodes,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    };
+    if (childEnv.SYNC_MODE !== 'quorum') delete childEnv.SYNC_QUORUM;
+    const child = spawn(process.execPath, [MAIN], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const early: string[] = [];
+    let server: ServerProcess | undefined;
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server not ready after ${START_TIMEOUT_MS} ms: ${early.join('\n')}`)), START_TIMEOUT_MS);
+      const onLine = (line: string): void => {
+        const ready = /syncrep ready at (\S+)/.exec(line);
+        if (ready && !server) {
+          clearTimeout(timer);
+          resolve(ready[1]);
+        } else if (server) server.logLines.push(line);
+        else early.push(line);
+      };
+      createInterface({ input: child.stdout! }).on('line', onLine);
+      createInterface({ input: child.stderr! }).on('line', onLine);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited during start (code ${code}, signal ${signal}): ${early.join('\n')}`));
+      });
+    }).catch((error) => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      throw error;
+    });
+    server = new ServerProcess(child, url);
+    server.logLines.push(...early);
+    return server;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resident memory of the server process, in bytes (0 once it has exited). */
+  rss(): number {
+    try {
+      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+      const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+      return match ? Number(match[1]) * 1024 : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** SIGTERM (the server drains and closes its pools), then SIGKILL if it takes too long. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Samples a process's RSS at an interval; `peak` is the highest sample seen. */
+export class RssSampler {
+  peak = 0;
+  readonly samples: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly read: () => number, private readonly intervalMs = 100) {}
+
+  start(): this {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    return this;
+  }
+
+  stop(): this {
+    clearInterval(this.timer);
+    this.sample();
+    return this;
+  }
+
+  private sample(): void {
+    const value = this.read();
+    if (value === 0) return;
+    this.samples.push(value);
+    if (value > this.peak) this.peak = value;
+  }
+}

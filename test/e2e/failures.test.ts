@@ -1,0 +1,109 @@
+import 'reflect-metadata';
+import type { Syncrep } from '../../src/app';
+import { TestNodes } from '../support/nodes';
+import { errorCode, gql, startServer } from '../support/server';
+
+const NODES = ['leader', 'follower-1', 'follower-2'];
+let nodes: TestNodes;
+let app: Syncrep;
+
+beforeAll(async () => {
+  nodes = await TestNodes.start(2);
+  app = await startServer(nodes, { DB_TIMEOUT_MS: '1500' });
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await nodes?.stop();
+});
+
+const create = (id: number) =>
+  gql(app.url, `mutation { createEmployee(input: { id: ${id}, name: "N${id}", salary: 1 }) { committedOn employee { id } } }`);
+
+async function expectNowhere(id: number): Promise<void> {
+  for (const node of NODES) {
+    if (!nodes.node(node).running) continue;
+    expect(await nodes.query(node, 'SELECT id FROM emp WHERE id = $1', [id])).toEqual([]);
+    expect(await nodes.prepared(node)).toEqual([]);
+  }
+}
+
+test('a stopped follower fails the write with REPLICATION_FAILED naming it; nothing is left anywhere', async () => {
+  await nodes.node('follower-2').stop();
+  try {
+    const result = await create(500);
+    expect(errorCode(result)).toBe('REPLICATION_FAILED');
+    expect(result.errors![0].message).toContain('follower-2');
+    expect(result.errors![0].extensions!.nodes).toEqual(['follower-2']);
+    await expectNowhere(500);
+  } finally {
+    await nodes.node('follower-2').start();
+  }
+  expect(await nodes.query('follower-2', 'SELECT id FROM emp WHERE id = 500')).toEqual([]);
+  expect(await nodes.prepared('follower-2')).toEqual([]);
+});
+
+test('a follower holding a conflicting row has diverged: REPLICATION_FAILED, and no node keeps the write', async () => {
+  await nodes.query('follower-1', "INSERT INTO emp VALUES (600, 'Intruder', 1)");
+  const result = await create(600);
+  expect(errorCode(result)).toBe('REPLICATION_FAILED');
+  expect(result.errors![0].message).toContain('follower-1');
+  expect(await nodes.query('leader', 'SELECT id FROM emp WHERE id = 600')).toEqual([]);
+  expect(await nodes.query('follower-2', 'SELECT id FROM emp WHERE id = 600')).toEqual([]);
+  expect(await nodes.query('follower-1', 'SELECT name FROM emp WHERE id = 600')).toEqual([{ name: 'Intruder' }]);
+  for (const node of NODES) expect(await nodes.prepared(node)).toEqual([]);
+  await nodes.query('follower-1', 'DELETE FROM emp WHERE id = 600');
+});
+
+test('an update that touches no row on a follower (row missing there) is divergence, not success', async () => {
+  expect((await create(700)).errors).toBeUndefined();
+  await nodes.query('follower-2', 'DELETE FROM emp WHERE id = 700');
+  const result = await gql(app.url, 'mutation { updateEmployee(id: 700, input: { salary: 9 }) { position } }');
+  expect(errorCode(result)).toBe('REPLICATION_FAILED');
+  expect(result.errors![0].message).toMatch(/follower-2: diverged/);
+  for (const node of ['leader', 'follower-1']) {
+    expect(await nodes.query(node, 'SELECT salary FROM emp WHERE id = 700')).toEqual([{ salary: 1 }]);
+  }
+  await nodes.query('follower-2', "INSERT INTO emp VALUES (700, 'N700', 1)");
+});
+
+test('a paused follower (SIGSTOP) fails writes within the timeout, and the next write works once it resumes', async () => {
+  nodes.node('follower-1').signalAll('SIGSTOP');
+  try {
+    const result = await create(800);
+    expect(errorCode(result)).toBe('REPLICATION_FAILED');
+    expect(result.errors![0].message).toContain('follower-1');
+  } finally {
+    nodes.node('follower-1').signalAll('SIGCONT');
+  }
+  await waitFor(async () => (await gql(app.url, '{ nodes { state } }')).data!.nodes.every((n: { state: string }) => ['UP', 'IN_SYNC'].includes(n.state)));
+  await waitFor(async () => (await nodes.prepared('follower-1')).length === 0);
+  await expectNowhere(800);
+  const retry = await create(800);
+  expect(retry.data!.createEmployee.committedOn).toEqual(NODES);
+});
+
+test('leader down: writes fail with LEADER_UNAVAILABLE and reads from in-sync followers go on', async () => {
+  await create(900);
+  await nodes.node('leader').stop();
+  try {
+    const write = await create(901);
+    expect(errorCode(write)).toBe('LEADER_UNAVAILABLE');
+    expect(JSON.stringify(write)).not.toMatch(/127\.0\.0\.1|password|INSERT/);
+    const read = await gql(app.url, '{ employee(id: 900, readFrom: { role: FOLLOWER }) { id } }');
+    expect(read.data!.employee).toEqual({ id: 900 });
+    const leaderRead = await gql(app.url, '{ employee(id: 900, readFrom: { role: LEADER }) { id } }');
+    expect(errorCode(leaderRead)).toBe('NODE_UNAVAILABLE');
+  } finally {
+    await nodes.node('leader').start();
+  }
+  for (const node of ['follower-1', 'follower-2']) expect(await nodes.query(node, 'SELECT id FROM emp WHERE id = 901')).toEqual([]);
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,88 @@
+import 'reflect-metadata';
+import type { Syncrep } from '../../src/app';
+import { TestNodes } from '../support/nodes';
+import { errorCode, gql, startServer } from '../support/server';
+
+let nodes: TestNodes;
+let app: Syncrep;
+
+beforeAll(async () => {
+  nodes = await TestNodes.start(2);
+  app = await startServer(nodes);
+  await gql(app.url, 'mutation { createEmployee(input: { id: 1, name: "Ada", salary: 10 }) { position } }');
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await nodes?.stop();
+});
+
+const servedBy = async (readFrom: string) =>
+  (await gql(app.url, `{ employee(id: 1${readFrom ? `, readFrom: ${readFrom}` : ''}) { id } }`)).extensions!.replication!.servedBy;
+
+test('role LEADER reads the leader, role FOLLOWER a follower, and servedBy says which', async () => {
+  expect(await servedBy('{ role: LEADER }')).toBe('leader');
+  for (let i = 0; i < 4; i++) expect(['follower-1', 'follower-2']).toContain(await servedBy('{ role: FOLLOWER }'));
+});
+
+test('a named node is read, whatever the default would be', async () => {
+  for (const node of ['leader', 'follower-1', 'follower-2']) expect(await servedBy(`{ node: "${node}" }`)).toBe(node);
+});
+
+test('default reads spread over the followers, never the leader while they are in sync', async () => {
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < 20; i++) {
+    const node = (await servedBy('')) as string;
+    counts[node] = (counts[node] ?? 0) + 1;
+  }
+  expect(counts.leader).toBeUndefined();
+  expect(counts['follower-1']).toBeGreaterThanOrEqual(5);
+  expect(counts['follower-2']).toBeGreaterThanOrEqual(5);
+});
+
+test('employees pages by id with first and after', async () => {
+  await gql(app.url, 'mutation { createEmployees(inputs: [{ id: 2, name: "B", salary: 1 }, { id: 3, name: "C", salary: 1 }]) { position } }');
+  const page1 = await gql(app.url, '{ employees(first: 2, readFrom: { role: LEADER }) { id } }');
+  expect(page1.data!.employees).toEqual([{ id: 1 }, { id: 2 }]);
+  const page2 = await gql(app.url, '{ employees(first: 2, after: 2) { id } }');
+  expect(page2.data!.employees).toEqual([{ id: 3 }]);
+});
+
+test('an unknown node, a role that does not match the node, or a bad first is BAD_USER_INPUT', async () => {
+  const unknown = await gql(app.url, '{ employee(id: 1, readFrom: { node: "nope" }) { id } }');
+  expect(errorCode(unknown)).toBe('BAD_USER_INPUT');
+  expect(unknown.errors![0].message).toContain('leader, follower-1, follower-2');
+  expect(errorCode(await gql(app.url, '{ employee(id: 1, readFrom: { node: "leader", role: FOLLOWER }) { id } }'))).toBe('BAD_USER_INPUT');
+  expect(errorCode(await gql(app.url, '{ employees(first: 100000) { id } }'))).toBe('BAD_USER_INPUT');
+  expect(errorCode(await gql(app.url, '{ employees(first: 0) { id } }'))).toBe('BAD_USER_INPUT');
+});
+
+test('a follower that is down serves no reads: NODE_UNAVAILABLE when named, skipped by default', async () => {
+  await nodes.node('follower-2').stop();
+  try {
+    const named = await gql(app.url, '{ employee(id: 1, readFrom: { node: "follower-2" }) { id } }');
+    expect(errorCode(named)).toBe('NODE_UNAVAILABLE');
+    for (let i = 0; i < 6; i++) {
+      const read = await gql(app.url, '{ employee(id: 1) { id } }');
+      expect(read.data!.employee).toEqual({ id: 1 });
+      expect(read.extensions!.replication!.servedBy).toBe('follower-1');
+    }
+    const nodeList = await gql(app.url, '{ nodes { name role state } }');
+    expect(nodeList.data!.nodes).toEqual([
+      { name: 'leader', role: 'LEADER', state: 'UP' },
+      { name: 'follower-1', role: 'FOLLOWER', state: 'IN_SYNC' },
+      { name: 'follower-2', role: 'FOLLOWER', state: 'DOWN' },
+    ]);
+  } finally {
+    await nodes.node('follower-2').start();
+  }
+  await waitFor(async () => (await gql(app.url, '{ nodes { state } }')).data!.nodes[2].state === 'IN_SYNC');
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
