@@ -1,0 +1,74 @@
+import path from 'node:path';
+
+/** Benchmark options, from `npm run bench -- --flag value`. */
+export interface BenchOptions {
+  /** Seconds of each measured run. */
+  duration: number;
+  /** Seconds of untimed load before each measured run. */
+  warmup: number;
+  /** Client counts of the write runs; the lowest and highest are the ones the targets use. */
+  clients: number[];
+  /** Concurrent clients of the read runs. */
+  readClients: number;
+  /** Rows seeded in every topology (ids 1..rows). */
+  rows: number;
+  /** Writes the follower misses before catch-up is timed; 0 skips catch-up. */
+  catchup: number;
+  /** Seconds of the long write run whose start and end RSS are compared; 0 skips it. */
+  soak: number;
+  /** Folder for the JSON and Markdown results. */
+  out: string;
+}
+
+export const USAGE = `npm run bench -- [flags]
+  --duration S      seconds per measured run (default 5)
+  --warmup S        seconds of warm-up before each run (default 1)
+  --clients A,B     concurrent clients of the write runs (default 1,32)
+  --read-clients N  concurrent clients of the read runs (default 32)
+  --rows N          employees seeded per topology (default 10000)
+  --catchup N       writes a follower misses before catch-up is timed; 0 skips (default 50000)
+  --soak S          seconds of the long write run for the RSS check; 0 skips (default 3 x duration)
+  --out DIR         results folder (default bench/results)`;
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') throw new UsageError('');
+    const eq = arg.indexOf('=');
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
+    if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+    else if (i + 1 < argv.length) flags.set(arg.slice(2), argv[++i]);
+    else throw new UsageError(`${arg} needs a value`);
+  }
+  const take = (name: string): string | undefined => {
+    const value = flags.get(name);
+    flags.delete(name);
+    return value;
+  };
+  const duration = num(take('duration'), 5, 'duration', 0.5);
+  const clients = (take('clients') ?? '1,32').split(',').map((c) => num(c, 0, 'clients', 1, true));
+  const options: BenchOptions = {
+    duration,
+    warmup: num(take('warmup'), 1, 'warmup', 0),
+    clients: [...new Set(clients)].sort((a, b) => a - b),
+    readClients: num(take('read-clients'), 32, 'read-clients', 1, true),
+    rows: num(take('rows'), 10_000, 'rows', 100, true),
+    catchup: num(take('catchup'), 50_000, 'catchup', 0, true),
+    soak: num(take('soak'), 3 * duration, 'soak', 0),
+    out: path.resolve(take('out') ?? path.join(__dirname, '..', '..', 'bench', 'results')),
+  };
+  if (flags.size) throw new UsageError(`unknown flag --${[...flags.keys()][0]}`);
+  return options;
+}
+
+export class UsageError extends Error {}
+
+function num(raw: string | undefined, fallback: number, name: string, min: number, integer = false): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new UsageError(`--${name} "${raw}" must be ${integer ? 'a whole number' : 'a number'} >= ${min}`);
+  }
+  return value;
+}

@@ -1,0 +1,24 @@
+import type { BenchOptions } from './args';
+import type { CatchUpResult, ReadResults, SoakResult } from './scenarios';
+import type { LoadResult } from './stats';
+
+/** Everything one `npm run bench` measured. Topology keys are those of TOPOLOGIES. */
+export interface BenchResults {
+  startedAt: string;
+  options: BenchOptions;
+  machine: { cpus: number; node: string; platform: string };
+  /** updateEmployee over HTTP, by topology, then by client count. */
+  writes: Record<string, Record<number, LoadResult>>;
+  /** UPDATE through pg on the leader node, by client count. */
+  pg: Record<number, LoadResult>;
+  reads?: ReadResults;
+  /** createEmployees of 10,000 rows, milliseconds, by topology. */
+  bulk: Record<string, number>;
+  /** Seeding createEmployees (the first, cold), milliseconds, by topology. */
+  seed: Record<string, number>;
+  catchUp?: CatchUpResult;
+  soak?: SoakResult;
+  /** Warning and error lines the server logged, by topology. */
+  serverLog: Record<string, string[]>;
+  failures: string[];
+}

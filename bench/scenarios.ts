@@ -1,0 +1,101 @@
+import type { BenchOptions } from './args';
+import { READ_DEFAULT, READ_LEADER, READ_PAGE, UPDATE, createRows, nodeStates, waitForState } from './gql';
+import { runHttp, warmAndRun } from './load';
+import { runPgUpdates } from './pg-load';
+import { RssSampler } from './server-process';
+import { randomId, randomSalary, type LoadResult } from './stats';
+import type { Topology } from './topology';
+
+const BULK_ROWS = 10_000;
+
+export interface CatchUpResult {
+  /** Writes acknowledged while the follower was down. */
+  missedWrites: number;
+  /** Log positions it lacked (group commit puts several writes in one position). */
+  missedPositions: number | null;
+  writeSeconds: number;
+  /** From the follower's postmaster being ready until `nodes` shows it IN_SYNC. */
+  seconds: number;
+  perSec: number;
+  load: LoadResult;
+}
+
+export interface SoakResult {
+  load: LoadResult;
+  startRss: number;
+  endRss: number;
+}
+
+const updateBody = (rows: number) => () =>
+  JSON.stringify({ query: UPDATE, variables: { id: randomId(rows), salary: randomSalary() } });
+const readBody = (query: string, rows: number) => () => JSON.stringify({ query, variables: { id: randomId(rows) } });
+
+/** updateEmployee of random ids, once per client count. */
+export async function writeRuns(t: Topology, o: BenchOptions): Promise<Record<number, LoadResult>> {
+  const out: Record<number, LoadResult> = {};
+  for (const clients of o.clients) {
+    out[clients] = await warmAndRun({ url: t.url, clients, seconds: o.duration, body: updateBody(o.rows), server: t.server }, o.warmup);
+  }
+  return out;
+}
+
+/** The same update through `pg` on the leader node only, once per client count. */
+export async function pgRuns(t: Topology, o: BenchOptions): Promise<Record<number, LoadResult>> {
+  const out: Record<number, LoadResult> = {};
+  for (const clients of o.clients) out[clients] = await runPgUpdates(t.nodes.node('leader').url, o.rows, clients, o.duration, o.warmup);
+  return out;
+}
+
+export interface ReadResults {
+  leader: LoadResult;
+  followers: LoadResult;
+  page: LoadResult;
+}
+
+/** employee(id) from the leader, from followers (default routing), and employees(first: 100). */
+export async function readRuns(t: Topology, o: BenchOptions): Promise<ReadResults> {
+  const run = (body: () => string) => warmAndRun({ url: t.url, clients: o.readClients, seconds: o.duration, body }, o.warmup);
+  return {
+    leader: await run(readBody(READ_LEADER, o.rows)),
+    followers: await run(readBody(READ_DEFAULT, o.rows)),
+    page: await run(() => JSON.stringify({ query: READ_PAGE })),
+  };
+}
+
+/** One createEmployees of 10,000 new rows (ids after the seeded ones), timed; returns ms. */
+export function bulkRun(t: Topology, o: BenchOptions, batch: number): Promise<number> {
+  return createRows(t.url, o.rows + 1 + batch * BULK_ROWS, BULK_ROWS);
+}
+
+/** A long write run at the highest client count; compares server RSS near its start and its end. */
+export async function soakRun(t: Topology, o: BenchOptions): Promise<SoakResult> {
+  const clients = o.clients[o.clients.length - 1];
+  const rss = new RssSampler(() => t.server.rss()).start();
+  const load = await runHttp({ url: t.url, clients, seconds: o.soak, body: updateBody(o.rows), server: t.server });
+  rss.stop();
+  const edge = Math.max(1, Math.floor(rss.samples.length / 5));
+  return { load, startRss: median(rss.samples.slice(0, edge)), endRss: median(rss.samples.slice(-edge)) };
+}
+
+/**
+ * Catch-up, on leader + 2 followers in quorum 1: stop follower-2, acknowledge `o.catchup` updates
+ * without it, restart it and time until the server reports it IN_SYNC again.
+ */
+export async function catchUpRun(t: Topology, o: BenchOptions): Promise<CatchUpResult> {
+  const follower = 'follower-2';
+  await t.nodes.node(follower).stop();
+  const clients = o.clients[o.clients.length - 1];
+  const load = await runHttp({ url: t.url, clients, seconds: 0, amount: o.catchup, body: updateBody(o.rows) });
+  await waitForState(t.url, follower, 'DOWN', 10_000);
+  const missedPositions = (await nodeStates(t.url)).find((n) => n.name === follower)?.lagPositions ?? null;
+  await t.nodes.node(follower).start();
+  const started = performance.now();
+  await waitForState(t.url, follower, 'IN_SYNC', 600_000, 10);
+  const seconds = (performance.now() - started) / 1000;
+  return { missedWrites: load.requests, missedPositions, writeSeconds: load.seconds, seconds, perSec: load.requests / seconds, load };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
+}

@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+import { StartupError } from '../../src/replication/cluster';
+import { TestNodes, freePort } from '../support/nodes';
+import { gql, startServer } from '../support/server';
+
+let nodes: TestNodes;
+
+beforeAll(async () => {
+  nodes = await TestNodes.start(1, { 'follower-1': ['max_prepared_transactions=0'] });
+});
+
+afterAll(async () => {
+  await nodes?.stop();
+});
+
+test('a node with max_prepared_transactions = 0 stops startup, naming the node and the fix', async () => {
+  const started = startServer(nodes);
+  await expect(started).rejects.toThrow(StartupError);
+  await expect(started).rejects.toThrow(/node "follower-1" .* max_prepared_transactions = 0.*-c max_prepared_transactions=64/);
+});
+
+test('an unreachable node stops startup, naming it, without its password', async () => {
+  const port = await freePort();
+  const env = { REPLICATION_NODES: `${nodes.settings[0].name}=${nodes.settings[0].url},ghost=postgres://postgres:secret@127.0.0.1:${port}/employee` };
+  const started = startServer(nodes, env);
+  await expect(started).rejects.toThrow(/node "ghost" \(127\.0\.0\.1:\d+\/employee\) is unreachable: connection refused/);
+  await expect(started).rejects.not.toThrow(/secret/);
+});
+
+test('a leader alone is allowed: writes commit on it alone', async () => {
+  const app = await startServer(nodes, { REPLICATION_NODES: `solo=${nodes.settings[0].url}` });
+  try {
+    const result = await gql(app.url, 'mutation { createEmployee(input: { id: 1, name: "Solo", salary: 1 }) { committedOn } }');
+    expect(result.data!.createEmployee.committedOn).toEqual(['solo']);
+    const read = await gql(app.url, '{ employee(id: 1) { name } }');
+    expect(read.extensions!.replication!.servedBy).toBe('solo');
+  } finally {
+    await app.stop();
+  }
+});

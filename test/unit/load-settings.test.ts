@@ -1,0 +1,48 @@
+import { ConfigError, loadSettings, parseNodeList } from '../../src/config/load-settings';
+
+const TUTORIAL =
+  'masterdb=postgres://postgres:Master123@localhost:5445/employee,replicadb=postgres://postgres:Replica123@localhost:5446/employee';
+
+test('no configuration means the embedded three-node cluster on the tutorial ports', () => {
+  const settings = loadSettings({});
+  expect(settings.cluster).toMatchObject({ kind: 'embedded', basePort: 5445, followers: 2 });
+  expect(settings.port).toBe(4000);
+  expect(settings.sync).toEqual({ kind: 'all' });
+});
+
+test('REPLICATION_NODES: the first node is the leader, the rest followers, in order', () => {
+  expect(parseNodeList(TUTORIAL).map((n) => n.name)).toEqual(['masterdb', 'replicadb']);
+  expect(parseNodeList('solo=postgres://u:p@h:1/db')).toHaveLength(1);
+});
+
+test.each([
+  ['', 'REPLICATION_NODES: is empty'],
+  ['a=postgres://u:p@h/db,a=postgres://u:p@h/db2', 'node name "a" appears twice'],
+  ['postgres://u:p@h/db', 'entry 1 has no name'],
+  ['a=not a url', 'node "a" has a malformed URL'],
+  ['a=http://h/db', 'node "a" URL must look like postgres://'],
+  ['a=postgres://u:p@h', 'node "a" URL must look like postgres://'],
+  ['bad name=postgres://u:p@h/db', 'node name "bad name"'],
+])('REPLICATION_NODES=%j is refused: %s', (raw, message) => {
+  expect(() => parseNodeList(raw)).toThrow(ConfigError);
+  expect(() => parseNodeList(raw)).toThrow(message);
+});
+
+test.each([
+  [{ PORT: 'abc' }, 'PORT: "abc" is not a whole number'],
+  [{ PORT: '70000' }, 'PORT: 70000 is out of range'],
+  [{ SYNC_MODE: 'most' }, 'SYNC_MODE: "most" is not one of all, quorum'],
+  [{ SYNC_MODE: 'quorum' }, 'SYNC_QUORUM: is required'],
+  [{ SYNC_MODE: 'quorum', SYNC_QUORUM: '0' }, 'SYNC_QUORUM: 0 is out of range (expected 1..2)'],
+  [{ SYNC_MODE: 'quorum', SYNC_QUORUM: '3' }, 'SYNC_QUORUM: 3 is out of range (expected 1..2)'],
+  [{ SYNC_QUORUM: '1' }, 'SYNC_QUORUM: is only used with SYNC_MODE=quorum'],
+  [{ DB_TIMEOUT_MS: '5' }, 'DB_TIMEOUT_MS: 5 is out of range'],
+  [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: "loud" is not one of'],
+])('bad setting %j stops startup naming it', (env, message) => {
+  expect(() => loadSettings(env)).toThrow(message);
+});
+
+test('quorum k counts the configured followers', () => {
+  expect(loadSettings({ REPLICATION_NODES: TUTORIAL, SYNC_MODE: 'quorum', SYNC_QUORUM: '1' }).sync).toEqual({ kind: 'quorum', quorum: 1 });
+  expect(() => loadSettings({ REPLICATION_NODES: TUTORIAL, SYNC_MODE: 'quorum', SYNC_QUORUM: '2' })).toThrow('SYNC_QUORUM');
+});
