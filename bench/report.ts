@@ -1,0 +1,95 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { BenchResults } from './results-model';
+import type { LoadResult } from './stats';
+import { checkTargets, type TargetCheck } from './targets';
+import { TOPOLOGIES } from './topology';
+
+type Table = { headers: string[]; rows: string[][]; right: boolean[] };
+
+const MB = 2 ** 20;
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 3 : 1) : '-');
+const label = (key: string) => TOPOLOGIES.find((t) => t.key === key)?.label ?? key;
+
+function loadRow(scenario: string, topology: string, r: LoadResult, note = ''): string[] {
+  const rss = r.peakRss ? (r.peakRss / MB).toFixed(0) : '';
+  return [scenario, topology, String(r.clients), int(r.reqPerSec), ms(r.p50), ms(r.p99), String(r.errors), rss, note];
+}
+
+/** The figures of this run, one row per measurement. */
+export function figuresTable(r: BenchResults): Table {
+  const rows: string[][] = [];
+  for (const [key, byClients] of Object.entries(r.writes)) {
+    for (const result of Object.values(byClients)) rows.push(loadRow('updateEmployee', label(key), result));
+  }
+  for (const result of Object.values(r.pg)) rows.push(loadRow('pg UPDATE (no HTTP/GraphQL)', 'leader node only', result));
+  if (r.reads) {
+    rows.push(loadRow('employee(id) readFrom LEADER', label('f2-all'), r.reads.leader));
+    rows.push(loadRow('employee(id) default (followers)', label('f2-all'), r.reads.followers));
+    rows.push(loadRow('employees(first: 100)', label('f2-all'), r.reads.page));
+  }
+  for (const [key, time] of Object.entries(r.bulk)) {
+    rows.push(['createEmployees 10,000 rows', label(key), '1', '', '', '', '0', '', `${int(time)} ms (seed, cold: ${int(r.seed[key] ?? NaN)} ms)`]);
+  }
+  if (r.catchUp) {
+    const c = r.catchUp;
+    const note = `${int(c.missedWrites)} writes (${c.missedPositions ?? '?'} positions) replayed in ${c.seconds.toFixed(2)} s = ${int(c.perSec)} changes/s`;
+    rows.push(loadRow('catch-up: writes missed', label('f2-q1'), c.load, note));
+  }
+  if (r.soak) {
+    const s = r.soak;
+    rows.push(loadRow(`long write run (${r.options.soak}s)`, label('f2-all'), s.load, `RSS ${(s.startRss / MB).toFixed(0)} -> ${(s.endRss / MB).toFixed(0)} MB`));
+  }
+  const headers = ['Scenario', 'Topology', 'Clients', 'req/s', 'p50 ms', 'p99 ms', 'Errors', 'Peak RSS MB', 'Notes'];
+  return { headers, rows, right: [false, false, true, true, true, true, true, true, false] };
+}
+
+export function targetsTable(checks: TargetCheck[]): Table {
+  const verdict = (c: TargetCheck) => (c.pass === undefined ? '-' : c.pass ? 'PASS' : 'MISS');
+  return {
+    headers: ['Target', 'Measured', 'Goal', 'Result'],
+    rows: checks.map((c) => [c.name, c.measured, c.target, verdict(c)]),
+    right: [false, true, false, false],
+  };
+}
+
+export function formatText(table: Table): string {
+  const widths = table.headers.map((h, i) => Math.max(h.length, ...table.rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (table.right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(table.headers), widths.map((w) => '-'.repeat(w)).join('  '), ...table.rows.map(line)].join('\n');
+}
+
+export function formatMarkdown(table: Table): string {
+  const esc = (c: string) => c.replace(/\|/g, '\\|');
+  return [
+    `| ${table.headers.join(' | ')} |`,
+    `|${table.right.map((r) => (r ? ' ---: ' : ' --- ')).join('|')}|`,
+    ...table.rows.map((row) => `| ${row.map(esc).join(' | ')} |`),
+  ].join('\n');
+}
+
+function header(r: BenchResults): string {
+  const o = r.options;
+  return `syncrep bench ${r.startedAt}: ${r.machine.cpus} CPUs, node ${r.machine.node}; ${o.duration}s runs after ${o.warmup}s warm-up, ` +
+    `write clients ${o.clients.join('/')}, read clients ${o.readClients}, ${int(o.rows)} rows`;
+}
+
+/** Prints the tables and writes them as JSON and Markdown; returns the paths written. */
+export async function report(r: BenchResults): Promise<string[]> {
+  const checks = checkTargets(r);
+  const figures = figuresTable(r);
+  const targets = targetsTable(checks);
+  const problems = [
+    ...r.failures.map((f) => `FAILED: ${f}`),
+    ...Object.entries(r.serverLog).filter(([, lines]) => lines.length).map(([k, lines]) => `server log (${label(k)}): ${lines.length} warning/error lines, first: ${lines[0].slice(0, 300)}`),
+  ];
+  console.log(`\n${header(r)}\n\n${formatText(figures)}\n\n${formatText(targets)}\n${problems.length ? `\n${problems.join('\n')}\n` : ''}`);
+  await mkdir(r.options.out, { recursive: true });
+  const base = path.join(r.options.out, `bench-${r.startedAt.replace(/[:.]/g, '-')}`);
+  await writeFile(`${base}.json`, `${JSON.stringify({ ...r, targets: checks }, null, 2)}\n`);
+  const md = [`# syncrep benchmark`, '', header(r), '', formatMarkdown(figures), '', '## Targets', '', formatMarkdown(targets), '',
+    ...(problems.length ? ['## Problems', '', ...problems.map((p) => `- ${p}`), ''] : [])].join('\n');
+  await writeFile(`${base}.md`, md);
+  return [`${base}.json`, `${base}.md`];
+}

@@ -1,0 +1,86 @@
+import os from 'node:os';
+import { parseArgs, UsageError, USAGE, type BenchOptions } from './args';
+import { report } from './report';
+import type { BenchResults } from './results-model';
+import { bulkRun, catchUpRun, pgRuns, readRuns, soakRun, writeRuns } from './scenarios';
+import { Topology, TOPOLOGIES, type TopologySpec } from './topology';
+
+const started = performance.now();
+
+/** Progress on stderr, so that stdout holds only the report. */
+function progress(message: string): void {
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${message}\n`);
+}
+
+async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const result = await work();
+  progress(`${what}: ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  return result;
+}
+
+/** Fresh nodes and server for one topology, its scenarios, then everything stopped. */
+async function measureTopology(spec: TopologySpec, o: BenchOptions, r: BenchResults): Promise<void> {
+  const t = await timed(`${spec.label}: nodes + server started, ${o.rows} rows seeded`, () => Topology.start(spec, o.rows, {}));
+  try {
+    r.seed[spec.key] = t.seedMs;
+    r.writes[spec.key] = await timed(`${spec.label}: updateEmployee runs`, () => writeRuns(t, o));
+    if (spec.key === 'alone') r.pg = await timed('pg direct runs', () => pgRuns(t, o));
+    if (spec.key === 'f2-all') r.reads = await timed(`${spec.label}: read runs`, () => readRuns(t, o));
+    r.bulk[spec.key] = await timed(`${spec.label}: bulk createEmployees`, () => bulkRun(t, o, 0));
+    if (spec.key === 'f2-all' && o.soak > 0) r.soak = await timed(`${spec.label}: long write run`, () => soakRun(t, o));
+    if (spec.key === 'f2-q1' && o.catchup > 0) r.catchUp = await timed(`${spec.label}: catch-up of ${o.catchup} writes`, () => catchUpRun(t, o));
+  } finally {
+    r.serverLog[spec.key] = t.server.logLines;
+    await timed(`${spec.label}: stopped`, () => t.stop());
+  }
+}
+
+async function main(): Promise<void> {
+  let options: BenchOptions;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    if (error.message) process.stderr.write(`bench: ${error.message}\n`);
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(error.message ? 2 : 0);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      progress(`${signal}: stopping servers and nodes`);
+      void Topology.stopAll().finally(() => process.exit(130));
+    });
+  }
+  const results: BenchResults = {
+    startedAt: new Date().toISOString(),
+    options,
+    machine: { cpus: os.cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
+    writes: {},
+    pg: {},
+    bulk: {},
+    seed: {},
+    serverLog: {},
+    failures: [],
+  };
+  for (const spec of TOPOLOGIES) {
+    try {
+      await measureTopology(spec, options, results);
+    } catch (error) {
+      const message = `${spec.label}: ${error instanceof Error ? error.message : String(error)}`;
+      results.failures.push(message);
+      progress(`FAILED ${message}`);
+    }
+  }
+  const files = await report(results);
+  progress(`done; wrote ${files.join(', ')}`);
+}
+
+main()
+  .catch(async (error) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    await Topology.stopAll();
+    process.exitCode = 1;
+  })
+  // A missed target never makes the exit code non-zero; exit explicitly so no stray handle keeps us alive.
+  .finally(() => process.exit());
