@@ -9,7 +9,7 @@ export function startServer(nodes: TestNodes, env: Record<string, string> = {}):
     REPLICATION_NODES: nodes.replicationNodes,
     PORT: '0',
     HOST: '127.0.0.1',
-    DB_TIMEOUT_MS: '3000',
+    DB_TIMEOUT_MS: '10000',
     HEALTH_INTERVAL_MS: '200',
     HEALTH_TIMEOUT_MS: '1000',
     ...env,
