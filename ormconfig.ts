@@ -4,6 +4,7 @@ import type { NodeSettings } from './src/config/settings';
 import { Employee } from './src/employee/employee.entity';
 import { CreateEmp1732600000000 } from './src/migrations/1732600000000-create-emp';
 import { ReplicationTables1732600000001 } from './src/migrations/1732600000001-replication-tables';
+import { LogRetention1732600000002 } from './src/migrations/1732600000002-log-retention';
 
 /** Pool and timeout settings shared by every node's DataSource. */
 export interface DataSourceTuning {
@@ -22,7 +23,7 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
     type: 'postgres',
     url: node.url,
     entities: [Employee],
-    migrations: [CreateEmp1732600000000, ReplicationTables1732600000001],
+    migrations: [CreateEmp1732600000000, ReplicationTables1732600000001, LogRetention1732600000002],
     migrationsTableName: 'syncrep_migrations',
     synchronize: false,
     logging: false,

@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+
 /** GraphQL documents the benchmark sends, and a small client for the one-off calls. */
 export const UPDATE = 'mutation ($id: Int!, $salary: Int) { updateEmployee(id: $id, input: { salary: $salary }) { position } }';
 export const READ_LEADER = 'query ($id: Int!) { employee(id: $id, readFrom: { role: LEADER }) { id salary } }';
@@ -13,18 +15,39 @@ export interface NodeStatus {
   lagPositions: number | null;
 }
 
-/** POSTs one operation; throws on a transport failure or a GraphQL error. */
-export async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
+/**
+ * POSTs one operation; throws on a transport failure or a GraphQL error. Each call uses its own
+ * connection, closed afterwards: an idle keep-alive socket would hold the server's graceful
+ * shutdown for its full drain period.
+ */
+export function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const payload = JSON.stringify({ query, variables });
+  return new Promise<T>((resolve, reject) => {
+    const request = httpRequest(url, {
+      method: 'POST',
+      agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), connection: 'close' },
+    });
+    request.once('error', reject);
+    request.once('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.once('error', reject);
+      response.once('end', () => {
+        try {
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: T; errors?: { message: string }[] };
+          if (body.errors?.length || !body.data) {
+            const why = body.errors?.map((e) => e.message).join('; ') ?? 'no data';
+            throw new Error(`GraphQL error (HTTP ${response.statusCode}): ${why}`);
+          }
+          resolve(body.data);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    request.end(payload);
   });
-  const body = (await response.json()) as { data?: T; errors?: { message: string }[] };
-  if (body.errors?.length || !body.data) {
-    throw new Error(`GraphQL error (HTTP ${response.status}): ${body.errors?.map((e) => e.message).join('; ') ?? 'no data'}`);
-  }
-  return body.data;
 }
 
 /** Creates employees `firstId .. firstId+count-1` in one createEmployees; returns the milliseconds it took. */

@@ -31,6 +31,7 @@ export function loadSettings(env: Env = process.env): Settings {
     writeConcurrency: int(env, 'WRITE_CONCURRENCY', 4, 1, 64),
     healthIntervalMs: int(env, 'HEALTH_INTERVAL_MS', 1000, 50, 3_600_000),
     healthTimeoutMs: int(env, 'HEALTH_TIMEOUT_MS', 1000, 50, 600_000),
+    logRetention: int(env, 'LOG_RETENTION', 100_000, 1, 1_000_000_000),
     catchupBatch: int(env, 'CATCHUP_BATCH', 1000, 1, 100_000),
     faultPoint: env.SYNCREP_FAULT_POINT
       ? oneOf<FaultPoint>(env, 'SYNCREP_FAULT_POINT', ['after-prepare', 'after-commit'], 'after-prepare')

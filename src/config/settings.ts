@@ -45,6 +45,8 @@ export interface Settings {
   healthIntervalMs: number;
   /** Limit on one health check, in ms (`HEALTH_TIMEOUT_MS`, default 1000). */
   healthTimeoutMs: number;
+  /** Most log entries the leader keeps for a lagging follower (`LOG_RETENTION`, default 100000). */
+  logRetention: number;
   /** Changes replayed per catch-up batch (`CATCHUP_BATCH`, default 1000). */
   catchupBatch: number;
   /**

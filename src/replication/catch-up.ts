@@ -2,19 +2,19 @@ import type { Logger } from '../logger';
 import { setState, type FollowerNode, type LeaderNode } from './cluster-node';
 import type { Rejoiner } from './health-monitor';
 import type { InDoubtResolver } from './in-doubt-resolver';
+import { missingPositions } from './log-scan';
 import type { MembershipGate } from './membership-gate';
+import { resync } from './resync';
 import { describeFailure, withClient } from './sql';
-
-/** Positions checked against a follower per round trip. */
-const SCAN_PAGE = 10_000;
 
 /**
  * Brings a follower that missed writes back into the synchronous set.
  * Positions are taken before commit, so writes can commit out of position order: catch-up does
  * not trust "everything up to the highest applied position"; it compares every position in the
- * leader's log with the follower's own record of applied positions and replays each one missing,
- * in position order, in batches. Writes go on meanwhile; the last entries are replayed with the
- * membership gate held, so the follower joins without missing or repeating a write.
+ * leader's log above the follower's watermark with the follower's own record of applied
+ * positions, and replays each one missing, in position order, in batches. Writes go on meanwhile;
+ * the last entries are replayed with the membership gate held, so the follower joins without
+ * missing or repeating a write. A follower below the log's trim point is first rebuilt.
  */
 export class CatchUp implements Rejoiner {
   constructor(
@@ -28,8 +28,15 @@ export class CatchUp implements Rejoiner {
   async rejoin(follower: FollowerNode): Promise<void> {
     const from = follower.state.kind;
     await this.inDoubt.resolve(follower);
-    setState(follower, { kind: 'CATCHING_UP' }, this.log);
+    const [{ upto: watermark }] = await follower.dataSource.query('SELECT upto::text FROM syncrep_watermark');
+    const [{ upto: trimmed }] = await this.leader.dataSource.query('SELECT upto::text FROM syncrep_trim');
+    follower.watermark = BigInt(watermark);
     try {
+      if (follower.watermark < BigInt(trimmed)) {
+        setState(follower, { kind: 'NEEDS_RESYNC', reason: `applied up to ${watermark}, but the log starts after ${trimmed}` }, this.log);
+        await resync(this.leader, follower, this.log);
+      }
+      setState(follower, { kind: 'CATCHING_UP' }, this.log);
       const replayed = await this.replay(follower);
       const last = await this.gate.exclusive(async () => {
         const n = await this.replay(follower);
@@ -38,32 +45,23 @@ export class CatchUp implements Rejoiner {
       });
       this.log.info({ node: follower.name, from, replayed: replayed + last }, 'follower rejoined');
     } catch (error) {
-      setState(follower, { kind: 'OUT_OF_SYNC', reason: `catch-up failed: ${describeFailure(error)}` }, this.log);
+      if (follower.state.kind !== 'NEEDS_RESYNC') {
+        setState(follower, { kind: 'OUT_OF_SYNC', reason: `catch-up failed: ${describeFailure(error)}` }, this.log);
+      }
       throw error;
     }
   }
 
   /** Replays every committed position the follower lacks; returns how many. */
   async replay(follower: FollowerNode): Promise<number> {
-    let cursor = '0';
     let replayed = 0;
-    for (;;) {
-      const page: { position: string }[] = await this.leader.dataSource.query(
-        'SELECT position::text FROM syncrep_log WHERE position > $1 ORDER BY position LIMIT $2',
-        [cursor, SCAN_PAGE],
-      );
-      if (page.length === 0) return replayed;
-      cursor = page[page.length - 1].position;
-      const missing: { p: string }[] = await follower.dataSource.query(
-        `SELECT p::text FROM unnest($1::bigint[]) AS p
-          WHERE NOT EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = p) ORDER BY p`,
-        [page.map((row) => row.position)],
-      );
+    for await (const { missing, scannedTo } of missingPositions(this.leader, follower, follower.watermark)) {
       for (let i = 0; i < missing.length; i += this.batchSize) {
-        replayed += await this.apply(follower, missing.slice(i, i + this.batchSize).map((m) => m.p));
+        replayed += await this.apply(follower, missing.slice(i, i + this.batchSize));
       }
-      if (BigInt(cursor) > follower.appliedPosition) follower.appliedPosition = BigInt(cursor);
+      if (scannedTo > follower.appliedPosition) follower.appliedPosition = scannedTo;
     }
+    return replayed;
   }
 
   private async apply(follower: FollowerNode, positions: string[]): Promise<number> {

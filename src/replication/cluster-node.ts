@@ -28,6 +28,8 @@ export class FollowerNode extends NodeBase {
   state: FollowerState = { kind: 'IN_SYNC' };
   /** Highest position this follower is known to have applied. */
   appliedPosition = 0n;
+  /** Every committed position at or below this is applied here (persisted in syncrep_watermark). */
+  watermark = 0n;
 }
 
 export type ClusterNode = LeaderNode | FollowerNode;

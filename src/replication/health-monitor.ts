@@ -12,6 +12,8 @@ export interface Rejoiner {
 export interface HealthMonitorOptions {
   intervalMs: number;
   timeoutMs: number;
+  /** Housekeeping after each round's checks (trimming the leader's log). */
+  afterRound?: () => Promise<void>;
 }
 
 /**
@@ -51,6 +53,9 @@ export class HealthMonitor {
 
   private async round(): Promise<void> {
     await Promise.all(this.cluster.nodes.map((node) => this.check(node)));
+    if (this.cluster.leader.state.kind === 'UP') {
+      await this.options.afterRound?.().catch((error) => this.log.warn({ failure: describeFailure(error) }, 'housekeeping failed'));
+    }
   }
 
   private async check(node: ClusterNode): Promise<void> {

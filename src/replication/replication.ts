@@ -5,6 +5,7 @@ import type { Cluster } from './cluster';
 import { GidSource } from './gid';
 import { HealthMonitor } from './health-monitor';
 import { InDoubtResolver } from './in-doubt-resolver';
+import { LogTrimmer } from './log-trimmer';
 import { MembershipGate } from './membership-gate';
 import { ReplicationService } from './replication-service';
 import { SyncPolicy } from './sync-policy';
@@ -44,7 +45,14 @@ export async function startReplication(cluster: Cluster, settings: Settings, log
   });
   const batcher = new WriteBatcher(writePath, settings.writeBatchMax, settings.writeConcurrency);
   const service = new ReplicationService(cluster, batcher, log);
-  const monitor = new HealthMonitor(cluster, catchUp, inDoubt, { intervalMs: settings.healthIntervalMs, timeoutMs: settings.healthTimeoutMs }, log);
+  const trimmer = new LogTrimmer(cluster.leader, cluster.followers, settings.logRetention, log);
+  const monitor = new HealthMonitor(
+    cluster,
+    catchUp,
+    inDoubt,
+    { intervalMs: settings.healthIntervalMs, timeoutMs: settings.healthTimeoutMs, afterRound: () => trimmer.round() },
+    log,
+  );
 
   await inDoubt.resolve(cluster.leader);
   for (const follower of cluster.followers) await catchUp.rejoin(follower);

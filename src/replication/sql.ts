@@ -23,12 +23,17 @@ export function isServerError(error: unknown): error is DatabaseError {
 export async function withClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A node that dies while we hold the connection emits 'error' on it; without a listener that
+  // would crash the process. The failing query reports it; this only marks the connection broken.
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
   try {
     return await work(client);
   } catch (error) {
     if (!isServerError(error)) broken = error instanceof Error ? error : new Error(String(error));
     throw error;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

@@ -62,6 +62,8 @@ export class WritePath {
       return rejectAll(batch, leaderUnavailable(error));
     }
     let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
     try {
       await this.run(client, batch);
     } catch (error) {
@@ -70,6 +72,7 @@ export class WritePath {
       if (!broken) await client.query('ROLLBACK').catch(() => undefined);
       rejectAll(batch, broken ? leaderUnavailable(error) : userError(ErrorCode.InternalServerError, 'the write failed'));
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

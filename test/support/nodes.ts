@@ -61,6 +61,7 @@ export class TestNodes {
   /** Runs one query directly on a node, outside syncrep. */
   async query<T = Record<string, unknown>>(name: string, sql: string, params: unknown[] = []): Promise<T[]> {
     const client = new Client({ connectionString: this.node(name).url });
+    client.on('error', () => undefined);
     await client.connect();
     try {
       return (await client.query(sql, params)).rows as T[];

@@ -1,0 +1,152 @@
+import 'reflect-metadata';
+import type { Syncrep } from '../../src/app';
+import { TestNodes } from '../support/nodes';
+import { errorCode, gql, startServer } from '../support/server';
+import { waitAllInSync, waitFor } from '../support/wait';
+
+let nodes: TestNodes;
+
+beforeEach(async () => {
+  nodes = await TestNodes.start(2);
+});
+
+afterEach(async () => {
+  await nodes?.stop();
+});
+
+const CREATE = 'mutation ($id: Int!) { createEmployee(input: { id: $id, name: "W", salary: 1 }) { committedOn } }';
+
+/** Creates ids from `start` one client per lane until `stop()`; returns which were acknowledged and which failed. */
+function writeLoad(url: string, start: number, lanes: number) {
+  const acknowledged: number[] = [];
+  const failed: number[] = [];
+  let running = true;
+  const done = Promise.all(
+    Array.from({ length: lanes }, async (_, lane) => {
+      for (let i = 0; running; i++) {
+        const id = start + i * lanes + lane;
+        const result = await gql(url, CREATE, { id });
+        (result.errors ? failed : acknowledged).push(id);
+      }
+    }),
+  );
+  return { acknowledged, failed, stop: async () => ((running = false), await done) };
+}
+
+async function expectIdenticalEverywhere(): Promise<void> {
+  const rows = await nodes.rowsEverywhere();
+  expect(rows['follower-1']).toEqual(rows.leader);
+  expect(rows['follower-2']).toEqual(rows.leader);
+  for (const node of ['leader', 'follower-1', 'follower-2']) expect(await nodes.prepared(node)).toEqual([]);
+}
+
+async function ids(node: string): Promise<Set<number>> {
+  return new Set((await nodes.rows(node)).map((r) => r.id));
+}
+
+test('quorum 1: SIGKILL a follower under load; acknowledged writes are on every in-sync node, failed ones nowhere; it catches up', async () => {
+  const app = await startServer(nodes, { SYNC_MODE: 'quorum', SYNC_QUORUM: '1' });
+  try {
+    const load = writeLoad(app.url, 1, 4);
+    await waitFor(async () => load.acknowledged.length >= 40, '40 writes before the kill');
+    nodes.node('follower-2').signal('SIGKILL');
+    const ackedAtKill = load.acknowledged.length;
+    await waitFor(async () => load.acknowledged.length >= ackedAtKill + 100, '100 writes after the kill');
+    await load.stop();
+    const leader = await ids('leader');
+    const follower1 = await ids('follower-1');
+    for (const id of load.acknowledged) expect(leader.has(id) && follower1.has(id)).toBe(true);
+    for (const id of load.failed) expect(leader.has(id) || follower1.has(id)).toBe(false);
+
+    await nodes.node('follower-2').start();
+    await waitAllInSync(app.url);
+    await expectIdenticalEverywhere();
+    expect((await ids('follower-2')).size).toBe(load.acknowledged.length);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('SIGSTOP a follower: all mode fails writes within the timeout; quorum mode goes on; after SIGCONT it catches up', async () => {
+  const all = await startServer(nodes, { DB_TIMEOUT_MS: '1000' });
+  nodes.node('follower-1').signalAll('SIGSTOP');
+  try {
+    const failed = await gql(all.url, CREATE, { id: 1 });
+    expect(errorCode(failed)).toBe('REPLICATION_FAILED');
+    expect(failed.errors![0].message).toContain('follower-1');
+  } finally {
+    nodes.node('follower-1').signalAll('SIGCONT');
+  }
+  await waitAllInSync(all.url);
+  await all.stop();
+  await expectIdenticalEverywhere();
+
+  const quorum = await startServer(nodes, { SYNC_MODE: 'quorum', SYNC_QUORUM: '1', DB_TIMEOUT_MS: '1000' });
+  nodes.node('follower-1').signalAll('SIGSTOP');
+  try {
+    for (let id = 10; id < 30; id++) expect((await gql(quorum.url, CREATE, { id })).errors).toBeUndefined();
+    const states = await gql(quorum.url, '{ nodes { name state } }');
+    expect(states.data!.nodes.find((n: { name: string }) => n.name === 'follower-1').state).not.toBe('IN_SYNC');
+  } finally {
+    nodes.node('follower-1').signalAll('SIGCONT');
+  }
+  await waitAllInSync(quorum.url);
+  await quorum.stop();
+  await expectIdenticalEverywhere();
+  expect((await ids('follower-1')).size).toBe(20);
+});
+
+test('transfers while a follower is killed and restarted: total salary unchanged and identical on every node', async () => {
+  const app = await startServer(nodes, { SYNC_MODE: 'quorum', SYNC_QUORUM: '1' });
+  try {
+    const inputs = Array.from({ length: 10 }, (_, i) => ({ id: i + 1, name: `A${i}`, salary: 1000 }));
+    await gql(app.url, 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }', { inputs });
+    let running = true;
+    let ok = 0;
+    const lanes = Array.from({ length: 4 }, async (_, lane) => {
+      for (let i = 0; running; i++) {
+        const from = ((lane * 7 + i) % 10) + 1;
+        const to = ((lane * 3 + i * 5 + 1) % 10) + 1;
+        if (from === to) continue;
+        const result = await gql(app.url, `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: ${1 + (i % 50)}) { position } }`);
+        if (!result.errors) ok++;
+      }
+    });
+    await waitFor(async () => ok >= 30, '30 transfers');
+    nodes.node('follower-1').signal('SIGKILL');
+    await waitFor(async () => ok >= 100, '100 transfers');
+    await nodes.node('follower-1').start();
+    await waitFor(async () => ok >= 150, '150 transfers');
+    running = false;
+    await Promise.all(lanes);
+    await waitAllInSync(app.url);
+    for (const node of ['leader', 'follower-1', 'follower-2']) {
+      expect(await nodes.query(node, 'SELECT sum(salary)::int AS total FROM emp')).toEqual([{ total: 10_000 }]);
+    }
+    await expectIdenticalEverywhere();
+  } finally {
+    await app.stop();
+  }
+});
+
+test('a follower behind the retained log is rebuilt from a snapshot while writes go on, and ends identical', async () => {
+  const app = await startServer(nodes, { SYNC_MODE: 'quorum', SYNC_QUORUM: '1', LOG_RETENTION: '20' });
+  try {
+    await nodes.node('follower-2').stop();
+    for (let id = 1; id <= 120; id++) expect((await gql(app.url, CREATE, { id })).errors).toBeUndefined();
+    await waitFor(async () => Number((await nodes.query<{ n: number }>('leader', 'SELECT count(*)::int AS n FROM syncrep_log'))[0].n) <= 21, 'the log trimmed to the retention bound');
+    const load = writeLoad(app.url, 1000, 2);
+    await nodes.node('follower-2').start();
+    await waitFor(async () => {
+      const result = await gql(app.url, '{ nodes { name state } }');
+      return result.data!.nodes[2].state === 'IN_SYNC';
+    }, 'follower-2 rebuilt and in sync');
+    await waitFor(async () => load.acknowledged.length >= 20, 'writes after the rebuild');
+    await load.stop();
+    expect(load.failed).toEqual([]);
+    await expectIdenticalEverywhere();
+    expect((await ids('follower-2')).size).toBe(120 + load.acknowledged.length);
+  } finally {
+    await app.stop();
+  }
+});
