@@ -11,6 +11,8 @@ export interface DataSourceTuning {
   poolSize: number;
   /** Client-side limit on connecting and on every query, in ms. */
   timeoutMs: number;
+  /** Shown in pg_stat_activity; names the server instance, so others can see its sessions. */
+  applicationName: string;
 }
 
 /**
@@ -27,7 +29,7 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
     migrationsTableName: 'syncrep_migrations',
     synchronize: false,
     logging: false,
-    applicationName: 'syncrep',
+    applicationName: tuning.applicationName,
     poolSize: tuning.poolSize,
     connectTimeoutMS: tuning.timeoutMs,
     extra: {

@@ -82,7 +82,11 @@ export async function report(r: BenchResults): Promise<string[]> {
   const targets = targetsTable(checks);
   const problems = [
     ...r.failures.map((f) => `FAILED: ${f}`),
-    ...Object.entries(r.serverLog).filter(([, lines]) => lines.length).map(([k, lines]) => `server log (${label(k)}): ${lines.length} warning/error lines, first: ${lines[0].slice(0, 300)}`),
+    ...Object.entries(r.serverLog).flatMap(([k, lines]) => {
+      const own = lines.filter((l) => l.startsWith('bench:')).map((l) => `${label(k)}: ${l}`);
+      const server = lines.filter((l) => !l.startsWith('bench:'));
+      return server.length ? [...own, `${label(k)}: server logged ${server.length} warning/error lines, first: ${server[0].slice(0, 300)}`] : own;
+    }),
   ];
   console.log(`\n${header(r)}\n\n${formatText(figures)}\n\n${formatText(targets)}\n${problems.length ? `\n${problems.join('\n')}\n` : ''}`);
   await mkdir(r.options.out, { recursive: true });

@@ -7,7 +7,12 @@ import { freePort } from '../test/support/nodes';
 /** Where `tsc` puts the server's entry point, from dist/bench/. */
 const MAIN = path.join(__dirname, '..', 'src', 'main.js');
 const START_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 15_000;
+const MAX_LOG_LINES = 200;
+/**
+ * How long the server may take to exit after SIGTERM before it is killed. Writes have all been
+ * answered by then, so a clean stop takes well under a second.
+ */
+const STOP_TIMEOUT_MS = 3_000;
 
 /**
  * The real syncrep server, `node dist/src/main.js`, in its own process so that its CPU is not
@@ -43,7 +48,7 @@ export class ServerProcess {
         if (ready && !server) {
           clearTimeout(timer);
           resolve(ready[1]);
-        } else if (server) server.logLines.push(line);
+        } else if (server) server.log(line);
         else early.push(line);
       };
       createInterface({ input: child.stdout! }).on('line', onLine);
@@ -61,6 +66,12 @@ export class ServerProcess {
     return server;
   }
 
+  /** Keeps the first MAX_LOG_LINES lines the server wrote, and counts the rest. */
+  private log(line: string): void {
+    if (this.logLines.length < MAX_LOG_LINES) this.logLines.push(line);
+    else if (this.logLines.length === MAX_LOG_LINES) this.logLines.push('bench: more server log lines were dropped');
+  }
+
   get pid(): number {
     return this.child.pid!;
   }
@@ -76,14 +87,22 @@ export class ServerProcess {
     }
   }
 
-  /** SIGTERM (the server drains and closes its pools), then SIGKILL if it takes too long. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+  /** SIGTERM (the server drains and closes its pools), then SIGKILL if it takes too long; false if it had to be killed. */
+  async stop(): Promise<boolean> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return true;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    const started = performance.now();
     this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      this.child.kill('SIGKILL');
+    }, STOP_TIMEOUT_MS);
     await exited;
     clearTimeout(timer);
+    if (killed) this.logLines.push(`bench: the server had not exited ${STOP_TIMEOUT_MS} ms after SIGTERM; killed it`);
+    else if (performance.now() - started > 1000) this.logLines.push(`bench: the server took ${Math.round(performance.now() - started)} ms to exit after SIGTERM`);
+    return !killed;
   }
 }
 

@@ -5,6 +5,7 @@ import type { Settings } from './config/settings';
 import { EmbeddedCluster } from './embedded/embedded-cluster';
 import type { Logger } from './logger';
 import { Cluster } from './replication/cluster';
+import { GidSource } from './replication/gid';
 import { ReplicationService } from './replication/replication-service';
 import { startReplication, type Replication } from './replication/replication';
 import type { AppContext } from './server/context';
@@ -35,8 +36,10 @@ export class Syncrep {
     try {
       const nodes = embedded ? await embedded.start() : settings.cluster.kind === 'external' ? settings.cluster.nodes : [];
       for (const node of embedded?.nodes ?? []) log.info({ node: node.options.name, port: node.options.port }, 'embedded node listening');
-      const cluster = await Cluster.open(nodes, { poolSize: settings.poolSize, timeoutMs: settings.dbTimeoutMs }, log);
-      replication = await startReplication(cluster, settings, log);
+      const gids = new GidSource();
+      const tuning = { poolSize: settings.poolSize, timeoutMs: settings.dbTimeoutMs, applicationName: gids.applicationName };
+      const cluster = await Cluster.open(nodes, tuning, log);
+      replication = await startReplication(cluster, nodes[0].url, gids, settings, log);
       if (embedded) await seedTutorialRows(replication.service, log);
       const server = new ApolloServer<AppContext>({
         schema: await buildAppSchema(),

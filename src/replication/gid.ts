@@ -12,6 +12,11 @@ export class GidSource {
   readonly instance = randomBytes(6).toString('hex');
   private counter = 0;
 
+  /** application_name of this instance's database sessions. */
+  get applicationName(): string {
+    return applicationNameOf(this.instance);
+  }
+
   next(): string {
     this.counter += 1;
     return `${GID_PREFIX}${this.instance}_${this.counter}`;
@@ -22,4 +27,9 @@ export class GidSource {
     const match = /^syncrep_([0-9a-f]{12})_\d+$/.exec(gid);
     return match?.[1];
   }
+}
+
+/** application_name of a server instance's database sessions. */
+export function applicationNameOf(instance: string): string {
+  return `syncrep ${instance}`;
 }

@@ -1,42 +1,39 @@
 import type { Logger } from '../logger';
 import type { ClusterNode, LeaderNode } from './cluster-node';
 import { GID_PREFIX, GidSource } from './gid';
+import type { InstanceLiveness } from './instance-liveness';
 import { describeFailure, literal, withClient } from './sql';
 
 export interface InDoubtOptions {
   /** Gids of this server's writes between PREPARE and their outcome. */
   inFlight: Set<string>;
   gids: GidSource;
-  /**
-   * How old another instance's prepared transaction must be before it counts as abandoned.
-   * A live server takes its decision within its database timeout of preparing, so a few of
-   * those is safely past any write still in flight.
-   */
-  foreignGraceMs: number;
+  /** Tells a live server instance (whose prepared transactions may be in flight) from a dead one. */
+  liveness: InstanceLiveness;
 }
 
 /**
  * Settles prepared transactions left behind by a crash between PREPARE and COMMIT PREPARED.
  * The leader's syncrep_log is the decision record: a gid found there is committed, a gid not
- * found there (and no longer in flight) is rolled back. Only gids with syncrep's prefix are touched.
+ * found there is rolled back once no live server can still decide it: one of ours not in flight, or
+ * one of a server instance that no longer holds its liveness lock. Only syncrep's gids are touched.
  */
 export class InDoubtResolver {
   constructor(private readonly leader: LeaderNode, private readonly options: InDoubtOptions, private readonly log: Logger) {}
 
   /** Settles what `node` holds; returns how many transactions were committed and rolled back. */
   async resolve(node: ClusterNode): Promise<{ committed: number; rolledBack: number }> {
-    const { inFlight, gids, foreignGraceMs } = this.options;
-    const prepared: { gid: string; age_ms: number }[] = await node.dataSource.query(
-      `SELECT gid, (extract(epoch FROM now() - prepared) * 1000)::bigint AS age_ms
-         FROM pg_prepared_xacts WHERE database = current_database() AND gid LIKE $1`,
+    const { inFlight, gids, liveness } = this.options;
+    const prepared: { gid: string }[] = await node.dataSource.query(
+      'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND gid LIKE $1',
       [`${GID_PREFIX.replace('_', '\\_')}%`],
     );
     const settled = { committed: 0, rolledBack: 0 };
-    for (const { gid, age_ms } of prepared) {
+    for (const { gid } of prepared) {
       if (inFlight.has(gid)) continue;
-      const ours = GidSource.instanceOf(gid) === gids.instance;
+      const instance = GidSource.instanceOf(gid);
+      if (!instance || (instance !== gids.instance && (await liveness.isAlive(instance)))) continue;
       const decided = await this.leader.dataSource.query('SELECT 1 FROM syncrep_log WHERE gid = $1', [gid]);
-      if (decided.length === 0 && !ours && Number(age_ms) < foreignGraceMs) continue;
       const verb = decided.length > 0 ? 'COMMIT' : 'ROLLBACK';
       try {
         await withClient(node.pool, (client) => client.query(`${verb} PREPARED ${literal(gid)}`));

@@ -2,7 +2,8 @@ import type { Settings } from '../config/settings';
 import type { Logger } from '../logger';
 import { CatchUp } from './catch-up';
 import type { Cluster } from './cluster';
-import { GidSource } from './gid';
+import type { GidSource } from './gid';
+import { InstanceLiveness } from './instance-liveness';
 import { HealthMonitor } from './health-monitor';
 import { InDoubtResolver } from './in-doubt-resolver';
 import { LogTrimmer } from './log-trimmer';
@@ -27,11 +28,18 @@ export interface Replication {
  * Before any write is taken, every node's in-doubt transactions are settled and every follower
  * replays what it missed while no server was running.
  */
-export async function startReplication(cluster: Cluster, settings: Settings, log: Logger): Promise<Replication> {
-  const gids = new GidSource();
+export async function startReplication(
+  cluster: Cluster,
+  leaderUrl: string,
+  gids: GidSource,
+  settings: Settings,
+  log: Logger,
+): Promise<Replication> {
   const inFlight = new Set<string>();
   const gate = new MembershipGate();
-  const inDoubt = new InDoubtResolver(cluster.leader, { inFlight, gids, foreignGraceMs: settings.dbTimeoutMs * 4 }, log);
+  const liveness = new InstanceLiveness(cluster.leader, leaderUrl, gids.instance);
+  await liveness.hold();
+  const inDoubt = new InDoubtResolver(cluster.leader, { inFlight, gids, liveness }, log);
   const catchUp = new CatchUp(cluster.leader, gate, inDoubt, settings.catchupBatch, log);
   const writePath = new WritePath({
     leader: cluster.leader,
@@ -50,7 +58,11 @@ export async function startReplication(cluster: Cluster, settings: Settings, log
     cluster,
     catchUp,
     inDoubt,
-    { intervalMs: settings.healthIntervalMs, timeoutMs: settings.healthTimeoutMs, afterRound: () => trimmer.round() },
+    { intervalMs: settings.healthIntervalMs, timeoutMs: settings.healthTimeoutMs, afterRound: async () => {
+        await liveness.hold();
+        await trimmer.round();
+      },
+    },
     log,
   );
 
@@ -67,6 +79,7 @@ export async function startReplication(cluster: Cluster, settings: Settings, log
     async stop() {
       await monitor.stop();
       await batcher.stop();
+      await liveness.release();
       await cluster.stop();
     },
   };

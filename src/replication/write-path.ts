@@ -12,6 +12,8 @@ import type { SyncPolicy } from './sync-policy';
 import { formatPosition, type PendingWrite } from './write-outcome';
 
 const DEADLOCK_DETECTED = '40P01';
+/** "prepared transaction with identifier ... does not exist" */
+const UNDEFINED_OBJECT = '42704';
 
 interface Prepared {
   node: FollowerNode;
@@ -110,6 +112,7 @@ export class WritePath {
     const targets = policy.targets(followers);
     inFlight.add(gid);
     let commitSent = false;
+    let keepUntilGone: number | undefined;
     try {
       const outcomes = await Promise.all(targets.map((node) => this.prepare(node, gid, position, changes)));
       const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
@@ -136,11 +139,14 @@ export class WritePath {
       for (const { write, value } of applied) write.resolve({ value, position: formatPosition(position), committedOn });
     } catch (error) {
       // Before COMMIT was sent, nothing is decided: undo every PREPARE now. After it, only syncrep_log
-      // knows the outcome, and the in-doubt resolver settles the followers from it.
+      // knows the outcome, and the in-doubt resolver settles the followers from it, but only once
+      // the leader session that got the COMMIT is gone (until then it may still commit).
       if (!commitSent) await Promise.all(targets.map((node) => this.rollbackPrepared(node, gid)));
+      else if (!isServerError(error)) keepUntilGone = (client as unknown as { processID: number }).processID;
       throw error;
     } finally {
-      inFlight.delete(gid);
+      if (keepUntilGone === undefined) inFlight.delete(gid);
+      else void this.releaseWhenGone(gid, keepUntilGone);
     }
   }
 
@@ -171,7 +177,7 @@ export class WritePath {
   /** Undoes a PREPARE that may or may not have happened; what cannot be reached is left to the in-doubt resolver. */
   private async rollbackPrepared(node: FollowerNode, gid: string): Promise<void> {
     await withClient(node.pool, (client) => client.query(`ROLLBACK PREPARED ${literal(gid)}`)).catch((error) => {
-      if (!(isServerError(error) && error.code === '42704')) {
+      if (!(isServerError(error) && error.code === UNDEFINED_OBJECT)) {
         this.deps.log.warn({ node: node.name, gid, failure: describeFailure(error) }, 'ROLLBACK PREPARED failed; left to recovery');
       }
     });
@@ -180,13 +186,35 @@ export class WritePath {
   /** Step 4. A follower that misses it still holds the write prepared; it stops serving reads until resolved. */
   private async commitPrepared(node: FollowerNode, gid: string, position: bigint): Promise<boolean> {
     try {
-      await withClient(node.pool, (client) => client.query(`COMMIT PREPARED ${literal(gid)}`));
+      await withClient(node.pool, async (client) => {
+        try {
+          await client.query(`COMMIT PREPARED ${literal(gid)}`);
+        } catch (error) {
+          // Gone already: another server's in-doubt resolver may have committed it from the log.
+          if (!(isServerError(error) && error.code === UNDEFINED_OBJECT)) throw error;
+          const applied = await client.query('SELECT 1 FROM syncrep_applied WHERE position = $1', [position.toString()]);
+          if (applied.rowCount === 0) throw error;
+        }
+      });
       if (position > node.appliedPosition) node.appliedPosition = position;
       return true;
     } catch (error) {
       setState(node, { kind: 'OUT_OF_SYNC', reason: `COMMIT PREPARED of position ${position} failed: ${describeFailure(error)}` }, this.deps.log);
       return false;
     }
+  }
+
+  /** Keeps an undecided gid away from the resolver until the leader session that had its COMMIT has ended. */
+  private async releaseWhenGone(gid: string, backendPid: number): Promise<void> {
+    // Bounded: a leader that stays away this long has long since ended that session.
+    for (let attempt = 0; attempt < 1200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const alive = await withClient(this.deps.leader.pool, (c) => c.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [backendPid])).catch(
+        () => undefined,
+      );
+      if (alive && alive.rowCount === 0) break;
+    }
+    this.deps.inFlight.delete(gid);
   }
 
   private leaderFailed(error: unknown): void {

@@ -1,0 +1,87 @@
+import 'reflect-metadata';
+import { TestNodes } from '../support/nodes';
+import { gql } from '../support/server';
+import { ServerProcess } from '../support/server-process';
+import { waitAllInSync } from '../support/wait';
+
+const NODES = ['leader', 'follower-1', 'follower-2'];
+let nodes: TestNodes;
+
+beforeEach(async () => {
+  nodes = await TestNodes.start(2);
+});
+
+afterEach(async () => {
+  await nodes?.stop();
+});
+
+const CREATE = 'mutation { createEmployee(input: { id: 7, name: "Crash", salary: 1 }) { position } }';
+
+async function crashAt(point: string): Promise<void> {
+  const doomed = await ServerProcess.start(nodes, { SYNCREP_FAULT_POINT: point });
+  const response = gql(doomed.url, CREATE).catch(() => 'connection lost');
+  expect(await doomed.exited()).toBe('SIGKILL');
+  expect(await response).toBe('connection lost');
+}
+
+test('server SIGKILLed right after the followers PREPARE: after restart no node has the write, nothing stays prepared', async () => {
+  await crashAt('after-prepare');
+  for (const node of ['follower-1', 'follower-2']) expect(await nodes.prepared(node)).toHaveLength(1);
+  const server = await ServerProcess.start(nodes);
+  try {
+    for (const node of NODES) {
+      expect(await nodes.prepared(node)).toEqual([]);
+      expect(await nodes.query(node, 'SELECT id FROM emp')).toEqual([]);
+    }
+    const retried = await gql(server.url, CREATE);
+    expect(retried.errors).toBeUndefined();
+  } finally {
+    await server.stop();
+  }
+});
+
+test('server SIGKILLed right after the leader COMMIT: after restart every node has the write, nothing stays prepared', async () => {
+  await crashAt('after-commit');
+  expect(await nodes.query('leader', 'SELECT id FROM emp')).toEqual([{ id: 7 }]);
+  const server = await ServerProcess.start(nodes);
+  try {
+    await waitAllInSync(server.url);
+    for (const node of NODES) {
+      expect(await nodes.prepared(node)).toEqual([]);
+      expect(await nodes.query(node, 'SELECT id, name FROM emp')).toEqual([{ id: 7, name: 'Crash' }]);
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
+test('two server processes writing conflicting updates to one cluster leave every node identical', async () => {
+  const first = await ServerProcess.start(nodes);
+  const second = await ServerProcess.start(nodes);
+  try {
+    const inputs = Array.from({ length: 5 }, (_, i) => ({ id: i + 1, name: 'Both', salary: 100 }));
+    await gql(first.url, 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }', { inputs });
+    let failures = 0;
+    await Promise.all(
+      [first, second].flatMap((server, s) =>
+        Array.from({ length: 6 }, async (_, lane) => {
+          for (let i = 0; i < 25; i++) {
+            const id = ((lane + i) % 5) + 1;
+            const other = ((lane + i + 2) % 5) + 1;
+            const update = gql(server.url, `mutation { updateEmployee(id: ${id}, input: { name: "s${s}-${lane}-${i}", salary: ${i} }) { position } }`);
+            const transfer = gql(server.url, `mutation { transferSalary(fromId: ${id}, toId: ${other}, amount: 0) { position } }`);
+            const results = await Promise.all([update, transfer]);
+            failures += results.filter((r) => r.errors && r.errors[0].extensions?.code !== 'BAD_USER_INPUT').length;
+          }
+        }),
+      ),
+    );
+    expect(failures).toBe(0);
+    const rows = await nodes.rowsEverywhere();
+    expect(rows['follower-1']).toEqual(rows.leader);
+    expect(rows['follower-2']).toEqual(rows.leader);
+    for (const node of NODES) expect(await nodes.prepared(node)).toEqual([]);
+  } finally {
+    await Promise.all([first.stop(), second.stop()]);
+  }
+});
