@@ -44,6 +44,8 @@ export class Syncrep {
       const server = new ApolloServer<AppContext>({
         schema: await buildAppSchema(),
         introspection: true,
+        // main.ts owns the signals: it stops the server first, then the replication layer and the nodes.
+        stopOnTerminationSignals: false,
         includeStacktraceInErrorResponses: !settings.production,
         formatError: createFormatError(log, settings.production),
         plugins: [replicationExtensionPlugin(), ApolloServerPluginLandingPageLocalDefault({ embed: true })],

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { freePort, type TestNodes } from './nodes';
 
-const MAIN = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+const ROOT = ((up) => (path.basename(up) === 'dist' ? path.dirname(up) : up))(path.resolve(__dirname, '..', '..'));
+const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 
 /** A syncrep server in its own process (built by `npm test`'s tsc step), for killing it for real. */
 export class ServerProcess {
