@@ -56,6 +56,8 @@ export class WritePath {
 
   private async commitInGate(batch: PendingWrite[]): Promise<void> {
     const { leader, log } = this.deps;
+    // Fail fast while the monitor sees the leader down, rather than each write waiting out a timeout.
+    if (leader.state.kind === 'DOWN') return rejectAll(batch, leaderUnavailable(leader.state.reason));
     let client: PoolClient;
     try {
       client = await leader.pool.connect();
@@ -232,8 +234,9 @@ function rejectAll(writes: PendingWrite[], error: GraphQLError): void {
   for (const write of writes) write.reject(error);
 }
 
-function leaderUnavailable(error: unknown): GraphQLError {
-  return userError(ErrorCode.LeaderUnavailable, `the leader could not take the write (${describeFailure(error)}); nothing was written`);
+function leaderUnavailable(cause: unknown): GraphQLError {
+  const reason = typeof cause === 'string' ? cause : describeFailure(cause);
+  return userError(ErrorCode.LeaderUnavailable, `the leader could not take the write (${reason}); nothing was written`);
 }
 
 function describeShortfall(failed: Prepared[], prepared: number, required: number): string {

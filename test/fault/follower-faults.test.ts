@@ -57,6 +57,15 @@ test('quorum 1: SIGKILL a follower under load; acknowledged writes are on every 
     const follower1 = await ids('follower-1');
     for (const id of load.acknowledged) expect(leader.has(id) && follower1.has(id)).toBe(true);
     for (const id of load.failed) expect(leader.has(id) || follower1.has(id)).toBe(false);
+    const down = await gql(app.url, '{ nodes { name state appliedPosition lagPositions lagMs lastError lastContact } }');
+    const [leaderState, follower1State, follower2State] = down.data!.nodes;
+    expect(leaderState).toMatchObject({ name: 'leader', state: 'UP', lagPositions: 0 });
+    expect(follower1State).toMatchObject({ name: 'follower-1', state: 'IN_SYNC', lagPositions: 0 });
+    expect(follower2State).toMatchObject({ name: 'follower-2', state: 'DOWN', lastError: expect.any(String) });
+    expect(follower2State.lagPositions).toBeGreaterThanOrEqual(100);
+    expect(follower2State.lagMs).toBeGreaterThan(0);
+    expect(follower2State.appliedPosition < leaderState.appliedPosition).toBe(true);
+    expect(Date.parse(follower1State.lastContact)).not.toBeNaN();
 
     await nodes.node('follower-2').start();
     await waitAllInSync(app.url);
