@@ -3,8 +3,9 @@ import type { FollowerNode } from './cluster-node';
 
 /**
  * Which followers a write goes to, and how many must prepare before the leader may commit.
- * - `all`: every follower that has not missed a committed write must prepare. A follower that is
- *   merely unreachable is still required, so no write is acknowledged without it.
+ * - `all`: every follower must prepare, whatever its state (down, catching up): no write is ever
+ *   acknowledged without one, so none ever misses a write and there is nothing to replay out of
+ *   order. Only a follower being rebuilt from a snapshot is left out.
  * - `quorum k`: writes go to the IN_SYNC followers and commit once k of them prepared; a follower
  *   that misses one is marked OUT_OF_SYNC and left out until it has caught up.
  */
@@ -14,7 +15,7 @@ export class SyncPolicy {
   targets(followers: readonly FollowerNode[]): FollowerNode[] {
     switch (this.mode.kind) {
       case 'all':
-        return followers.filter((f) => f.state.kind === 'IN_SYNC' || f.state.kind === 'DOWN');
+        return followers.filter((f) => f.state.kind !== 'NEEDS_RESYNC');
       case 'quorum':
         return followers.filter((f) => f.state.kind === 'IN_SYNC');
       default: {
