@@ -11,6 +11,16 @@ export function literal(value: string | number | bigint | boolean | null): strin
   return escapeLiteral(value);
 }
 
+/**
+ * Dollar-quotes a long text (row images as JSON) for a simple-protocol statement: unlike
+ * escapeLiteral it does not walk the text character by character, only checks the tag is unused.
+ */
+export function dollarQuote(text: string): string {
+  let tag = 'j';
+  while (text.includes(`$${tag}$`)) tag += 'j';
+  return `$${tag}$${text}$${tag}$`;
+}
+
 /** True for an error the server sent: the connection is still usable after ROLLBACK. */
 export function isServerError(error: unknown): error is DatabaseError {
   return error instanceof DatabaseError;

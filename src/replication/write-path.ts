@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import type { PoolClient } from 'pg';
 import type { FaultPoint } from '../config/settings';
 import { ErrorCode, userError } from '../errors/error-code';
@@ -6,19 +6,12 @@ import type { Logger } from '../logger';
 import { setState, type FollowerNode, type LeaderNode } from './cluster-node';
 import type { GidSource } from './gid';
 import type { MembershipGate } from './membership-gate';
-import type { Change } from './mutation';
-import { describeFailure, isServerError, literal, multi, withClient } from './sql';
+import { mergeChanges } from './change-set';
+import { FollowerOps, type Prepared } from './follower-ops';
+import { runOnLeader } from './leader-batch';
+import { describeFailure, dollarQuote, isServerError, literal, multi, withClient } from './sql';
 import type { SyncPolicy } from './sync-policy';
 import { formatPosition, type PendingWrite } from './write-outcome';
-
-const DEADLOCK_DETECTED = '40P01';
-/** "prepared transaction with identifier ... does not exist" */
-const UNDEFINED_OBJECT = '42704';
-
-interface Prepared {
-  node: FollowerNode;
-  failure?: string;
-}
 
 /** Everything the write path needs, given once. */
 export interface WritePathDeps {
@@ -35,15 +28,20 @@ export interface WritePathDeps {
 
 /**
  * One distributed commit of a batch of mutations, by two-phase commit with the leader deciding:
- * 1. leader: BEGIN; each mutation under its own savepoint; append the row images to syncrep_log;
+ * 1. leader: BEGIN; each mutation under its own savepoint; take the next position;
  * 2. followers, in parallel: BEGIN; syncrep_apply(row images); PREPARE TRANSACTION gid;
- * 3. leader: COMMIT (the decision: the gid in syncrep_log now means "commit");
+ * 3. leader: append gid and row images to syncrep_log; COMMIT (the decision: the gid in
+ *    syncrep_log means "commit");
  * 4. followers, in parallel: COMMIT PREPARED gid.
  * The leader keeps its row locks until step 3, so its lock order is the order on every node.
  * Every pending write is settled before `commit` returns; it never throws.
  */
 export class WritePath {
-  constructor(private readonly deps: WritePathDeps) {}
+  private readonly followerOps: FollowerOps;
+
+  constructor(private readonly deps: WritePathDeps) {
+    this.followerOps = new FollowerOps(deps.log);
+  }
 
   async commit(batch: PendingWrite[]): Promise<void> {
     await this.deps.gate.enter();
@@ -82,46 +80,25 @@ export class WritePath {
   }
 
   private async run(client: PoolClient, batch: PendingWrite[]): Promise<void> {
-    const { leader, followers, policy, gids, inFlight } = this.deps;
-    await client.query('BEGIN');
-    const applied: { write: PendingWrite; value: unknown; change: Change }[] = [];
-    for (const write of batch) {
-      const { mutation } = write;
-      try {
-        const results = await multi(client, `SAVEPOINT m; ${mutation.sql}`);
-        const rows = results[results.length - 1].rows;
-        const value = mutation.interpret(rows);
-        applied.push({ write, value, change: { ...mutation.table, op: mutation.op, rows } });
-      } catch (error) {
-        const expected = error instanceof GraphQLError ? error : isServerError(error) ? mutation.explain?.(error) : undefined;
-        if (!expected && !isServerError(error)) throw error;
-        await client.query('ROLLBACK TO SAVEPOINT m');
-        // A deadlock victim lost only its own statement; its locks elsewhere are still ours, so it
-        // cannot succeed in this transaction, but it will in a later one.
-        if (isServerError(error) && error.code === DEADLOCK_DETECTED && write.retry()) continue;
-        write.reject(expected ?? userError(ErrorCode.InternalServerError, 'the write failed'));
-        if (!expected) this.deps.log.error({ err: error }, 'mutation failed on the leader');
-      }
-    }
+    const { leader, followers, policy, gids, inFlight, log } = this.deps;
+    const { applied, position } = await runOnLeader(client, batch, log);
     if (applied.length === 0) {
       await client.query('ROLLBACK');
       return;
     }
-    const changes = JSON.stringify(applied.map((a) => a.change));
+    const changes = JSON.stringify(mergeChanges(applied.map((a) => a.change)));
     const gid = gids.next();
-    const logged = await client.query('INSERT INTO syncrep_log (gid, changes) VALUES ($1, $2) RETURNING position', [gid, changes]);
-    const position = BigInt(logged.rows[0].position);
     const targets = policy.targets(followers);
     inFlight.add(gid);
     let commitSent = false;
     let keepUntilGone: number | undefined;
     try {
-      const outcomes = await Promise.all(targets.map((node) => this.prepare(node, gid, position, changes)));
+      const outcomes = await Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, position, changes)));
       const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
       const failed = outcomes.filter((o) => o.failure);
       if (prepared.length < policy.required(targets.length)) {
         await client.query('ROLLBACK');
-        await Promise.all(outcomes.map((o) => this.rollbackPrepared(o.node, gid)));
+        await Promise.all(outcomes.map((o) => this.followerOps.rollbackPrepared(o.node, gid)));
         const reason = describeShortfall(failed, prepared.length, policy.required(targets.length));
         const error = userError(ErrorCode.ReplicationFailed, `the write was rolled back on every node: ${reason}`, {
           nodes: failed.map((f) => f.node.name),
@@ -129,80 +106,28 @@ export class WritePath {
         return rejectAll(applied.map((a) => a.write), error);
       }
       for (const { node, failure } of failed) {
-        setState(node, { kind: 'OUT_OF_SYNC', reason: `missed position ${position}: ${failure}` }, this.deps.log);
-        void this.rollbackPrepared(node, gid);
+        setState(node, { kind: 'OUT_OF_SYNC', reason: `missed position ${position}: ${failure}` }, log);
+        void this.followerOps.rollbackPrepared(node, gid);
       }
       this.faultPoint('after-prepare');
+      // Step 3: the log row and the commit travel together; the row is the durable decision.
       commitSent = true;
-      await client.query('COMMIT');
+      await multi(client, `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${dollarQuote(changes)}); COMMIT`);
       this.faultPoint('after-commit');
-      const committed = await Promise.all(prepared.map((node) => this.commitPrepared(node, gid, position)));
+      const committed = await Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position)));
       const committedOn = [leader.name, ...prepared.filter((_, i) => committed[i]).map((n) => n.name)];
       for (const { write, value } of applied) write.resolve({ value, position: formatPosition(position), committedOn });
     } catch (error) {
-      // Before COMMIT was sent, nothing is decided: undo every PREPARE now. After it, only syncrep_log
-      // knows the outcome, and the in-doubt resolver settles the followers from it, but only once
-      // the leader session that got the COMMIT is gone (until then it may still commit).
-      if (!commitSent) await Promise.all(targets.map((node) => this.rollbackPrepared(node, gid)));
-      else if (!isServerError(error)) keepUntilGone = (client as unknown as { processID: number }).processID;
+      // Until the COMMIT is sent, or when the leader refused it, nothing is decided: undo every
+      // PREPARE now. When the connection failed after it was sent, only syncrep_log knows the
+      // outcome; the in-doubt resolver settles the followers from it once the leader session that
+      // got the COMMIT is gone (until then it may still commit).
+      if (!commitSent || isServerError(error)) await Promise.all(targets.map((node) => this.followerOps.rollbackPrepared(node, gid)));
+      else keepUntilGone = (client as unknown as { processID: number }).processID;
       throw error;
     } finally {
       if (keepUntilGone === undefined) inFlight.delete(gid);
       else void this.releaseWhenGone(gid, keepUntilGone);
-    }
-  }
-
-  private async prepare(node: FollowerNode, gid: string, position: bigint, changes: string): Promise<Prepared> {
-    try {
-      await withClient(node.pool, async (client) => {
-        try {
-          await client.query(
-            `BEGIN; SELECT syncrep_apply(${position}, ${literal(changes)}::jsonb); PREPARE TRANSACTION ${literal(gid)}`,
-          );
-        } catch (error) {
-          if (isServerError(error)) await client.query('ROLLBACK');
-          throw error;
-        }
-      });
-      node.lastContact = new Date();
-      return { node };
-    } catch (error) {
-      const failure = describeFailure(error);
-      if (!isServerError(error) && node.state.kind === 'IN_SYNC') {
-        setState(node, { kind: 'DOWN', reason: failure }, this.deps.log);
-      }
-      node.lastError = failure;
-      return { node, failure };
-    }
-  }
-
-  /** Undoes a PREPARE that may or may not have happened; what cannot be reached is left to the in-doubt resolver. */
-  private async rollbackPrepared(node: FollowerNode, gid: string): Promise<void> {
-    await withClient(node.pool, (client) => client.query(`ROLLBACK PREPARED ${literal(gid)}`)).catch((error) => {
-      if (!(isServerError(error) && error.code === UNDEFINED_OBJECT)) {
-        this.deps.log.warn({ node: node.name, gid, failure: describeFailure(error) }, 'ROLLBACK PREPARED failed; left to recovery');
-      }
-    });
-  }
-
-  /** Step 4. A follower that misses it still holds the write prepared; it stops serving reads until resolved. */
-  private async commitPrepared(node: FollowerNode, gid: string, position: bigint): Promise<boolean> {
-    try {
-      await withClient(node.pool, async (client) => {
-        try {
-          await client.query(`COMMIT PREPARED ${literal(gid)}`);
-        } catch (error) {
-          // Gone already: another server's in-doubt resolver may have committed it from the log.
-          if (!(isServerError(error) && error.code === UNDEFINED_OBJECT)) throw error;
-          const applied = await client.query('SELECT 1 FROM syncrep_applied WHERE position = $1', [position.toString()]);
-          if (applied.rowCount === 0) throw error;
-        }
-      });
-      if (position > node.appliedPosition) node.appliedPosition = position;
-      return true;
-    } catch (error) {
-      setState(node, { kind: 'OUT_OF_SYNC', reason: `COMMIT PREPARED of position ${position} failed: ${describeFailure(error)}` }, this.deps.log);
-      return false;
     }
   }
 

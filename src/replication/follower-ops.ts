@@ -1,0 +1,68 @@
+import type { Logger } from '../logger';
+import { setState, type FollowerNode } from './cluster-node';
+import { describeFailure, dollarQuote, isServerError, literal, withClient } from './sql';
+
+/** "prepared transaction with identifier ... does not exist" */
+const UNDEFINED_OBJECT = '42704';
+
+/** A follower's answer to step 2: prepared, or why not. */
+export interface Prepared {
+  node: FollowerNode;
+  failure?: string;
+}
+
+/** Steps 2 and 4 of the write path, and the undo of step 2, on one follower each. */
+export class FollowerOps {
+  constructor(private readonly log: Logger) {}
+
+  /** Step 2 in one round trip: BEGIN; apply the row images; PREPARE TRANSACTION. */
+  async prepare(node: FollowerNode, gid: string, position: bigint, changes: string): Promise<Prepared> {
+    try {
+      await withClient(node.pool, async (client) => {
+        try {
+          await client.query(`BEGIN; SELECT syncrep_apply(${position}, ${dollarQuote(changes)}::jsonb); PREPARE TRANSACTION ${literal(gid)}`);
+        } catch (error) {
+          if (isServerError(error)) await client.query('ROLLBACK');
+          throw error;
+        }
+      });
+      node.lastContact = new Date();
+      return { node };
+    } catch (error) {
+      const failure = describeFailure(error);
+      if (!isServerError(error) && node.state.kind === 'IN_SYNC') setState(node, { kind: 'DOWN', reason: failure }, this.log);
+      node.lastError = failure;
+      return { node, failure };
+    }
+  }
+
+  /** Undoes a PREPARE that may or may not have happened; what cannot be reached is left to the in-doubt resolver. */
+  async rollbackPrepared(node: FollowerNode, gid: string): Promise<void> {
+    await withClient(node.pool, (client) => client.query(`ROLLBACK PREPARED ${literal(gid)}`)).catch((error) => {
+      if (!(isServerError(error) && error.code === UNDEFINED_OBJECT)) {
+        this.log.warn({ node: node.name, gid, failure: describeFailure(error) }, 'ROLLBACK PREPARED failed; left to recovery');
+      }
+    });
+  }
+
+  /** Step 4. A follower that misses it still holds the write prepared; it stops serving reads until resolved. */
+  async commitPrepared(node: FollowerNode, gid: string, position: bigint): Promise<boolean> {
+    try {
+      await withClient(node.pool, async (client) => {
+        try {
+          await client.query(`COMMIT PREPARED ${literal(gid)}`);
+        } catch (error) {
+          // Gone already: another server's in-doubt resolver may have committed it from the log.
+          if (!(isServerError(error) && error.code === UNDEFINED_OBJECT)) throw error;
+          const applied = await client.query('SELECT 1 FROM syncrep_applied WHERE position = $1', [position.toString()]);
+          if (applied.rowCount === 0) throw error;
+        }
+      });
+      if (position > node.appliedPosition) node.appliedPosition = position;
+      return true;
+    } catch (error) {
+      setState(node, { kind: 'OUT_OF_SYNC', reason: `COMMIT PREPARED of position ${position} failed: ${describeFailure(error)}` }, this.log);
+      return false;
+    }
+  }
+}
