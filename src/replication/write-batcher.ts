@@ -25,11 +25,15 @@ export class WriteBatcher {
   private state: BatcherState = { kind: 'open' };
   private onIdle: (() => void) | undefined;
 
+  private readonly groupMin: number;
+
   constructor(
     private readonly committer: BatchCommitter,
     private readonly batchMax: number,
     private readonly concurrency: number,
-  ) {}
+  ) {
+    this.groupMin = Math.max(1, Math.ceil(batchMax / 4));
+  }
 
   /** Queues a mutation; settles when its distributed commit has. */
   submit<T>(mutation: Mutation<T>): Promise<WriteOutcome<T>> {
@@ -78,7 +82,9 @@ export class WriteBatcher {
   }
 
   private pump(): void {
-    while (this.running < this.concurrency && this.queue.length > 0) {
+    // An idle path starts at once; another commit alongside a running one waits for a group worth
+    // its fixed cost (a two-phase commit's flushes and round trips), or for the running one to end.
+    while (this.running < this.concurrency && this.queue.length >= (this.running === 0 ? 1 : this.groupMin)) {
       const batch = this.queue.splice(0, this.batchMax).sort((a, b) => a.mutation.lockKey - b.mutation.lockKey);
       this.running += 1;
       void this.committer.commit(batch).finally(() => {
