@@ -14,6 +14,8 @@ export interface BenchOptions {
   rows: number;
   /** Writes the follower misses before catch-up is timed; 0 skips catch-up. */
   catchup: number;
+  /** Seconds to wait for the follower to be IN_SYNC again before giving up. */
+  catchupTimeout: number;
   /** Seconds of the long write run whose start and end RSS are compared; 0 skips it. */
   soak: number;
   /** Folder for the JSON and Markdown results. */
@@ -21,14 +23,15 @@ export interface BenchOptions {
 }
 
 export const USAGE = `npm run bench -- [flags]
-  --duration S      seconds per measured run (default 5)
-  --warmup S        seconds of warm-up before each run (default 1)
-  --clients A,B     concurrent clients of the write runs (default 1,32)
-  --read-clients N  concurrent clients of the read runs (default 32)
-  --rows N          employees seeded per topology (default 10000)
-  --catchup N       writes a follower misses before catch-up is timed; 0 skips (default 50000)
-  --soak S          seconds of the long write run for the RSS check; 0 skips (default 3 x duration)
-  --out DIR         results folder (default bench/results)`;
+  --duration S         seconds per measured run (default 5)
+  --warmup S           seconds of warm-up before each run (default 1)
+  --clients A,B        concurrent clients of the write runs (default 1,32)
+  --read-clients N     concurrent clients of the read runs (default 32)
+  --rows N             employees seeded per topology (default 10000)
+  --catchup N          writes a follower misses before catch-up is timed; 0 skips (default 50000)
+  --catchup-timeout S  seconds to wait for the follower to catch up (default 60)
+  --soak S             seconds of the long write run for the RSS check; 0 skips (default 3 x duration)
+  --out DIR            results folder (default bench/results)`;
 
 export function parseArgs(argv: string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -55,6 +58,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     readClients: num(take('read-clients'), 32, 'read-clients', 1, true),
     rows: num(take('rows'), 10_000, 'rows', 100, true),
     catchup: num(take('catchup'), 50_000, 'catchup', 0, true),
+    catchupTimeout: num(take('catchup-timeout'), 60, 'catchup-timeout', 1),
     soak: num(take('soak'), 3 * duration, 'soak', 0),
     out: path.resolve(take('out') ?? path.join(__dirname, '..', '..', 'bench', 'results')),
   };

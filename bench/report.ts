@@ -34,7 +34,9 @@ export function figuresTable(r: BenchResults): Table {
   }
   if (r.catchUp) {
     const c = r.catchUp;
-    const note = `${int(c.missedWrites)} writes (${c.missedPositions ?? '?'} positions) replayed in ${c.seconds.toFixed(2)} s = ${int(c.perSec)} changes/s`;
+    const note = c.finished
+      ? `${int(c.missedWrites)} writes (${c.missedPositions ?? '?'} positions) replayed in ${c.seconds.toFixed(2)} s = ${int(c.perSec)} changes/s`
+      : `${int(c.missedWrites)} writes (${c.missedPositions ?? '?'} positions): still ${c.endState} after ${c.seconds.toFixed(0)} s, lag ${c.endLagPositions ?? '?'} positions`;
     rows.push(loadRow('catch-up: writes missed', label('f2-q1'), c.load, note));
   }
   if (r.soak) {

@@ -14,9 +14,14 @@ export interface CatchUpResult {
   /** Log positions it lacked (group commit puts several writes in one position). */
   missedPositions: number | null;
   writeSeconds: number;
-  /** From the follower's postmaster being ready until `nodes` shows it IN_SYNC. */
+  /** From the follower's postmaster being ready until `nodes` shows it IN_SYNC (or the timeout). */
   seconds: number;
+  /** Missed writes / seconds; NaN when it did not finish. */
   perSec: number;
+  finished: boolean;
+  /** The follower's state and lag when the wait ended. */
+  endState: string;
+  endLagPositions: number | null;
   load: LoadResult;
 }
 
@@ -90,9 +95,21 @@ export async function catchUpRun(t: Topology, o: BenchOptions): Promise<CatchUpR
   const missedPositions = (await nodeStates(t.url)).find((n) => n.name === follower)?.lagPositions ?? null;
   await t.nodes.node(follower).start();
   const started = performance.now();
-  await waitForState(t.url, follower, 'IN_SYNC', 600_000, 10);
+  let finished = true;
+  await waitForState(t.url, follower, 'IN_SYNC', o.catchupTimeout * 1000, 10).catch(() => (finished = false));
   const seconds = (performance.now() - started) / 1000;
-  return { missedWrites: load.requests, missedPositions, writeSeconds: load.seconds, seconds, perSec: load.requests / seconds, load };
+  const end = (await nodeStates(t.url)).find((n) => n.name === follower);
+  return {
+    missedWrites: load.requests,
+    missedPositions,
+    writeSeconds: load.seconds,
+    seconds,
+    perSec: finished ? load.requests / seconds : NaN,
+    finished,
+    endState: end?.state ?? 'missing',
+    endLagPositions: end?.lagPositions ?? null,
+    load,
+  };
 }
 
 function median(values: number[]): number {

@@ -29,8 +29,6 @@ export class ServerProcess {
     const childEnv: Record<string, string | undefined> = {
       ...process.env,
       HEALTH_INTERVAL_MS: '200',
-      HEALTH_TIMEOUT_MS: '1000',
-      DB_TIMEOUT_MS: '3000',
       LOG_LEVEL: 'warn',
       ...env,
       REPLICATION_NODES: replicationNodes,

@@ -62,7 +62,9 @@ test('quorum 1: SIGKILL a follower under load; acknowledged writes are on every 
     expect(leaderState).toMatchObject({ name: 'leader', state: 'UP', lagPositions: 0 });
     expect(follower1State).toMatchObject({ name: 'follower-1', state: 'IN_SYNC', lagPositions: 0 });
     expect(follower2State).toMatchObject({ name: 'follower-2', state: 'DOWN', lastError: expect.any(String) });
-    expect(follower2State.lagPositions).toBeGreaterThanOrEqual(100);
+    // Positions count distributed commits, and group commit puts several writes in one.
+    expect(follower2State.lagPositions).toBeGreaterThan(0);
+    expect(follower2State.lagPositions).toBeLessThanOrEqual(load.acknowledged.length - ackedAtKill);
     expect(follower2State.lagMs).toBeGreaterThan(0);
     expect(follower2State.appliedPosition < leaderState.appliedPosition).toBe(true);
     expect(Date.parse(follower1State.lastContact)).not.toBeNaN();
