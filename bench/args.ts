@@ -16,7 +16,7 @@ export interface BenchOptions {
   catchup: number;
   /** Seconds to wait for the follower to be IN_SYNC again before giving up. */
   catchupTimeout: number;
-  /** Seconds of the long write run whose start and end RSS are compared; 0 skips it. */
+  /** Writes in the long run whose start and end RSS are compared; 0 skips it. */
   soak: number;
   /** Folder for the JSON and Markdown results. */
   out: string;
@@ -30,7 +30,7 @@ export const USAGE = `npm run bench -- [flags]
   --rows N             employees seeded per topology (default 10000)
   --catchup N          writes a follower misses before catch-up is timed; 0 skips (default 50000)
   --catchup-timeout S  seconds to wait for the follower to catch up (default 60)
-  --soak S             seconds of the long write run for the RSS check; 0 skips (default 3 x duration)
+  --soak N             writes in the long run for the RSS check; 0 skips (default 100000)
   --out DIR            results folder (default bench/results)`;
 
 export function parseArgs(argv: string[]): BenchOptions {
@@ -59,7 +59,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     rows: num(take('rows'), 10_000, 'rows', 100, true),
     catchup: num(take('catchup'), 50_000, 'catchup', 0, true),
     catchupTimeout: num(take('catchup-timeout'), 60, 'catchup-timeout', 1),
-    soak: num(take('soak'), 3 * duration, 'soak', 0),
+    soak: num(take('soak'), 100_000, 'soak', 0, true),
     out: path.resolve(take('out') ?? path.join(__dirname, '..', '..', 'bench', 'results')),
   };
   if (flags.size) throw new UsageError(`unknown flag --${[...flags.keys()][0]}`);

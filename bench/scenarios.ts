@@ -76,7 +76,7 @@ export function bulkRun(t: Topology, o: BenchOptions, batch: number): Promise<nu
 export async function soakRun(t: Topology, o: BenchOptions): Promise<SoakResult> {
   const clients = o.clients[o.clients.length - 1];
   const rss = new RssSampler(() => t.server.rss()).start();
-  const load = await runHttp({ url: t.url, clients, seconds: o.soak, body: updateBody(o.rows), server: t.server });
+  const load = await runHttp({ url: t.url, clients, seconds: 0, amount: o.soak, body: updateBody(o.rows), server: t.server });
   rss.stop();
   const edge = Math.max(1, Math.floor(rss.samples.length / 5));
   return { load, startRss: median(rss.samples.slice(0, edge)), endRss: median(rss.samples.slice(-edge)) };
