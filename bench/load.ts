@@ -1,5 +1,6 @@
 import autocannon from 'autocannon';
-import { RssSampler, type ServerProcess } from './server-process';
+import type { ServerProcess } from '../test/support/server-process';
+import { RssSampler } from './rss-sampler';
 import { Latencies, type LoadResult } from './stats';
 
 export interface HttpLoad {

@@ -2,7 +2,7 @@ import type { BenchOptions } from './args';
 import { READ_DEFAULT, READ_LEADER, READ_PAGE, UPDATE, createRows, nodeStates, waitForState } from './gql';
 import { runHttp, warmAndRun } from './load';
 import { runPgUpdates } from './pg-load';
-import { RssSampler } from './server-process';
+import { RssSampler } from './rss-sampler';
 import { randomId, randomSalary, type LoadResult } from './stats';
 import type { Topology } from './topology';
 

@@ -1,6 +1,6 @@
 import { TestNodes } from '../test/support/nodes';
 import { createRows, nodeStates } from './gql';
-import { ServerProcess } from './server-process';
+import { ServerProcess } from '../test/support/server-process';
 
 /** One cluster shape the benchmark measures. */
 export interface TopologySpec {

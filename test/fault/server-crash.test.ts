@@ -18,7 +18,7 @@ afterEach(async () => {
 const CREATE = 'mutation { createEmployee(input: { id: 7, name: "Crash", salary: 1 }) { position } }';
 
 async function crashAt(point: string): Promise<void> {
-  const doomed = await ServerProcess.start(nodes, { SYNCREP_FAULT_POINT: point });
+  const doomed = await ServerProcess.start(nodes.replicationNodes, { SYNCREP_FAULT_POINT: point });
   const response = gql(doomed.url, CREATE).catch(() => 'connection lost');
   expect(await doomed.exited()).toBe('SIGKILL');
   expect(await response).toBe('connection lost');
@@ -27,7 +27,7 @@ async function crashAt(point: string): Promise<void> {
 test('server SIGKILLed right after the followers PREPARE: after restart no node has the write, nothing stays prepared', async () => {
   await crashAt('after-prepare');
   for (const node of ['follower-1', 'follower-2']) expect(await nodes.prepared(node)).toHaveLength(1);
-  const server = await ServerProcess.start(nodes);
+  const server = await ServerProcess.start(nodes.replicationNodes, {});
   try {
     for (const node of NODES) {
       expect(await nodes.prepared(node)).toEqual([]);
@@ -43,7 +43,7 @@ test('server SIGKILLed right after the followers PREPARE: after restart no node 
 test('server SIGKILLed right after the leader COMMIT: after restart every node has the write, nothing stays prepared', async () => {
   await crashAt('after-commit');
   expect(await nodes.query('leader', 'SELECT id FROM emp')).toEqual([{ id: 7 }]);
-  const server = await ServerProcess.start(nodes);
+  const server = await ServerProcess.start(nodes.replicationNodes, {});
   try {
     await waitAllInSync(server.url);
     for (const node of NODES) {
@@ -56,8 +56,8 @@ test('server SIGKILLed right after the leader COMMIT: after restart every node h
 });
 
 test('two server processes writing conflicting updates to one cluster leave every node identical', async () => {
-  const first = await ServerProcess.start(nodes);
-  const second = await ServerProcess.start(nodes);
+  const first = await ServerProcess.start(nodes.replicationNodes, {});
+  const second = await ServerProcess.start(nodes.replicationNodes, {});
   try {
     const inputs = Array.from({ length: 5 }, (_, i) => ({ id: i + 1, name: 'Both', salary: 100 }));
     await gql(first.url, 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }', { inputs });
