@@ -83,7 +83,8 @@ export class EmbeddedNode {
         const exited = new Promise<void>((resolve) => state.process.once('exit', () => resolve()));
         this.state = { kind: 'stopping', exited };
         if (state.process.exitCode === null && state.process.signalCode === null) {
-          process.kill(state.process.pid!, 'SIGCONT');
+          // A paused server (SIGSTOP) could not shut down; thaw it and its backends first.
+          signalTree(state.process.pid!, 'SIGCONT');
           state.process.kill('SIGINT');
         }
         await exited;
@@ -107,11 +108,7 @@ export class EmbeddedNode {
    * server, open connections included, as a hung machine would; SIGCONT thaws it.
    */
   signalAll(signal: NodeJS.Signals): void {
-    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(this.pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => Number(line.trim()))
-      .filter((pid) => pid > 0);
-    for (const pid of [this.pid, ...children]) process.kill(pid, signal);
+    signalTree(this.pid, signal);
   }
 
   private async initialiseIfNeeded(): Promise<void> {
@@ -181,6 +178,25 @@ export class EmbeddedNode {
       if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
     } finally {
       await client.end();
+    }
+  }
+}
+
+function signalTree(postmaster: number, signal: NodeJS.Signals): void {
+  let children: number[] = [];
+  try {
+    children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((pid) => pid > 0);
+  } catch {
+    // ps exits non-zero when there are none.
+  }
+  for (const pid of [postmaster, ...children]) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Exited meanwhile.
     }
   }
 }
