@@ -56,26 +56,23 @@ export class WritePath {
     const { leader, log } = this.deps;
     // Fail fast while the monitor sees the leader down, rather than each write waiting out a timeout.
     if (leader.state.kind === 'DOWN') return rejectAll(batch, leaderUnavailable(leader.state.reason));
-    let client: PoolClient;
     try {
-      client = await leader.pool.connect();
+      await withClient(leader.pool, async (client) => {
+        try {
+          await this.run(client, batch);
+        } catch (error) {
+          if (isServerError(error)) await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
     } catch (error) {
-      this.leaderFailed(error);
-      return rejectAll(batch, leaderUnavailable(error));
-    }
-    let broken: Error | undefined;
-    const onError = (error: Error) => (broken = error);
-    client.on('error', onError);
-    try {
-      await this.run(client, batch);
-    } catch (error) {
-      if (!isServerError(error)) broken = error instanceof Error ? error : new Error(String(error));
-      log.error({ err: error }, 'distributed commit failed');
-      if (!broken) await client.query('ROLLBACK').catch(() => undefined);
-      rejectAll(batch, broken ? leaderUnavailable(error) : userError(ErrorCode.InternalServerError, 'the write failed'));
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
+      // Writes already settled keep their outcome; this only reaches the ones still waiting.
+      if (isServerError(error)) {
+        log.error({ err: error }, 'distributed commit failed');
+        return rejectAll(batch, userError(ErrorCode.InternalServerError, 'the write failed'));
+      }
+      setState(leader, { kind: 'DOWN', reason: describeFailure(error) }, log);
+      rejectAll(batch, leaderUnavailable(error));
     }
   }
 
@@ -123,7 +120,16 @@ export class WritePath {
       // outcome; the in-doubt resolver settles the followers from it once the leader session that
       // got the COMMIT is gone (until then it may still commit).
       if (!commitSent || isServerError(error)) await Promise.all(targets.map((node) => this.followerOps.rollbackPrepared(node, gid)));
-      else keepUntilGone = (client as unknown as { processID: number }).processID;
+      else {
+        keepUntilGone = (client as unknown as { processID: number }).processID;
+        const unknown = userError(
+          ErrorCode.LeaderUnavailable,
+          `the leader connection failed after COMMIT was sent (${describeFailure(error)}): the write may or may not have ` +
+            'committed; every node will be settled to the leader\'s outcome, so read the row before retrying',
+          { outcomeUnknown: true },
+        );
+        rejectAll(applied.map((a) => a.write), unknown);
+      }
       throw error;
     } finally {
       if (keepUntilGone === undefined) inFlight.delete(gid);
@@ -142,11 +148,6 @@ export class WritePath {
       if (alive && alive.rowCount === 0) break;
     }
     this.deps.inFlight.delete(gid);
-  }
-
-  private leaderFailed(error: unknown): void {
-    const { leader, log } = this.deps;
-    if (!isServerError(error)) setState(leader, { kind: 'DOWN', reason: describeFailure(error) }, log);
   }
 
   /** Test-only: dies on the spot, as a crash would, at the named step. */
