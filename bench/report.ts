@@ -41,7 +41,7 @@ export function figuresTable(r: BenchResults): Table {
   }
   if (r.soak) {
     const s = r.soak;
-    rows.push(loadRow(`long write run (${r.options.soak.toLocaleString("en-US")} writes)`, label('f2-all'), s.load, `RSS ${(s.startRss / MB).toFixed(0)} -> ${(s.endRss / MB).toFixed(0)} MB`));
+    rows.push(loadRow(`long write run (${r.options.soak.toLocaleString("en-US")} writes)`, label('f2-all'), s.load, `peak RSS first half ${(s.startRss / MB).toFixed(0)} MB, second half ${(s.endRss / MB).toFixed(0)} MB`));
   }
   const headers = ['Scenario', 'Topology', 'Clients', 'req/s', 'p50 ms', 'p99 ms', 'Errors', 'Peak RSS MB', 'Notes'];
   return { headers, rows, right: [false, false, true, true, true, true, true, true, false] };

@@ -27,6 +27,7 @@ export interface CatchUpResult {
 
 export interface SoakResult {
   load: LoadResult;
+  /** Highest RSS sampled in the first half of the run, and in the second half. */
   startRss: number;
   endRss: number;
 }
@@ -78,8 +79,10 @@ export async function soakRun(t: Topology, o: BenchOptions): Promise<SoakResult>
   const rss = new RssSampler(() => t.server.rss()).start();
   const load = await runHttp({ url: t.url, clients, seconds: 0, amount: o.soak, body: updateBody(o.rows), server: t.server });
   rss.stop();
-  const edge = Math.max(1, Math.floor(rss.samples.length / 5));
-  return { load, startRss: median(rss.samples.slice(0, edge)), endRss: median(rss.samples.slice(-edge)) };
+  // RSS saws up and down with garbage collection; a leak shows as rising peaks, so compare the
+  // highest sample of the first half of the run with the highest of the second half.
+  const half = Math.max(1, Math.floor(rss.samples.length / 2));
+  return { load, startRss: Math.max(...rss.samples.slice(0, half)), endRss: Math.max(...rss.samples.slice(half)) };
 }
 
 /**
@@ -110,9 +113,4 @@ export async function catchUpRun(t: Topology, o: BenchOptions): Promise<CatchUpR
     endLagPositions: end?.lagPositions ?? null,
     load,
   };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
 }

@@ -42,7 +42,7 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   } else {
     add(`catch-up after ${int(c?.missedWrites ?? r.options.catchup)} missed writes`, c?.perSec, (v) => `${int(v)} changes/s`, '>= 20,000/s', (v) => v >= 20_000);
   }
-  add(`server RSS end vs start of ${r.options.soak.toLocaleString("en-US")} writes`, r.soak ? ratio(r.soak.endRss, r.soak.startRss) : undefined,
+  add(`server peak RSS, 2nd vs 1st half of ${r.options.soak.toLocaleString("en-US")} writes`, r.soak ? ratio(r.soak.endRss, r.soak.startRss) : undefined,
     (v) => `${fmt(r.soak!.startRss / 2 ** 20, 0)} -> ${fmt(r.soak!.endRss / 2 ** 20, 0)} MB (${fmt(v)}x)`, 'flat (<= 1.10x)', (v) => v <= 1.1);
   return checks;
 }
