@@ -5,7 +5,6 @@ import { Employee } from './src/employee/employee.entity';
 import { CreateEmp1732600000000 } from './src/migrations/1732600000000-create-emp';
 import { ReplicationTables1732600000001 } from './src/migrations/1732600000001-replication-tables';
 import { LogRetention1732600000002 } from './src/migrations/1732600000002-log-retention';
-import { ApplyByIndex1732600000003 } from './src/migrations/1732600000003-apply-by-index';
 
 /** Pool and timeout settings shared by every node's DataSource. */
 export interface DataSourceTuning {
@@ -26,7 +25,7 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
     type: 'postgres',
     url: node.url,
     entities: [Employee],
-    migrations: [CreateEmp1732600000000, ReplicationTables1732600000001, LogRetention1732600000002, ApplyByIndex1732600000003],
+    migrations: [CreateEmp1732600000000, ReplicationTables1732600000001, LogRetention1732600000002],
     migrationsTableName: 'syncrep_migrations',
     synchronize: false,
     logging: false,

@@ -23,6 +23,9 @@ export class ReplicationTables1732600000001 implements MigrationInterface {
       applied_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     // Strict apply: an insert must insert, an update or delete must touch exactly the rows the leader
     // touched; anything else means this node has diverged, and the whole write must fail (SQLSTATE SR001).
+    // The planner cannot see how many rows jsonb_populate_recordset yields and assumes 100, which
+    // made it scan and hash the whole table for every single-row change; a LIMIT of the known row
+    // count gives it the true figure, and so an index lookup per row.
     await runner.query(`CREATE OR REPLACE FUNCTION syncrep_apply(p_position bigint, p_changes jsonb) RETURNS void
       LANGUAGE plpgsql AS $fn$
       DECLARE
@@ -41,11 +44,11 @@ export class ReplicationTables1732600000001 implements MigrationInterface {
               EXECUTE format('INSERT INTO %I AS t (%s) SELECT %s FROM jsonb_populate_recordset(NULL::%I, $1) AS r',
                 tbl, cols, cols, tbl) USING c->'rows';
             WHEN 'update' THEN
-              EXECUTE format('UPDATE %I AS t SET %s FROM jsonb_populate_recordset(NULL::%I, $1) AS r WHERE %s',
-                tbl, sets, tbl, keys) USING c->'rows';
+              EXECUTE format('UPDATE %I AS t SET %s FROM (SELECT * FROM jsonb_populate_recordset(NULL::%I, $1) LIMIT %s) AS r WHERE %s',
+                tbl, sets, tbl, expected, keys) USING c->'rows';
             WHEN 'delete' THEN
-              EXECUTE format('DELETE FROM %I AS t USING jsonb_populate_recordset(NULL::%I, $1) AS r WHERE %s',
-                tbl, tbl, keys) USING c->'rows';
+              EXECUTE format('DELETE FROM %I AS t USING (SELECT * FROM jsonb_populate_recordset(NULL::%I, $1) LIMIT %s) AS r WHERE %s',
+                tbl, tbl, expected, keys) USING c->'rows';
             ELSE
               RAISE EXCEPTION 'syncrep: unknown change op %', c->>'op';
           END CASE;

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
 import { TestNodes } from '../support/nodes';
 import { errorCode, gql, startServer } from '../support/server';
+import { waitAllInSync, waitFor } from '../support/wait';
 
 const NODES = ['leader', 'follower-1', 'follower-2'];
 let nodes: TestNodes;
@@ -76,8 +77,8 @@ test('a paused follower (SIGSTOP) fails writes within the timeout, and the next 
   } finally {
     nodes.node('follower-1').signalAll('SIGCONT');
   }
-  await waitFor(async () => (await gql(app.url, '{ nodes { state } }')).data!.nodes.every((n: { state: string }) => ['UP', 'IN_SYNC'].includes(n.state)));
-  await waitFor(async () => (await nodes.prepared('follower-1')).length === 0);
+  await waitAllInSync(app.url);
+  await waitFor(async () => (await nodes.prepared('follower-1')).length === 0, 'no prepared transaction left on follower-1');
   await expectNowhere(800);
   const retry = await create(800);
   expect(retry.data!.createEmployee.committedOn).toEqual(NODES);
@@ -99,11 +100,3 @@ test('leader down: writes fail with LEADER_UNAVAILABLE and reads from in-sync fo
   }
   for (const node of ['follower-1', 'follower-2']) expect(await nodes.query(node, 'SELECT id FROM emp WHERE id = 901')).toEqual([]);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
 import { TestNodes } from '../support/nodes';
 import { errorCode, gql, startServer } from '../support/server';
+import { waitAllInSync } from '../support/wait';
 
 let nodes: TestNodes;
 let app: Syncrep;
@@ -76,13 +77,5 @@ test('a follower that is down serves no reads: NODE_UNAVAILABLE when named, skip
   } finally {
     await nodes.node('follower-2').start();
   }
-  await waitFor(async () => (await gql(app.url, '{ nodes { state } }')).data!.nodes[2].state === 'IN_SYNC');
+  await waitAllInSync(app.url);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
