@@ -10,6 +10,7 @@ import { ReplicationService } from './replication/replication-service';
 import { startReplication, type Replication } from './replication/replication';
 import type { AppContext } from './server/context';
 import { createFormatError } from './server/format-error';
+import { queryLimits } from './server/query-limits';
 import { replicationExtensionPlugin } from './server/replication-extension.plugin';
 import { buildAppSchema } from './server/schema';
 import type { ServerState } from './server/server-state';
@@ -41,14 +42,16 @@ export class Syncrep {
       const cluster = await Cluster.open(nodes, tuning, log);
       replication = await startReplication(cluster, nodes[0].url, gids, settings, log);
       if (embedded) await seedTutorialRows(replication.service, log);
+      const limits = queryLimits(settings.production);
       const server = new ApolloServer<AppContext>({
         schema: await buildAppSchema(),
+        validationRules: limits.validationRules,
         introspection: true,
         // main.ts owns the signals: it stops the server first, then the replication layer and the nodes.
         stopOnTerminationSignals: false,
         includeStacktraceInErrorResponses: !settings.production,
         formatError: createFormatError(log, settings.production),
-        plugins: [replicationExtensionPlugin(), ApolloServerPluginLandingPageLocalDefault({ embed: true })],
+        plugins: [...limits.plugins, replicationExtensionPlugin(), ApolloServerPluginLandingPageLocalDefault({ embed: true })],
       });
       const service = replication.service;
       const { url } = await startStandaloneServer(server, {

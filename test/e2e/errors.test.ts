@@ -87,3 +87,25 @@ test('production mode: an unexpected failure is masked as INTERNAL_SERVER_ERROR 
   }
   expect(await nodes.query('follower-1', 'SELECT id FROM emp WHERE id = 9')).toEqual([]);
 });
+
+test('a document past the query limits is refused before any node is read', async () => {
+  const aliases = Array.from({ length: 16 }, (_, i) => `a${i}: employee(id: 1) { id }`).join(' ');
+  const aliased = await gql(app.url, `{ ${aliases} }`);
+  expect(errorCode(aliased)).toBe('GRAPHQL_VALIDATION_FAILED');
+  expect(aliased.errors![0].message).toMatch(/aliases/i);
+  expect(aliased.data).toBeUndefined();
+  expect(aliased.extensions?.replication?.servedBy).toBeNull();
+  const pages = Array.from({ length: 15 }, (_, i) => `p${i}: employees(first: 1000) { id name salary }`).join(' ');
+  const costly = await gql(app.url, `{ ${pages} }`);
+  expect(errorCode(costly)).toBe('GRAPHQL_VALIDATION_FAILED');
+  expect(costly.errors![0].message).toMatch(/cost/i);
+  const onePage = await gql(app.url, '{ employees(first: 1000) { id name salary } }');
+  expect(onePage.errors).toBeUndefined();
+});
+
+test('Apollo Sandbox can introspect the schema', async () => {
+  const { getIntrospectionQuery } = await import('graphql');
+  const result = await gql(app.url, getIntrospectionQuery());
+  expect(result.errors).toBeUndefined();
+  expect(result.data!.__schema.queryType.name).toBe('Query');
+});
