@@ -49,12 +49,16 @@ test('employees pages by id with first and after', async () => {
   expect(page2.data!.employees).toEqual([{ id: 3 }]);
 });
 
-test('an unknown node, a role that does not match the node, or a bad first is BAD_USER_INPUT', async () => {
+test('an unknown node, a role that does not match the node, or a bad first is refused, naming it', async () => {
   const unknown = await gql(app.url, '{ employee(id: 1, readFrom: { node: "nope" }) { id } }');
   expect(errorCode(unknown)).toBe('BAD_USER_INPUT');
   expect(unknown.errors![0].message).toContain('leader, follower-1, follower-2');
   expect(errorCode(await gql(app.url, '{ employee(id: 1, readFrom: { node: "leader", role: FOLLOWER }) { id } }'))).toBe('BAD_USER_INPUT');
-  expect(errorCode(await gql(app.url, '{ employees(first: 100000) { id } }'))).toBe('BAD_USER_INPUT');
+  const tooMany = await gql(app.url, '{ employees(first: 1001) { id } }');
+  expect(errorCode(tooMany)).toBe('BAD_USER_INPUT');
+  expect(tooMany.errors![0].message).toContain('first must be at most 1000');
+  // Far past the maximum, the query-cost check refuses it before validation of arguments.
+  expect(errorCode(await gql(app.url, '{ employees(first: 100000) { id } }'))).toBe('GRAPHQL_VALIDATION_FAILED');
   expect(errorCode(await gql(app.url, '{ employees(first: 0) { id } }'))).toBe('BAD_USER_INPUT');
 });
 
