@@ -12,6 +12,8 @@ export interface BenchOptions {
   readClients: number;
   /** Rows seeded in every topology (ids 1..rows). */
   rows: number;
+  /** Write runs per topology and client count; the median one is reported. */
+  repeat: number;
   /** Writes the follower misses before catch-up is timed; 0 skips catch-up. */
   catchup: number;
   /** Seconds to wait for the follower to be IN_SYNC again before giving up. */
@@ -28,6 +30,7 @@ export const USAGE = `npm run bench -- [flags]
   --clients A,B        concurrent clients of the write runs (default 1,32)
   --read-clients N     concurrent clients of the read runs (default 32)
   --rows N             employees seeded per topology (default 10000)
+  --repeat N           write runs per topology and client count, median reported (default 3)
   --catchup N          writes a follower misses before catch-up is timed; 0 skips (default 50000)
   --catchup-timeout S  seconds to wait for the follower to catch up (default 60)
   --soak N             writes in the long run for the RSS check; 0 skips (default 100000)
@@ -57,6 +60,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     clients: [...new Set(clients)].sort((a, b) => a - b),
     readClients: num(take('read-clients'), 32, 'read-clients', 1, true),
     rows: num(take('rows'), 10_000, 'rows', 100, true),
+    repeat: num(take('repeat'), 3, 'repeat', 1, true),
     catchup: num(take('catchup'), 50_000, 'catchup', 0, true),
     catchupTimeout: num(take('catchup-timeout'), 60, 'catchup-timeout', 1),
     soak: num(take('soak'), 100_000, 'soak', 0, true),
