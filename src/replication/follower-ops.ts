@@ -1,6 +1,6 @@
 import type { Logger } from '../logger';
 import { setState, type FollowerNode } from './cluster-node';
-import { describeFailure, dollarQuote, isServerError, literal, withClient } from './sql';
+import { describeFailure, isServerError, literal, withClient } from './sql';
 
 /** "prepared transaction with identifier ... does not exist" */
 const UNDEFINED_OBJECT = '42704';
@@ -15,12 +15,12 @@ export interface Prepared {
 export class FollowerOps {
   constructor(private readonly log: Logger) {}
 
-  /** Step 2 in one round trip: BEGIN; apply the row images; PREPARE TRANSACTION. */
+  /** Step 2 in one round trip: BEGIN; apply the row images (`changes`, quoted JSON); PREPARE TRANSACTION. */
   async prepare(node: FollowerNode, gid: string, position: bigint, changes: string): Promise<Prepared> {
     try {
       await withClient(node.pool, async (client) => {
         try {
-          await client.query(`BEGIN; SELECT syncrep_apply(${position}, ${dollarQuote(changes)}::jsonb); PREPARE TRANSACTION ${literal(gid)}`);
+          await client.query(`BEGIN; SELECT syncrep_apply(${position}, ${changes}::jsonb); PREPARE TRANSACTION ${literal(gid)}`);
         } catch (error) {
           if (isServerError(error)) await client.query('ROLLBACK');
           throw error;

@@ -36,12 +36,12 @@ export class HealthMonitor {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.checkNow(), this.options.intervalMs);
+    this.timer = setInterval(() => void this.checkRound(), this.options.intervalMs);
     this.timer.unref();
   }
 
   /** One round of checks; rounds never overlap. */
-  checkNow(): Promise<void> {
+  private checkRound(): Promise<void> {
     this.checking ??= this.round().finally(() => (this.checking = undefined));
     return this.checking;
   }

@@ -11,11 +11,6 @@ export type FollowerState =
 
 export type LeaderState = { kind: 'UP' } | { kind: 'DOWN'; reason: string };
 
-export type NodeRole = 'LEADER' | 'FOLLOWER';
-
-/** The state names shown in the `nodes` query. */
-export type NodeStateName = FollowerState['kind'] | LeaderState['kind'];
-
 /** Why a node cannot serve reads, or undefined when it can. */
 export function readBlocker(state: FollowerState | LeaderState): string | undefined {
   switch (state.kind) {

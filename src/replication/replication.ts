@@ -17,8 +17,6 @@ import { WritePath } from './write-path';
 export interface Replication {
   cluster: Cluster;
   service: ReplicationService;
-  monitor: HealthMonitor;
-  inDoubt: InDoubtResolver;
   catchUp: CatchUp;
   stop(): Promise<void>;
 }
@@ -73,8 +71,6 @@ export async function startReplication(
   return {
     cluster,
     service,
-    monitor,
-    inDoubt,
     catchUp,
     async stop() {
       await monitor.stop();

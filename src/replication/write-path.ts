@@ -83,7 +83,8 @@ export class WritePath {
       await client.query('ROLLBACK');
       return;
     }
-    const changes = JSON.stringify(mergeChanges(applied.map((a) => a.change)));
+    // Quoted once, sent to every follower and into the log.
+    const changes = dollarQuote(JSON.stringify(mergeChanges(applied.map((a) => a.change))));
     const gid = gids.next();
     const targets = policy.targets(followers);
     inFlight.add(gid);
@@ -109,7 +110,7 @@ export class WritePath {
       this.faultPoint('after-prepare');
       // Step 3: the log row and the commit travel together; the row is the durable decision.
       commitSent = true;
-      await multi(client, `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${dollarQuote(changes)}); COMMIT`);
+      await multi(client, `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${changes}); COMMIT`);
       this.faultPoint('after-commit');
       const committed = await Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position)));
       const committedOn = [leader.name, ...prepared.filter((_, i) => committed[i]).map((n) => n.name)];
