@@ -184,6 +184,7 @@ export class EmbeddedNode {
   private async createDatabaseIfMissing(): Promise<void> {
     const { password, port, database } = this.options;
     const client = new Client({ host: '127.0.0.1', port, user: POSTGRES_USER, password, database: 'postgres' });
+    client.on('error', () => undefined);
     await client.connect();
     try {
       const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

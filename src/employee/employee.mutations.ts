@@ -1,6 +1,6 @@
 import type { DatabaseError } from 'pg';
 import { ErrorCode, userError } from '../errors/error-code';
-import type { Mutation, RowImage, TableShape } from '../replication/mutation';
+import type { Mutation, RowImage, TableShape, WriteTarget } from '../replication/mutation';
 import { literal } from '../replication/sql';
 import type { Employee } from './employee.entity';
 import type { CreateEmployeeInput, UpdateEmployeeInput } from './employee.inputs';
@@ -14,7 +14,11 @@ const NUMERIC_OUT_OF_RANGE = '22003';
  * with `literal`, so a whole mutation is one round trip to the leader.
  */
 export class EmployeeMutations {
-  constructor(private readonly table: TableShape) {}
+  private readonly table: TableShape;
+
+  constructor(private readonly target: WriteTarget) {
+    this.table = target.table;
+  }
 
   create(input: CreateEmployeeInput): Mutation<Employee> {
     return {
@@ -47,7 +51,7 @@ export class EmployeeMutations {
       table: this.table,
       op: 'update',
       lockKey: id,
-      sql: `UPDATE emp SET ${sets.join(', ')} WHERE id = ${literal(id)} RETURNING *`,
+      sql: this.target.update(`emp.id = ${literal(id)}`, sets.join(', ')),
       interpret: (rows) => found(rows, id),
     };
   }
@@ -68,9 +72,10 @@ export class EmployeeMutations {
       table: this.table,
       op: 'update',
       lockKey: Math.min(fromId, toId),
-      sql:
-        `UPDATE emp SET salary = salary + CASE WHEN id = ${literal(fromId)} THEN ${-amount} ELSE ${amount} END ` +
-        `WHERE id IN (${literal(fromId)}, ${literal(toId)}) RETURNING *`,
+      sql: this.target.update(
+        `emp.id IN (${literal(fromId)}, ${literal(toId)})`,
+        `salary = emp.salary + CASE WHEN emp.id = ${literal(fromId)} THEN ${-amount} ELSE ${amount} END`,
+      ),
       interpret: (rows) => {
         const from = found(rows.filter((r) => r.id === fromId), fromId);
         const to = found(rows.filter((r) => r.id === toId), toId);

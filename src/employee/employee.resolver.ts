@@ -20,7 +20,7 @@ import { EmployeePayload, EmployeesPayload } from './employee.payloads';
 @Resolver(() => Employee)
 export class EmployeeResolver {
   private mutationsFor(ctx: AppContext): EmployeeMutations {
-    return new EmployeeMutations(ctx.replication.shape(Employee));
+    return new EmployeeMutations(ctx.replication.target(Employee));
   }
 
   @Query(() => Employee, { nullable: true, description: 'One employee by id, or null; `readFrom` picks the node.' })

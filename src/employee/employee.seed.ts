@@ -18,6 +18,6 @@ export async function seedTutorialRows(service: ReplicationService, log: Logger)
     'SELECT NOT EXISTS (SELECT 1 FROM emp) AND NOT EXISTS (SELECT 1 FROM syncrep_log) AS fresh',
   );
   if (!fresh) return;
-  const outcome = await service.write(new EmployeeMutations(service.shape(Employee)).createMany(TUTORIAL_ROWS));
+  const outcome = await service.write(new EmployeeMutations(service.target(Employee)).createMany(TUTORIAL_ROWS));
   log.info({ rows: TUTORIAL_ROWS.length, position: outcome.position }, 'seeded the tutorial rows');
 }

@@ -3,23 +3,32 @@ import type { Change, RowImage } from './mutation';
 /**
  * Joins neighbouring changes of one table and kind, so a follower applies a batch of single-row
  * updates as one statement instead of one each. Order across kinds is kept. Two updates of the
- * same row keep the later image: images are whole rows, so it already holds the earlier change.
+ * same row become one, from the first one's before image to the last one's after image: images
+ * are whole rows, so the later one already holds the earlier change.
  */
 export function mergeChanges(changes: Change[]): Change[] {
   const merged: Change[] = [];
   for (const change of changes) {
     const last = merged[merged.length - 1];
     if (last && last.table === change.table && last.op === change.op) {
-      last.rows = change.op === 'update' ? lastImagePerKey([...last.rows, ...change.rows], change.key) : [...last.rows, ...change.rows];
+      if (change.op === 'update') Object.assign(last, mergeUpdates(last, change));
+      else last.rows = [...last.rows, ...change.rows];
     } else {
-      merged.push({ ...change, rows: [...change.rows] });
+      merged.push({ ...change, rows: [...change.rows], before: change.before && [...change.before] });
     }
   }
   return merged;
 }
 
-function lastImagePerKey(rows: RowImage[], key: string[]): RowImage[] {
-  const byKey = new Map<string, RowImage>();
-  for (const row of rows) byKey.set(JSON.stringify(key.map((column) => row[column])), row);
-  return [...byKey.values()];
+function mergeUpdates(first: Change, next: Change): Pick<Change, 'rows' | 'before'> {
+  const byKey = new Map<string, { before: RowImage; after: RowImage }>();
+  const keyOf = (row: RowImage) => JSON.stringify(first.key.map((column) => row[column]));
+  for (const change of [first, next]) {
+    change.rows.forEach((after, i) => {
+      const key = keyOf(after);
+      byKey.set(key, { before: byKey.get(key)?.before ?? change.before![i], after });
+    });
+  }
+  const pairs = [...byKey.values()];
+  return { rows: pairs.map((p) => p.after), before: pairs.map((p) => p.before) };
 }

@@ -20,6 +20,11 @@ abstract class NodeBase {
 export class LeaderNode extends NodeBase {
   readonly role = 'LEADER' as const;
   state: LeaderState = { kind: 'UP' };
+
+  /** PostgreSQL 18 and later can return a row's prior image from an UPDATE (`RETURNING old`). */
+  constructor(name: string, dataSource: DataSource, readonly returnsOld: boolean) {
+    super(name, dataSource);
+  }
 }
 
 /** A node that receives every write synchronously and can serve reads while IN_SYNC. */

@@ -1,4 +1,6 @@
+import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { buildDataSource, type DataSourceTuning } from '../../ormconfig';
 import type { NodeSettings } from '../config/settings';
 import type { Logger } from '../logger';
@@ -37,8 +39,9 @@ export class Cluster {
       throw error;
     }
     const [leader, ...followers] = sources;
+    const [{ server_version_num: version }] = await leader.dataSource.query('SHOW server_version_num');
     return new Cluster(
-      new LeaderNode(leader.node.name, leader.dataSource),
+      new LeaderNode(leader.node.name, leader.dataSource, Number(version) >= 180000),
       followers.map((f) => new FollowerNode(f.node.name, f.dataSource)),
     );
   }
@@ -60,6 +63,7 @@ async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<
   } catch (error) {
     throw new StartupError(`node "${node.name}" (${where}) is unreachable: ${reason(error)}. Check REPLICATION_NODES and that the server is running.`);
   }
+  listenForErrorsOnEveryClient((dataSource.driver as PostgresDriver).master as Pool);
   const [{ max_prepared_transactions: max }] = await dataSource.query('SHOW max_prepared_transactions');
   if (Number(max) === 0) {
     throw new StartupError(
@@ -67,6 +71,18 @@ async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<
         'Start it with -c max_prepared_transactions=64 (or set it in postgresql.conf and restart).',
     );
   }
+}
+
+/**
+ * A node that dies sends a FATAL message to every open connection. pg emits it as an 'error'
+ * event, which crashes the process when nothing listens, and pg-pool stops listening on a client
+ * while it is checked out or being destroyed. The failure also reaches the query that meets it,
+ * so here it only needs to be heard.
+ */
+function listenForErrorsOnEveryClient(pool: Pool): void {
+  const heard = () => undefined;
+  pool.on('connect', (client) => client.on('error', heard));
+  for (const client of (pool as unknown as { _clients: PoolClient[] })._clients) client.on('error', heard);
 }
 
 /** host:port/database of a node URL: enough to find it, without the password. */

@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import type { PoolClient } from 'pg';
 import { ErrorCode, userError } from '../errors/error-code';
 import type { Logger } from '../logger';
-import type { Change } from './mutation';
+import { toChange, type Change } from './mutation';
 import { isServerError, multi } from './sql';
 import type { PendingWrite } from './write-outcome';
 
@@ -36,9 +36,9 @@ export async function runOnLeader(client: PoolClient, batch: PendingWrite[], log
   const applied: Applied[] = [];
   for (let i = 0; i < batch.length; i++) {
     const { mutation } = batch[i];
-    const rows = results[2 + 2 * i].rows;
+    const { rows, change } = toChange(mutation, results[2 + 2 * i].rows);
     try {
-      applied.push({ write: batch[i], value: mutation.interpret(rows), change: { ...mutation.table, op: mutation.op, rows } });
+      applied.push({ write: batch[i], value: mutation.interpret(rows), change });
     } catch (error) {
       if (!(error instanceof GraphQLError)) throw error;
       // Undoing this one undoes those after it too: settle it and run the rest again one at a time.
@@ -57,8 +57,8 @@ async function oneAtATime(client: PoolClient, batch: PendingWrite[], log: Logger
     const { mutation } = write;
     try {
       const results = await multi(client, `SAVEPOINT m; ${mutation.sql}`);
-      const rows = results[results.length - 1].rows;
-      applied.push({ write, value: mutation.interpret(rows), change: { ...mutation.table, op: mutation.op, rows } });
+      const { rows, change } = toChange(mutation, results[results.length - 1].rows);
+      applied.push({ write, value: mutation.interpret(rows), change });
     } catch (error) {
       const expected = error instanceof GraphQLError ? error : isServerError(error) ? mutation.explain?.(error) : undefined;
       if (!expected && !isServerError(error)) throw error;

@@ -3,7 +3,7 @@ import { ErrorCode, userError } from '../errors/error-code';
 import type { Cluster } from './cluster';
 import type { Logger } from '../logger';
 import { setState, type ClusterNode } from './cluster-node';
-import { tableShape, type Mutation, type TableShape } from './mutation';
+import { tableShape, writeTarget, type Mutation, type WriteTarget } from './mutation';
 import { ReadRouter, type ReadTarget } from './read-router';
 import { describeFailure, isServerError } from './sql';
 import type { WriteBatcher } from './write-batcher';
@@ -27,7 +27,7 @@ export interface ReadTracker {
  */
 export class ReplicationService {
   private readonly router: ReadRouter;
-  private readonly shapes = new Map<EntityTarget<ObjectLiteral>, TableShape>();
+  private readonly targets = new Map<EntityTarget<ObjectLiteral>, WriteTarget>();
 
   constructor(private readonly cluster: Cluster, private readonly batcher: WriteBatcher, private readonly log: Logger) {
     this.router = new ReadRouter(cluster.leader, cluster.followers);
@@ -103,10 +103,14 @@ export class ReplicationService {
     return this.cluster.leader.name;
   }
 
-  /** Table shape of an entity, read from the leader's TypeORM metadata. */
-  shape(entity: EntityTarget<ObjectLiteral>): TableShape {
-    let shape = this.shapes.get(entity);
-    if (!shape) this.shapes.set(entity, (shape = tableShape(this.cluster.leader.dataSource, entity)));
-    return shape;
+  /** An entity's table as mutations write to it: its shape from TypeORM's metadata, and the leader's SQL. */
+  target(entity: EntityTarget<ObjectLiteral>): WriteTarget {
+    let target = this.targets.get(entity);
+    if (!target) {
+      const { leader } = this.cluster;
+      target = writeTarget(tableShape(leader.dataSource, entity), leader.returnsOld);
+      this.targets.set(entity, target);
+    }
+    return target;
   }
 }

@@ -68,6 +68,20 @@ test('an update that touches no row on a follower (row missing there) is diverge
   await nodes.query('follower-2', "INSERT INTO emp VALUES (700, 'N700', 1)");
 });
 
+test('a follower whose row differs from the leader\'s refuses to overwrite it: REPLICATION_FAILED, nothing changes', async () => {
+  expect((await create(750)).errors).toBeUndefined();
+  // As if follower-2 had missed an earlier write to this row.
+  await nodes.query('follower-2', 'UPDATE emp SET salary = 999 WHERE id = 750');
+  for (const mutation of ['updateEmployee(id: 750, input: { name: "New" })', 'deleteEmployee(id: 750)']) {
+    const result = await gql(app.url, `mutation { ${mutation} { position } }`);
+    expect(errorCode(result)).toBe('REPLICATION_FAILED');
+    expect(result.errors![0].message).toMatch(/follower-2: diverged/);
+  }
+  for (const node of ['leader', 'follower-1']) expect(await nodes.query(node, 'SELECT name, salary FROM emp WHERE id = 750')).toEqual([{ name: 'N750', salary: 1 }]);
+  expect(await nodes.query('follower-2', 'SELECT name, salary FROM emp WHERE id = 750')).toEqual([{ name: 'N750', salary: 999 }]);
+  await nodes.query('follower-2', 'UPDATE emp SET salary = 1 WHERE id = 750');
+});
+
 test('a paused follower (SIGSTOP) fails writes within the timeout, and the next write works once it resumes', async () => {
   nodes.node('follower-1').signalAll('SIGSTOP');
   try {
