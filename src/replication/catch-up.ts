@@ -2,7 +2,9 @@ import type { Logger } from '../logger';
 import { setState, type FollowerNode, type LeaderNode } from './cluster-node';
 import type { Rejoiner } from './health-monitor';
 import type { InDoubtResolver } from './in-doubt-resolver';
+import { applySql } from './apply-sql';
 import { missingPositions } from './log-scan';
+import type { Change } from './mutation';
 import type { MembershipGate } from './membership-gate';
 import { resync } from './resync';
 import { describeFailure, withClient } from './sql';
@@ -65,21 +67,21 @@ export class CatchUp implements Rejoiner {
   }
 
   private async apply(follower: FollowerNode, positions: string[]): Promise<number> {
-    const [{ entries }] = await this.leader.dataSource.query(
-      `SELECT coalesce(jsonb_agg(jsonb_build_object('position', position, 'changes', changes) ORDER BY position), '[]')::text AS entries
-         FROM syncrep_log WHERE position = ANY($1::bigint[])`,
+    const entries: { position: string; changes: Change[] }[] = await this.leader.dataSource.query(
+      'SELECT position::text, changes FROM syncrep_log WHERE position = ANY($1::bigint[]) ORDER BY syncrep_log.position',
       [positions],
     );
-    return withClient(follower.pool, async (client) => {
-      await client.query('BEGIN');
+    if (entries.length === 0) return 0;
+    // One transaction, one round trip, strictly in position order.
+    const apply = entries.map((entry) => applySql(entry.position, entry.changes)).join('; ');
+    await withClient(follower.pool, async (client) => {
       try {
-        const result = await client.query('SELECT syncrep_apply_many($1::jsonb) AS n', [entries]);
-        await client.query('COMMIT');
-        return result.rows[0].n as number;
+        await client.query(`BEGIN; ${apply}; COMMIT`);
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
     });
+    return entries.length;
   }
 }

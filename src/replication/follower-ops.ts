@@ -15,12 +15,12 @@ export interface Prepared {
 export class FollowerOps {
   constructor(private readonly log: Logger) {}
 
-  /** Step 2 in one round trip: BEGIN; apply the row images (`changes`, quoted JSON); PREPARE TRANSACTION. */
-  async prepare(node: FollowerNode, gid: string, position: bigint, changes: string): Promise<Prepared> {
+  /** Step 2 in one round trip: BEGIN; `apply` (from applySql); PREPARE TRANSACTION. */
+  async prepare(node: FollowerNode, gid: string, apply: string): Promise<Prepared> {
     try {
       await withClient(node.pool, async (client) => {
         try {
-          await client.query(`BEGIN; SELECT syncrep_apply(${position}, ${changes}::jsonb); PREPARE TRANSACTION ${literal(gid)}`);
+          await client.query(`BEGIN; ${apply}; PREPARE TRANSACTION ${literal(gid)}`);
         } catch (error) {
           if (isServerError(error)) await client.query('ROLLBACK');
           throw error;

@@ -1,5 +1,8 @@
 import type { FollowerNode, LeaderNode } from './cluster-node';
 
+// Positions travel as text (bigint), so every ORDER BY names the bigint column itself: an output
+// column of the same name would win, and sort '100' before '34'.
+
 /** Positions checked against a follower per round trip. */
 const SCAN_PAGE = 10_000;
 
@@ -18,14 +21,14 @@ export async function* missingPositions(
   for (;;) {
     const page: { position: string }[] = await leader.dataSource.query(
       `SELECT position::text FROM syncrep_log WHERE position > $1 AND ($2::bigint IS NULL OR position <= $2)
-        ORDER BY position LIMIT $3`,
+        ORDER BY syncrep_log.position LIMIT $3`,
       [cursor, upto?.toString() ?? null, SCAN_PAGE],
     );
     if (page.length === 0) return;
     cursor = page[page.length - 1].position;
     const missing: { p: string }[] = await follower.dataSource.query(
-      `SELECT p::text FROM unnest($1::bigint[]) AS p
-        WHERE NOT EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = p) ORDER BY p`,
+      `SELECT x.p::text AS p FROM unnest($1::bigint[]) AS x(p)
+        WHERE NOT EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = x.p) ORDER BY x.p`,
       [page.map((row) => row.position)],
     );
     yield { missing: missing.map((m) => m.p), scannedTo: BigInt(cursor) };

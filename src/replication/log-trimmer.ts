@@ -72,7 +72,7 @@ export class LogTrimmer {
     const inSync = this.followers.filter((f) => f.state.kind === 'IN_SYNC');
     const lagging = this.followers.filter((f) => f.state.kind !== 'IN_SYNC');
     // In-sync followers are never trimmed past; lagging ones only up to the retention bound.
-    const [beyond] = await leader.query('SELECT position::text FROM syncrep_log ORDER BY position DESC OFFSET $1 LIMIT 1', [this.retention]);
+    const [beyond] = await leader.query('SELECT position::text FROM syncrep_log ORDER BY syncrep_log.position DESC OFFSET $1 LIMIT 1', [this.retention]);
     const bound = beyond ? BigInt(beyond.position) : 0n;
     const laggingFloor = lagging.length === 0 ? this.settled : max(min(lagging.map((f) => f.watermark)), bound);
     const upto = min([this.settled, laggingFloor, ...inSync.map((f) => f.watermark)]);

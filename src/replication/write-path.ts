@@ -6,6 +6,7 @@ import type { Logger } from '../logger';
 import { setState, type FollowerNode, type LeaderNode } from './cluster-node';
 import type { GidSource } from './gid';
 import type { MembershipGate } from './membership-gate';
+import { applySql } from './apply-sql';
 import { mergeChanges } from './change-set';
 import { FollowerOps, type Prepared } from './follower-ops';
 import { runOnLeader } from './leader-batch';
@@ -29,7 +30,7 @@ export interface WritePathDeps {
 /**
  * One distributed commit of a batch of mutations, by two-phase commit with the leader deciding:
  * 1. leader: BEGIN; each mutation under its own savepoint; take the next position;
- * 2. followers, in parallel: BEGIN; syncrep_apply(row images); PREPARE TRANSACTION gid;
+ * 2. followers, in parallel: BEGIN; apply the row images strictly (apply-sql.ts); PREPARE TRANSACTION gid;
  * 3. leader: append gid and row images to syncrep_log; COMMIT (the decision: the gid in
  *    syncrep_log means "commit");
  * 4. followers, in parallel: COMMIT PREPARED gid.
@@ -83,15 +84,15 @@ export class WritePath {
       await client.query('ROLLBACK');
       return;
     }
-    // Quoted once, sent to every follower and into the log.
-    const changes = dollarQuote(JSON.stringify(mergeChanges(applied.map((a) => a.change))));
+    const changes = mergeChanges(applied.map((a) => a.change));
     const gid = gids.next();
     const targets = policy.targets(followers);
     inFlight.add(gid);
     let commitSent = false;
     let keepUntilGone: number | undefined;
     try {
-      const outcomes = await Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, position, changes)));
+      const apply = applySql(position, changes);
+      const outcomes = await Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply)));
       const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
       const failed = outcomes.filter((o) => o.failure);
       if (prepared.length < policy.required(targets.length)) {
@@ -110,7 +111,7 @@ export class WritePath {
       this.faultPoint('after-prepare');
       // Step 3: the log row and the commit travel together; the row is the durable decision.
       commitSent = true;
-      await multi(client, `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${changes}); COMMIT`);
+      await multi(client, `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${dollarQuote(JSON.stringify(changes))}); COMMIT`);
       this.faultPoint('after-commit');
       const committed = await Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position)));
       const committedOn = [leader.name, ...prepared.filter((_, i) => committed[i]).map((n) => n.name)];

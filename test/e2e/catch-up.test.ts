@@ -34,3 +34,21 @@ test('catch-up replays a position below one already applied (writes commit out o
   expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('leader'));
   expect(await app.replication.catchUp.replay(follower)).toBe(0);
 });
+
+test('catch-up replays in numeric position order across a digit boundary (9 before 10), row by row', async () => {
+  await gql(app.url, 'mutation { createEmployee(input: { id: 50, name: "Hot", salary: 0 }) { position } }');
+  const positions: bigint[] = [];
+  while (positions.length === 0 || positions[positions.length - 1] < 12n) {
+    const result = await gql(app.url, `mutation { updateEmployee(id: 50, input: { salary: ${positions.length + 1} }) { position } }`);
+    positions.push(BigInt(result.data!.updateEmployee.position));
+  }
+  // The follower lost every update of the row from position 8 on, as if it had been down for them.
+  const lost = positions.filter((p) => p >= 8n);
+  const kept = positions.filter((p) => p < 8n).length;
+  await nodes.query('follower-1', 'UPDATE emp SET salary = $1 WHERE id = 50', [kept]);
+  await nodes.query('follower-1', 'DELETE FROM syncrep_applied WHERE position = ANY($1::bigint[])', [lost.map(String)]);
+
+  const follower = app.replication.cluster.followers[0] as FollowerNode;
+  expect(await app.replication.catchUp.replay(follower)).toBe(lost.length);
+  expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('leader'));
+});
