@@ -15,12 +15,13 @@ interface TableStatements {
 
 const templates = new Map<string, TableStatements>();
 
-function statementsFor(shape: TableShape): TableStatements {
-  const cacheKey = JSON.stringify(shape);
+function statementsFor({ table, key, columns }: TableShape): TableStatements {
+  // Only the shape: a change carries its rows too, which must not become part of the key.
+  const cacheKey = JSON.stringify([table, key, columns]);
   let built = templates.get(cacheKey);
   if (!built) {
-    const cols = shape.columns.map(escapeIdentifier);
-    const keys = shape.key.map(escapeIdentifier);
+    const cols = columns.map(escapeIdentifier);
+    const keys = key.map(escapeIdentifier);
     const row = (alias: string) => `ROW(${cols.map((c) => `${alias}.${c}`).join(', ')})`;
     built = {
       columns: cols.join(', '),
