@@ -1,0 +1,41 @@
+import type { DataSource } from 'typeorm';
+import { FollowerNode, LeaderNode } from '../../src/replication/cluster-node';
+import { ReadRouter } from '../../src/replication/read-router';
+
+const ds = {} as DataSource;
+const leader = new LeaderNode('leader', ds, true);
+const f1 = new FollowerNode('follower-1', ds);
+const f2 = new FollowerNode('follower-2', ds);
+const names = (nodes: { name: string }[]) => nodes.map((n) => n.name);
+
+beforeEach(() => {
+  leader.state = { kind: 'UP' };
+  f1.state = { kind: 'IN_SYNC' };
+  f2.state = { kind: 'IN_SYNC' };
+});
+
+test('by default reads take turns over in-sync followers, with the leader as last resort', () => {
+  const router = new ReadRouter(leader, [f1, f2]);
+  expect(names(router.candidates(undefined))).toEqual(['follower-1', 'follower-2', 'leader']);
+  expect(names(router.candidates({}))).toEqual(['follower-2', 'follower-1', 'leader']);
+  f2.state = { kind: 'CATCHING_UP' };
+  expect(names(router.candidates({ role: 'ANY' }))).toEqual(['follower-1', 'leader']);
+});
+
+test('a role or node that cannot serve is an error, never another node', () => {
+  const router = new ReadRouter(leader, [f1, f2]);
+  f1.state = { kind: 'DOWN', reason: 'connection failed' };
+  f2.state = { kind: 'OUT_OF_SYNC', reason: 'missed position 3' };
+  expect(() => router.candidates({ role: 'FOLLOWER' })).toThrow(/no follower can serve reads now \(follower-1 DOWN, follower-2 OUT_OF_SYNC\)/);
+  expect(() => router.candidates({ node: 'follower-2' })).toThrow(/cannot serve reads: it is out of sync: missed position 3/);
+  expect(names(router.candidates(undefined))).toEqual(['leader']);
+  leader.state = { kind: 'DOWN', reason: 'timed out' };
+  expect(() => router.candidates({ role: 'LEADER' })).toThrow(/node "leader" cannot serve reads/);
+  expect(router.candidates(undefined)).toEqual([]);
+});
+
+test('unknown nodes and mismatched roles are BAD_USER_INPUT naming the known nodes', () => {
+  const router = new ReadRouter(leader, [f1]);
+  expect(() => router.candidates({ node: 'nope' })).toThrow('known nodes: leader, follower-1');
+  expect(() => router.candidates({ node: 'follower-1', role: 'LEADER' })).toThrow('is the follower, not a leader');
+});

@@ -1,0 +1,56 @@
+import type { Mutation } from '../../src/replication/mutation';
+import { WriteBatcher } from '../../src/replication/write-batcher';
+import type { PendingWrite } from '../../src/replication/write-outcome';
+
+const mutation = (lockKey: number) => ({ lockKey }) as unknown as Mutation<number>;
+
+/** A committer that holds each batch until released, recording what it was given. */
+class HeldCommitter {
+  batches: number[][] = [];
+  private releases: (() => void)[] = [];
+  commit(batch: PendingWrite[]): Promise<void> {
+    this.batches.push(batch.map((w) => w.mutation.lockKey));
+    return new Promise((resolve) =>
+      this.releases.push(() => {
+        for (const w of batch) w.resolve({ value: w.mutation.lockKey, position: '1', committedOn: ['leader'] });
+        resolve();
+      }),
+    );
+  }
+  releaseAll(): void {
+    for (const release of this.releases.splice(0)) release();
+  }
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+test('an idle path commits at once; writes arriving meanwhile wait for a worthwhile group, in key order', async () => {
+  const committer = new HeldCommitter();
+  const batcher = new WriteBatcher(committer, 8, 4); // groups of at least 2 alongside a running commit
+  const first = batcher.submit(mutation(5));
+  expect(committer.batches).toEqual([[5]]);
+  const waiting = [batcher.submit(mutation(3))];
+  await tick();
+  expect(committer.batches).toHaveLength(1);
+  waiting.push(batcher.submit(mutation(1)));
+  expect(committer.batches).toEqual([[5], [1, 3]]);
+  committer.releaseAll();
+  await expect(first).resolves.toMatchObject({ value: 5 });
+  await expect(Promise.all(waiting)).resolves.toHaveLength(2);
+});
+
+test('stop waits for every queued and running write, and refuses new ones', async () => {
+  const committer = new HeldCommitter();
+  const batcher = new WriteBatcher(committer, 8, 1);
+  const running = batcher.submit(mutation(1));
+  const queued = batcher.submit(mutation(2));
+  const stopped = batcher.stop();
+  await expect(batcher.submit(mutation(3))).rejects.toMatchObject({ extensions: { code: 'LEADER_UNAVAILABLE' } });
+  committer.releaseAll();
+  await running;
+  await tick();
+  committer.releaseAll();
+  await queued;
+  await stopped;
+  expect(committer.batches).toEqual([[1], [2]]);
+});
