@@ -25,7 +25,8 @@ export interface HealthMonitorOptions {
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
-  private readonly rejoining = new Set<string>();
+  /** Rejoins in progress, by follower name. */
+  private readonly rejoining = new Map<string, Promise<void>>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -46,9 +47,11 @@ export class HealthMonitor {
     return this.checking;
   }
 
+  /** Stops checking and waits for the round and the rejoins under way (each bounded by the database timeout). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.checking;
+    await Promise.all(this.rejoining.values());
   }
 
   private async round(): Promise<void> {
@@ -75,11 +78,11 @@ export class HealthMonitor {
     }
     if (node.state.kind === 'IN_SYNC') await this.inDoubt.resolve(node).catch(() => undefined);
     if (node.state.kind !== 'IN_SYNC' && node.state.kind !== 'CATCHING_UP' && !this.rejoining.has(node.name)) {
-      this.rejoining.add(node.name);
-      void this.rejoiner
+      const rejoin = this.rejoiner
         .rejoin(node)
         .catch((error) => this.log.warn({ node: node.name, failure: describeFailure(error) }, 'rejoin failed; retrying'))
         .finally(() => this.rejoining.delete(node.name));
+      this.rejoining.set(node.name, rejoin);
     }
   }
 }

@@ -35,9 +35,11 @@ export function createFormatError(log: Logger, production: boolean) {
     }
     const code = formatted.extensions?.code;
     if (isExpectedError(original) || (original === error && APOLLO_REQUEST_CODES.has(String(code)))) {
-      if (!production) return formatted;
+      // graphql-armor words its limits "Syntax Error: ..."; the document parsed fine, it asks too much.
+      const message = code === 'GRAPHQL_VALIDATION_FAILED' ? formatted.message.replace(/^Syntax Error: /, '') : formatted.message;
+      if (!production) return { ...formatted, message };
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      return { ...formatted, message, extensions };
     }
     log.error({ err: original, path: formatted.path }, 'unexpected error');
     return {
