@@ -74,7 +74,8 @@ export class EmbeddedNode {
         await this.spawnPostmaster();
         break;
       } catch (error) {
-        if (attempt >= 20) throw error;
+        // A port someone else holds will not come free by waiting; say so at once.
+        if (attempt >= 20 || /Address already in use/.test(String(error))) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }

@@ -21,14 +21,13 @@ export interface InDoubtOptions {
 export class InDoubtResolver {
   constructor(private readonly leader: LeaderNode, private readonly options: InDoubtOptions, private readonly log: Logger) {}
 
-  /** Settles what `node` holds; returns how many transactions were committed and rolled back. */
-  async resolve(node: ClusterNode): Promise<{ committed: number; rolledBack: number }> {
+  /** Settles the prepared transactions `node` holds that no live server can still decide. */
+  async resolve(node: ClusterNode): Promise<void> {
     const { inFlight, gids, liveness } = this.options;
     const prepared: { gid: string }[] = await node.dataSource.query(
       'SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND gid LIKE $1',
       [`${GID_PREFIX.replace('_', '\\_')}%`],
     );
-    const settled = { committed: 0, rolledBack: 0 };
     for (const { gid } of prepared) {
       if (inFlight.has(gid)) continue;
       const instance = GidSource.instanceOf(gid);
@@ -37,13 +36,11 @@ export class InDoubtResolver {
       const verb = decided.length > 0 ? 'COMMIT' : 'ROLLBACK';
       try {
         await withClient(node.pool, (client) => client.query(`${verb} PREPARED ${literal(gid)}`));
-        settled[verb === 'COMMIT' ? 'committed' : 'rolledBack'] += 1;
         this.log.info({ node: node.name, gid, outcome: verb }, 'in-doubt transaction settled');
       } catch (error) {
         // Another server may have settled it first; it is gone either way.
         this.log.debug({ node: node.name, gid, failure: describeFailure(error) }, 'in-doubt transaction not settled here');
       }
     }
-    return settled;
   }
 }

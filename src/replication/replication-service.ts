@@ -77,17 +77,22 @@ export class ReplicationService {
     const lags = new Map<string, NodeLag>();
     const leader = this.cluster.leader.dataSource;
     try {
-      const [{ max }] = await leader.query('SELECT coalesce(max(position), 0)::text AS max FROM syncrep_log');
-      lags.set(this.cluster.leader.name, { applied: BigInt(max), positions: 0, ms: 0 });
-      for (const follower of this.cluster.followers) {
-        const [row] = await leader.query(
-          `SELECT count(*)::int AS positions,
-                  coalesce(extract(epoch FROM clock_timestamp() - min(committed_at)) * 1000, 0)::int AS ms
-             FROM syncrep_log WHERE position > $1`,
-          [follower.appliedPosition.toString()],
-        );
-        lags.set(follower.name, { applied: follower.appliedPosition, positions: row.positions, ms: row.ms });
-      }
+      // One round trip: the leader's position, then each follower's count and age of what it lacks.
+      const followers = this.cluster.followers;
+      const rows: { i: number; positions: number; ms: number; max: string }[] = await leader.query(
+        `SELECT f.i, count(l.position)::int AS positions,
+                coalesce(extract(epoch FROM clock_timestamp() - min(l.committed_at)) * 1000, 0)::int AS ms,
+                (SELECT coalesce(max(position), 0) FROM syncrep_log)::text AS max
+           FROM unnest($1::bigint[]) WITH ORDINALITY AS f(applied, i)
+           LEFT JOIN syncrep_log l ON l.position > f.applied
+          GROUP BY f.i ORDER BY f.i`,
+        [[0n, ...followers.map((f) => f.appliedPosition)].map(String)],
+      );
+      lags.set(this.cluster.leader.name, { applied: BigInt(rows[0].max), positions: 0, ms: 0 });
+      followers.forEach((follower, index) => {
+        const { positions, ms } = rows[index + 1];
+        lags.set(follower.name, { applied: follower.appliedPosition, positions, ms });
+      });
     } catch {
       // The leader's state already says why; the node list is still worth showing.
     }

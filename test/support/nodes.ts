@@ -6,16 +6,48 @@ import { Client } from 'pg';
 import type { NodeSettings } from '../../src/config/settings';
 import { EmbeddedNode } from '../../src/embedded/embedded-node';
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1, chosen by the OS (for servers that keep it while they live). */
+export function freePort(): Promise<number> {
+  return listenOn(0);
+}
+
+/**
+ * A free port for a PostgreSQL node, below Linux's ephemeral range (32768 and up): fault tests stop
+ * and restart nodes on the same port, and a port in that range, once freed, can be handed to any
+ * outgoing connection in the meantime.
+ */
+async function freeNodePort(): Promise<number> {
+  for (;;) {
+    const port = await listenOn(20_000 + Math.floor(Math.random() * 12_000)).catch(() => undefined);
+    if (port) return port;
+  }
+}
+
+function listenOn(wanted: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(wanted, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Starts a node on a free port. Test files run in parallel, so another one's node can take the
+ * port between choosing it and binding it; then a new port is chosen.
+ */
+async function startOnFreePort(name: string, dataDir: string, settings: string[] | undefined): Promise<EmbeddedNode> {
+  for (let attempt = 1; ; attempt++) {
+    const node = new EmbeddedNode({ name, dataDir, port: await freeNodePort(), password: 'test', database: 'employee', settings });
+    try {
+      await node.start();
+      return node;
+    } catch (error) {
+      if (attempt >= 5 || !/Address already in use/.test(String(error))) throw error;
+    }
+  }
 }
 
 /** Real PostgreSQL nodes for one test file: `leader`, `follower-1`, ... on free ports. */
@@ -26,20 +58,7 @@ export class TestNodes {
     const dir = await mkdtemp(path.join(tmpdir(), 'syncrep-test-'));
     await chmod(dir, 0o755);
     const names = ['leader', ...Array.from({ length: followers }, (_, i) => `follower-${i + 1}`)];
-    const nodes: EmbeddedNode[] = [];
-    for (const name of names) {
-      nodes.push(
-        new EmbeddedNode({
-          name,
-          dataDir: path.join(dir, name),
-          port: await freePort(),
-          password: 'test',
-          database: 'employee',
-          settings: settings[name],
-        }),
-      );
-    }
-    await Promise.all(nodes.map((node) => node.start()));
+    const nodes = await Promise.all(names.map((name) => startOnFreePort(name, path.join(dir, name), settings[name])));
     return new TestNodes(dir, nodes);
   }
 
