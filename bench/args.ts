@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { TOPOLOGIES } from './topology';
 
 /** Benchmark options, from `npm run bench -- --flag value`. */
 export interface BenchOptions {
@@ -20,6 +21,8 @@ export interface BenchOptions {
   catchupTimeout: number;
   /** Writes in the long run whose start and end RSS are compared; 0 skips it. */
   soak: number;
+  /** Keys of the topologies to measure, in the order of TOPOLOGIES. */
+  topologies: string[];
   /** Folder for the JSON and Markdown results. */
   out: string;
 }
@@ -34,6 +37,8 @@ export const USAGE = `npm run bench -- [flags]
   --catchup N          writes a follower misses before catch-up is timed; 0 skips (default 50000)
   --catchup-timeout S  seconds to wait for the follower to catch up (default 60)
   --soak N             writes in the long run for the RSS check; 0 skips (default 100000)
+  --topologies A,B     topologies to measure, of ${TOPOLOGIES.map((t) => t.key).join(', ')} (default all);
+                       targets that need a missing one are reported as not measured
   --out DIR            results folder (default bench/results)`;
 
 export function parseArgs(argv: string[]): BenchOptions {
@@ -64,6 +69,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     catchup: num(take('catchup'), 50_000, 'catchup', 0, true),
     catchupTimeout: num(take('catchup-timeout'), 60, 'catchup-timeout', 1),
     soak: num(take('soak'), 100_000, 'soak', 0, true),
+    topologies: topologyKeys(take('topologies')),
     out: path.resolve(take('out') ?? path.join(__dirname, '..', '..', 'bench', 'results')),
   };
   if (flags.size) throw new UsageError(`unknown flag --${[...flags.keys()][0]}`);
@@ -71,6 +77,15 @@ export function parseArgs(argv: string[]): BenchOptions {
 }
 
 export class UsageError extends Error {}
+
+function topologyKeys(raw: string | undefined): string[] {
+  const known = TOPOLOGIES.map((t) => t.key);
+  if (raw === undefined) return known;
+  const wanted = raw.split(',').map((k) => k.trim());
+  const unknown = wanted.find((k) => !known.includes(k));
+  if (unknown !== undefined) throw new UsageError(`--topologies: unknown topology "${unknown}"; choose from ${known.join(', ')}`);
+  return known.filter((k) => wanted.includes(k));
+}
 
 function num(raw: string | undefined, fallback: number, name: string, min: number, integer = false): number {
   if (raw === undefined) return fallback;

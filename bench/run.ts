@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     serverLog: {},
     failures: [],
   };
-  for (const spec of TOPOLOGIES) {
+  for (const spec of TOPOLOGIES.filter((t) => options.topologies.includes(t.key))) {
     try {
       await measureTopology(spec, options, results);
     } catch (error) {

@@ -1,81 +1,100 @@
 import { escapeIdentifier } from 'pg';
 import type { Change, ChangeOp, TableShape } from './mutation';
+import type { SessionStatement } from './session-statements';
 import { dollarQuote, literal } from './sql';
 
-/** The statement templates of one table, built once: only the row images change between writes. */
-interface TableStatements {
-  columns: string;
-  /** SET list that takes the new image only where the row still holds the leader's before image. */
-  guardedSets: string;
-  keysT: string;
-  keysB: string;
-  rowT: string;
-  rowR: string;
+/** One log position's row images, as a follower applies them. */
+export interface ApplyEntry {
+  position: bigint | string;
+  changes: Change[];
 }
 
-const templates = new Map<string, TableStatements>();
+/** What a follower runs inside its transaction, and the session statements that must exist first. */
+export interface ApplyScript {
+  sql: string;
+  statements: SessionStatement[];
+}
 
-function statementsFor({ table, key, columns }: TableShape): TableStatements {
+/** The apply statements of one table shape, one per op, built once per process. */
+type TableStatements = Record<ChangeOp, SessionStatement>;
+
+const byShape = new Map<string, TableStatements>();
+
+/**
+ * SQL that applies row images on a follower, strictly, and records each position in the same
+ * transaction. An insert must insert; an update or delete must match exactly the rows the leader
+ * changed, each holding what it held on the leader just before (else syncrep_expect raises SR001:
+ * this node diverged, or lacks an earlier write to the row). Rows a write has prepared here but
+ * not committed are waited for and compared as they are once it commits, so nothing may raise
+ * inside the UPDATE or DELETE itself: mismatches are counted and checked after.
+ *
+ * Each change runs as an EXECUTE of a per-connection prepared statement with a generic plan
+ * (forced: a custom plan would be rebuilt for every write, as the row count is a parameter). The
+ * generic plan looks each row up by key, which suits one row and ten thousand alike.
+ */
+export function applySql(entries: ApplyEntry[]): ApplyScript {
+  const statements = new Map<string, SessionStatement>();
+  const parts = ['SET LOCAL plan_cache_mode = force_generic_plan'];
+  for (const { position, changes } of entries) {
+    parts.push(`INSERT INTO syncrep_applied (position) VALUES (${literal(String(position))}::bigint)`);
+    for (const change of changes) {
+      const statement = statementsFor(change)[change.op];
+      statements.set(statement.name, statement);
+      parts.push(`EXECUTE ${statement.name}(${argumentsOf(change, String(position))})`);
+    }
+  }
+  return { sql: parts.join('; '), statements: [...statements.values()] };
+}
+
+function argumentsOf(change: Change, position: string): string {
+  const what = literal(`${change.op} on ${change.table} at position ${position}`);
+  const n = change.rows.length;
+  // An update ships each row's new image beside the image the follower must still hold.
+  const images =
+    change.op === 'update' ? change.rows.map((r, i) => ({ r, b: (change.before ?? [])[i] })) : change.rows;
+  return `${dollarQuote(JSON.stringify(images))}, ${n}, ${what}`;
+}
+
+function statementsFor(shape: TableShape): TableStatements {
   // Only the shape: a change carries its rows too, which must not become part of the key.
-  const cacheKey = JSON.stringify([table, key, columns]);
-  let built = templates.get(cacheKey);
+  const cacheKey = JSON.stringify([shape.table, shape.key, shape.columns]);
+  let built = byShape.get(cacheKey);
   if (!built) {
-    const cols = columns.map(escapeIdentifier);
-    const keys = key.map(escapeIdentifier);
-    const row = (alias: string) => `ROW(${cols.map((c) => `${alias}.${c}`).join(', ')})`;
-    built = {
-      columns: cols.join(', '),
-      guardedSets: cols.map((c) => `${c} = CASE WHEN ${row('t')} IS NOT DISTINCT FROM ${row('b')} THEN r.${c} ELSE t.${c} END`).join(', '),
-      keysT: keys.map((k) => `t.${k} = r.${k}`).join(' AND '),
-      keysB: keys.map((k) => `b.${k} = r.${k}`).join(' AND '),
-      rowT: row('t'),
-      rowR: row('r'),
-    };
-    templates.set(cacheKey, built);
+    built = buildStatements(shape, `syncrep_apply_${byShape.size + 1}`);
+    byShape.set(cacheKey, built);
   }
   return built;
 }
 
-/**
- * SQL that applies one position's row images on a follower, strictly, and records the position
- * in the same transaction. An insert must insert; an update or delete must match exactly the rows
- * the leader changed, each holding what it held on the leader just before (else syncrep_expect
- * raises SR001: this node diverged, or lacks an earlier write to the row). Rows a write has
- * prepared here but not committed are waited for and compared as they are once it commits, so
- * nothing may raise inside the UPDATE or DELETE itself: mismatches are counted and checked after.
- */
-export function applySql(position: bigint | string, changes: Change[]): string {
-  return [
-    `INSERT INTO syncrep_applied (position) VALUES (${literal(String(position))}::bigint)`,
-    ...changes.map((change) => applyChange(change, String(position))),
-  ].join('; ');
-}
+/** Parameters of every apply statement: $1 the images (jsonb array), $2 how many, $3 what to call the change in an error. */
+const PARAMS = '(jsonb, int, text)';
 
-function applyChange(change: Change, position: string): string {
-  const s = statementsFor(change);
-  const table = escapeIdentifier(change.table);
-  const n = change.rows.length;
-  const images = (rows: unknown[]) => `(SELECT * FROM jsonb_populate_recordset(NULL::${table}, ${dollarQuote(JSON.stringify(rows))}) LIMIT ${n})`;
-  const check = (op: ChangeOp, from: string, differing: string) =>
-    `SELECT syncrep_expect(count(*)::int, ${differing}, ${n}, ${literal(`${op} on ${change.table} at position ${position}`)}) FROM ${from}`;
-  switch (change.op) {
-    case 'insert':
-      return `WITH c AS (INSERT INTO ${table} (${s.columns}) SELECT ${s.columns} FROM ${images(change.rows)} AS r RETURNING 1) ${check('insert', 'c', '0')}`;
-    case 'update':
-      return (
-        `WITH c AS (UPDATE ${table} AS t SET ${s.guardedSets} FROM ${images(change.rows)} AS r, ${images(change.before ?? [])} AS b ` +
-        `WHERE ${s.keysT} AND ${s.keysB} RETURNING ${s.rowT} IS NOT DISTINCT FROM ${s.rowR} AS same) ` +
-        check('update', 'c', 'count(*) FILTER (WHERE NOT same)::int')
-      );
-    case 'delete':
-      return (
-        `WITH c AS (DELETE FROM ${table} AS t USING ${images(change.rows)} AS r WHERE ${s.keysT} ` +
-        `RETURNING ${s.rowT} IS NOT DISTINCT FROM ${s.rowR} AS same) ` +
-        check('delete', 'c', 'count(*) FILTER (WHERE NOT same)::int')
-      );
-    default: {
-      const unreachable: never = change.op;
-      throw new Error(`unknown change op ${String(unreachable)}`);
-    }
-  }
+function buildStatements({ table, key, columns }: TableShape, prefix: string): TableStatements {
+  const name = escapeIdentifier(table);
+  const cols = columns.map(escapeIdentifier);
+  const keys = key.map(escapeIdentifier);
+  const row = (alias: string) => `ROW(${cols.map((c) => `${alias}.${c}`).join(', ')})`;
+  const keyMatch = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
+  // LIMIT $2 tells the planner how few rows come, so each is looked up by key, not hashed against a full scan.
+  const images = `(SELECT * FROM jsonb_populate_recordset(NULL::${name}, $1) LIMIT $2)`;
+  const check = (differing: string) => `SELECT syncrep_expect(count(*)::int, ${differing}, $2, $3) FROM c`;
+  const guardedSets = cols.map((c) => `${c} = CASE WHEN ${row('t')} IS NOT DISTINCT FROM ${row('b')} THEN r.${c} ELSE t.${c} END`).join(', ');
+  const statement = (op: ChangeOp, body: string): SessionStatement => ({ name: `${prefix}_${op}`, definition: `${PARAMS} AS ${body}` });
+  return {
+    insert: statement('insert', `WITH c AS (INSERT INTO ${name} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${images} AS r RETURNING 1) ${check('0')}`),
+    update: statement(
+      'update',
+      `WITH c AS (UPDATE ${name} AS t SET ${guardedSets} ` +
+        `FROM (SELECT e FROM jsonb_array_elements($1) AS e LIMIT $2) AS p, ` +
+        `jsonb_populate_record(NULL::${name}, p.e -> 'r') AS r, jsonb_populate_record(NULL::${name}, p.e -> 'b') AS b ` +
+        `WHERE ${keyMatch('t', 'b')} RETURNING ${row('t')} IS NOT DISTINCT FROM ${row('r')} AS same) ` +
+        check('count(*) FILTER (WHERE NOT same)::int'),
+    ),
+    delete: statement(
+      'delete',
+      `WITH c AS (DELETE FROM ${name} AS t USING ${images} AS r WHERE ${keyMatch('t', 'r')} ` +
+        `RETURNING ${row('t')} IS NOT DISTINCT FROM ${row('r')} AS same) ` +
+        check('count(*) FILTER (WHERE NOT same)::int'),
+    ),
+  };
 }

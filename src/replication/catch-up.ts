@@ -3,6 +3,7 @@ import { setState, type FollowerNode, type LeaderNode } from './cluster-node';
 import type { Rejoiner } from './health-monitor';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import { applySql } from './apply-sql';
+import { ensurePrepared } from './session-statements';
 import { missingPositions } from './log-scan';
 import type { Change } from './mutation';
 import type { MembershipGate } from './membership-gate';
@@ -73,10 +74,11 @@ export class CatchUp implements Rejoiner {
     );
     if (entries.length === 0) return 0;
     // One transaction, one round trip, strictly in position order.
-    const apply = entries.map((entry) => applySql(entry.position, entry.changes)).join('; ');
+    const apply = applySql(entries);
     await withClient(follower.pool, async (client) => {
       try {
-        await client.query(`BEGIN; ${apply}; COMMIT`);
+        await ensurePrepared(client, apply.statements);
+        await client.query(`BEGIN; ${apply.sql}; COMMIT`);
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;

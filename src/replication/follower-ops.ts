@@ -1,5 +1,7 @@
 import type { Logger } from '../logger';
 import { setState, type FollowerNode } from './cluster-node';
+import type { ApplyScript } from './apply-sql';
+import { ensurePrepared } from './session-statements';
 import { describeFailure, isServerError, literal, withClient } from './sql';
 
 /** "prepared transaction with identifier ... does not exist" */
@@ -16,11 +18,12 @@ export class FollowerOps {
   constructor(private readonly log: Logger) {}
 
   /** Step 2 in one round trip: BEGIN; `apply` (from applySql); PREPARE TRANSACTION. */
-  async prepare(node: FollowerNode, gid: string, apply: string): Promise<Prepared> {
+  async prepare(node: FollowerNode, gid: string, apply: ApplyScript): Promise<Prepared> {
     try {
       await withClient(node.pool, async (client) => {
         try {
-          await client.query(`BEGIN; ${apply}; PREPARE TRANSACTION ${literal(gid)}`);
+          await ensurePrepared(client, apply.statements);
+          await client.query(`BEGIN; ${apply.sql}; PREPARE TRANSACTION ${literal(gid)}`);
         } catch (error) {
           if (isServerError(error)) await client.query('ROLLBACK');
           throw error;

@@ -91,7 +91,7 @@ export class WritePath {
     let commitSent = false;
     let keepUntilGone: number | undefined;
     try {
-      const apply = targets.length > 0 ? applySql(position, changes) : '';
+      const apply = applySql([{ position, changes }]);
       const outcomes = await Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply)));
       const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
       const failed = outcomes.filter((o) => o.failure);
