@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import type { ServerProcess } from '../test/support/server-process';
 import { RssSampler } from './rss-sampler';
+import { scrape, writePhases } from './server-metrics';
 import { Latencies, type LoadResult } from './stats';
 
 export interface HttpLoad {
@@ -12,7 +13,7 @@ export interface HttpLoad {
   amount?: number;
   /** Builds one request body; called for every request, so ids can be random. */
   body: () => string;
-  /** Server whose RSS is sampled during the run. */
+  /** Server whose RSS is sampled during the run, and whose write-path metrics are read before and after it. */
   server?: ServerProcess;
 }
 
@@ -26,6 +27,7 @@ const HEADERS = { 'content-type': 'application/json' };
 export async function runHttp(load: HttpLoad): Promise<LoadResult> {
   const latencies = new Latencies();
   let firstError: string | undefined;
+  const metricsBefore = load.server ? await scrape(load.server.metricsUrl) : undefined;
   const rss = load.server ? new RssSampler(() => load.server!.rss()).start() : undefined;
   const started = performance.now();
   const instance = autocannon({
@@ -49,6 +51,7 @@ export async function runHttp(load: HttpLoad): Promise<LoadResult> {
   const result = await instance;
   const seconds = (performance.now() - started) / 1000;
   rss?.stop();
+  const phases = metricsBefore && load.server ? writePhases(metricsBefore, await scrape(load.server.metricsUrl)) : undefined;
   const errors = result.errors + result.timeouts + result.non2xx + result.mismatches;
   const ok = result['2xx'] - result.mismatches;
   return {
@@ -60,6 +63,7 @@ export async function runHttp(load: HttpLoad): Promise<LoadResult> {
     errors,
     firstError,
     peakRss: rss?.peak,
+    phases: phases && phases.commits > 0 ? phases : undefined,
   };
 }
 

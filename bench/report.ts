@@ -5,6 +5,8 @@ import type { LoadResult } from './stats';
 import { checkTargets, type TargetCheck } from './targets';
 import { TOPOLOGIES } from './topology';
 
+const PHASES_TITLE = 'Steps of a distributed commit (mean per commit, from the server\'s metrics; the median write run)';
+
 type Table = { headers: string[]; rows: string[][]; right: boolean[] };
 
 const MB = 2 ** 20;
@@ -47,6 +49,23 @@ export function figuresTable(r: BenchResults): Table {
   return { headers, rows, right: [false, false, true, true, true, true, true, true, false] };
 }
 
+/** Mean time of each step of a distributed commit, per write run: where a write's time goes. */
+export function phasesTable(r: BenchResults): Table {
+  const rows: string[][] = [];
+  for (const [key, byClients] of Object.entries(r.writes)) {
+    for (const { clients, phases: p } of Object.values(byClients)) {
+      if (!p) continue;
+      const step = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '-');
+      rows.push([label(key), String(clients), int(p.commits), p.mutationsPerCommit.toFixed(1), step(p.ms.leader), step(p.ms.prepare), step(p.ms.commit), step(p.ms.commit_prepared)]);
+    }
+  }
+  return {
+    headers: ['Topology', 'Clients', 'Commits', 'Mutations/commit', 'leader ms', 'prepare ms', 'commit ms', 'commit prepared ms'],
+    rows,
+    right: [false, true, true, true, true, true, true, true],
+  };
+}
+
 export function targetsTable(checks: TargetCheck[]): Table {
   const verdict = (c: TargetCheck) => (c.pass === undefined ? '-' : c.pass ? 'PASS' : 'MISS');
   return {
@@ -82,6 +101,7 @@ export async function report(r: BenchResults): Promise<string[]> {
   const checks = checkTargets(r);
   const figures = figuresTable(r);
   const targets = targetsTable(checks);
+  const phases = phasesTable(r);
   const problems = [
     ...r.failures.map((f) => `FAILED: ${f}`),
     ...Object.entries(r.serverLog).flatMap(([k, lines]) => {
@@ -90,11 +110,11 @@ export async function report(r: BenchResults): Promise<string[]> {
       return server.length ? [...own, `${label(k)}: server logged ${server.length} warning/error lines, first: ${server[0].slice(0, 300)}`] : own;
     }),
   ];
-  console.log(`\n${header(r)}\n\n${formatText(figures)}\n\n${formatText(targets)}\n${problems.length ? `\n${problems.join('\n')}\n` : ''}`);
+  console.log(`\n${header(r)}\n\n${formatText(figures)}\n\n${PHASES_TITLE}\n${formatText(phases)}\n\n${formatText(targets)}\n${problems.length ? `\n${problems.join('\n')}\n` : ''}`);
   await mkdir(r.options.out, { recursive: true });
   const base = path.join(r.options.out, `bench-${r.startedAt.replace(/[:.]/g, '-')}`);
   await writeFile(`${base}.json`, `${JSON.stringify({ ...r, targets: checks }, null, 2)}\n`);
-  const md = [`# syncrep benchmark`, '', header(r), '', formatMarkdown(figures), '', '## Targets', '', formatMarkdown(targets), '',
+  const md = [`# syncrep benchmark`, '', header(r), '', formatMarkdown(figures), '', `## ${PHASES_TITLE}`, '', formatMarkdown(phases), '', '## Targets', '', formatMarkdown(targets), '',
     ...(problems.length ? ['## Problems', '', ...problems.map((p) => `- ${p}`), ''] : [])].join('\n');
   await writeFile(`${base}.md`, md);
   return [`${base}.json`, `${base}.md`];

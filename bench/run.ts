@@ -19,20 +19,50 @@ async function timed<T>(what: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-/** Fresh nodes and server for one topology, its scenarios, then everything stopped. */
-async function measureTopology(spec: TopologySpec, o: BenchOptions, r: BenchResults): Promise<void> {
-  const t = await timed(`${spec.label}: nodes + server started, ${o.rows} rows seeded`, () => Topology.start(spec, o.rows, {}));
+/** Every scenario but the write runs, on one running topology. */
+async function otherScenarios(t: Topology, o: BenchOptions, r: BenchResults): Promise<void> {
+  const { spec } = t;
+  if (spec.key === 'alone') r.pg = await timed('pg direct runs', () => pgRuns(t, o));
+  if (spec.key === 'f2-all') r.reads = await timed(`${spec.label}: read runs`, () => readRuns(t, o));
+  r.bulk[spec.key] = await timed(`${spec.label}: bulk createEmployees`, () => bulkRun(t, o, 0));
+  if (spec.key === 'f2-all' && o.soak > 0) r.soak = await timed(`${spec.label}: long write run`, () => soakRun(t, o));
+  if (spec.key === 'f2-q1' && o.catchup > 0) r.catchUp = await timed(`${spec.label}: catch-up of ${o.catchup} writes`, () => catchUpRun(t, o));
+}
+
+/**
+ * Starts every topology and keeps them all running, so that their write runs can take turns;
+ * then the other scenarios, one topology at a time, and everything stopped.
+ */
+async function measure(specs: TopologySpec[], o: BenchOptions, r: BenchResults): Promise<void> {
+  const running: Topology[] = [];
+  const fail = (spec: TopologySpec, error: unknown) => {
+    const message = `${spec.label}: ${error instanceof Error ? error.message : String(error)}`;
+    r.failures.push(message);
+    progress(`FAILED ${message}`);
+  };
   try {
-    r.seed[spec.key] = t.seedMs;
-    r.writes[spec.key] = await timed(`${spec.label}: updateEmployee runs`, () => writeRuns(t, o));
-    if (spec.key === 'alone') r.pg = await timed('pg direct runs', () => pgRuns(t, o));
-    if (spec.key === 'f2-all') r.reads = await timed(`${spec.label}: read runs`, () => readRuns(t, o));
-    r.bulk[spec.key] = await timed(`${spec.label}: bulk createEmployees`, () => bulkRun(t, o, 0));
-    if (spec.key === 'f2-all' && o.soak > 0) r.soak = await timed(`${spec.label}: long write run`, () => soakRun(t, o));
-    if (spec.key === 'f2-q1' && o.catchup > 0) r.catchUp = await timed(`${spec.label}: catch-up of ${o.catchup} writes`, () => catchUpRun(t, o));
+    for (const spec of specs) {
+      try {
+        const t = await timed(`${spec.label}: nodes + server started, ${o.rows} rows seeded`, () => Topology.start(spec, o.rows, {}));
+        r.seed[spec.key] = t.seedMs;
+        running.push(t);
+      } catch (error) {
+        fail(spec, error);
+      }
+    }
+    const writes = await timed('updateEmployee runs, topologies in turn', () => writeRuns(running, o, progress));
+    r.writes = writes.results;
+    r.failures.push(...writes.failed);
+    for (const t of running) {
+      try {
+        await otherScenarios(t, o, r);
+      } catch (error) {
+        fail(t.spec, error);
+      }
+    }
   } finally {
-    r.serverLog[spec.key] = t.server.logLines;
-    await timed(`${spec.label}: stopped`, () => t.stop());
+    for (const t of running) r.serverLog[t.spec.key] = t.server.logLines;
+    await timed('every topology stopped', () => Topology.stopAll());
   }
 }
 
@@ -63,15 +93,7 @@ async function main(): Promise<void> {
     serverLog: {},
     failures: [],
   };
-  for (const spec of TOPOLOGIES.filter((t) => options.topologies.includes(t.key))) {
-    try {
-      await measureTopology(spec, options, results);
-    } catch (error) {
-      const message = `${spec.label}: ${error instanceof Error ? error.message : String(error)}`;
-      results.failures.push(message);
-      progress(`FAILED ${message}`);
-    }
-  }
+  await measure(TOPOLOGIES.filter((t) => options.topologies.includes(t.key)), options, results);
   const files = await report(results);
   progress(`done; wrote ${files.join(', ')}`);
 }

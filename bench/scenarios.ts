@@ -37,19 +37,40 @@ const updateBody = (rows: number) => () =>
 const readBody = (query: string, rows: number) => () => JSON.stringify({ query, variables: { id: randomId(rows) } });
 
 /**
- * updateEmployee of random ids, per client count: `o.repeat` runs, reporting the one with the
- * median throughput (on a shared 2-core machine one run can be 15% off its neighbours).
+ * updateEmployee of random ids on every topology, per client count: `o.repeat` rounds, each
+ * running every topology once in turn, reporting per topology the run with the median throughput.
+ * Interleaving spreads the drift of a shared machine (one run can be 15% off its neighbours) over
+ * all topologies alike, so that their ratios hold even when the absolute figures move. A topology
+ * whose run fails is reported in `failed` and left out of the later rounds.
  */
-export async function writeRuns(t: Topology, o: BenchOptions): Promise<Record<number, LoadResult>> {
-  const out: Record<number, LoadResult> = {};
+export async function writeRuns(
+  topologies: Topology[],
+  o: BenchOptions,
+  progress: (message: string) => void,
+): Promise<{ results: Record<string, Record<number, LoadResult>>; failed: string[] }> {
+  const runs = new Map<Topology, Record<number, LoadResult[]>>(topologies.map((t) => [t, {}]));
+  const failed: string[] = [];
   for (const clients of o.clients) {
-    const runs: LoadResult[] = [];
     for (let i = 0; i < o.repeat; i++) {
-      runs.push(await warmAndRun({ url: t.url, clients, seconds: o.duration, body: updateBody(o.rows), server: t.server }, i === 0 ? o.warmup : 0));
+      for (const [t, byClients] of runs) {
+        try {
+          const load = { url: t.url, clients, seconds: o.duration, body: updateBody(o.rows), server: t.server };
+          (byClients[clients] ??= []).push(await warmAndRun(load, i === 0 ? o.warmup : 0));
+        } catch (error) {
+          failed.push(`${t.spec.label}: updateEmployee with ${clients} clients: ${error instanceof Error ? error.message : String(error)}`);
+          runs.delete(t);
+        }
+      }
+      progress(`updateEmployee, ${clients} client(s), round ${i + 1} of ${o.repeat}: ${[...runs.keys()].map((t) => t.spec.key).join(', ')}`);
     }
-    out[clients] = runs.sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(runs.length / 2)];
   }
-  return out;
+  const results: Record<string, Record<number, LoadResult>> = {};
+  for (const [t, byClients] of runs) {
+    results[t.spec.key] = Object.fromEntries(
+      Object.entries(byClients).map(([clients, list]) => [clients, list.sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(list.length / 2)]]),
+    );
+  }
+  return { results, failed };
 }
 
 /** The same update through `pg` on the leader node only, once per client count. */

@@ -1,3 +1,5 @@
+import type { WritePhases } from './server-metrics';
+
 /** One measured load run. Latencies are in milliseconds. */
 export interface LoadResult {
   clients: number;
@@ -11,6 +13,8 @@ export interface LoadResult {
   firstError?: string;
   /** Highest server RSS sampled during the run, in bytes (HTTP runs only). */
   peakRss?: number;
+  /** The server's distributed commits during the run, from its metrics (write runs only). */
+  phases?: WritePhases;
 }
 
 /** Percentile (0..100) of ascending samples, by nearest rank. */

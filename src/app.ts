@@ -4,6 +4,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import type { Settings } from './config/settings';
 import { EmbeddedCluster } from './embedded/embedded-cluster';
 import type { Logger } from './logger';
+import { MetricsServer } from './metrics/metrics-server';
 import { Cluster } from './replication/cluster';
 import { GidSource } from './replication/gid';
 import { ReplicationService } from './replication/replication-service';
@@ -25,6 +26,8 @@ export class Syncrep {
     readonly replication: Replication,
     private readonly embedded: EmbeddedCluster | undefined,
     private readonly log: Logger,
+    /** The Prometheus endpoint, when METRICS_PORT is set. */
+    readonly metrics: MetricsServer | undefined,
   ) {}
 
   /** Starts everything `settings` describes; a node that cannot be used stops startup with a StartupError. */
@@ -34,6 +37,7 @@ export class Syncrep {
         ? new EmbeddedCluster(settings.cluster.dataDir, settings.cluster.basePort, settings.cluster.followers, log)
         : undefined;
     let replication: Replication | undefined;
+    let metrics: MetricsServer | undefined;
     try {
       const nodes = embedded ? await embedded.start() : settings.cluster.kind === 'external' ? settings.cluster.nodes : [];
       for (const node of embedded?.nodes ?? []) log.info({ node: node.options.name, port: node.options.port }, 'embedded node listening');
@@ -42,6 +46,10 @@ export class Syncrep {
       const cluster = await Cluster.open(nodes, tuning, log);
       replication = await startReplication(cluster, nodes[0].url, gids, settings, log);
       if (embedded) await seedTutorialRows(replication.service, log);
+      if (settings.metricsPort !== undefined) {
+        metrics = await MetricsServer.start(replication.metrics.registry, settings.metricsPort, settings.host, log);
+        log.info({ url: metrics.url }, 'metrics endpoint listening');
+      }
       const limits = queryLimits(settings.production);
       const server = new ApolloServer<AppContext>({
         schema: await buildAppSchema(),
@@ -58,11 +66,12 @@ export class Syncrep {
         listen: { port: settings.port, host: settings.host },
         context: async () => ({ replication: service, servedBy: new Set<string>() }),
       });
-      const app = new Syncrep(server, replication, embedded, log);
+      const app = new Syncrep(server, replication, embedded, log, metrics);
       app.state = { kind: 'running', url };
       log.info({ url, leader: nodes[0].name, followers: nodes.slice(1).map((n) => n.name), sync: settings.sync }, 'syncrep ready');
       return app;
     } catch (error) {
+      await metrics?.stop();
       await replication?.stop();
       await embedded?.stop();
       throw error;
@@ -89,6 +98,7 @@ export class Syncrep {
       case 'running': {
         const stopped = (async () => {
           await this.server.stop();
+          await this.metrics?.stop();
           await this.replication.stop();
           await this.embedded?.stop();
           this.log.info('syncrep stopped');

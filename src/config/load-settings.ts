@@ -22,6 +22,7 @@ export function loadSettings(env: Env = process.env): Settings {
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST?.trim() || '127.0.0.1',
     production: env.NODE_ENV === 'production',
+    metricsPort: env.METRICS_PORT?.trim() ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     cluster,
     sync: parseSyncMode(env, followers),

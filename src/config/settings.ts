@@ -29,6 +29,11 @@ export interface Settings {
   host: string;
   /** `NODE_ENV=production` hides stack traces and internal messages from clients. */
   production: boolean;
+  /**
+   * Port of the Prometheus endpoint `GET /metrics` on HOST (`METRICS_PORT`; unset or empty: no
+   * endpoint). It carries write-path phase timings, batch sizes and the process's own metrics.
+   */
+  metricsPort: number | undefined;
   /** pino log level (`LOG_LEVEL`, default info). */
   logLevel: string;
   cluster: ClusterSource;

@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings';
 import type { Logger } from '../logger';
+import { WriteMetrics } from '../metrics/write-metrics';
 import { CatchUp } from './catch-up';
 import type { Cluster } from './cluster';
 import type { GidSource } from './gid';
@@ -18,6 +19,7 @@ export interface Replication {
   cluster: Cluster;
   service: ReplicationService;
   catchUp: CatchUp;
+  metrics: WriteMetrics;
   stop(): Promise<void>;
 }
 
@@ -35,6 +37,7 @@ export async function startReplication(
 ): Promise<Replication> {
   const inFlight = new Set<string>();
   const gate = new MembershipGate();
+  const metrics = new WriteMetrics();
   const liveness = new InstanceLiveness(cluster.leader, leaderUrl, gids.instance);
   await liveness.hold();
   const inDoubt = new InDoubtResolver(cluster.leader, { inFlight, gids, liveness }, log);
@@ -48,6 +51,7 @@ export async function startReplication(
     faultPoint: settings.faultPoint,
     inFlight,
     gate,
+    metrics,
   });
   const batcher = new WriteBatcher(writePath, settings.writeBatchMax, settings.writeConcurrency);
   const service = new ReplicationService(cluster, batcher, log);
@@ -72,6 +76,7 @@ export async function startReplication(
     cluster,
     service,
     catchUp,
+    metrics,
     async stop() {
       await monitor.stop();
       await batcher.stop();

@@ -3,6 +3,7 @@ import type { PoolClient } from 'pg';
 import type { FaultPoint } from '../config/settings';
 import { ErrorCode, userError } from '../errors/error-code';
 import type { Logger } from '../logger';
+import type { WriteMetrics } from '../metrics/write-metrics';
 import { setState, type FollowerNode, type LeaderNode } from './cluster-node';
 import type { GidSource } from './gid';
 import type { MembershipGate } from './membership-gate';
@@ -25,6 +26,7 @@ export interface WritePathDeps {
   /** Gids between PREPARE and their outcome; the in-doubt resolver leaves these alone. */
   inFlight: Set<string>;
   gate: MembershipGate;
+  metrics: WriteMetrics;
 }
 
 /**
@@ -54,9 +56,13 @@ export class WritePath {
   }
 
   private async commitInGate(batch: PendingWrite[]): Promise<void> {
-    const { leader, log } = this.deps;
+    const { leader, log, metrics } = this.deps;
+    metrics.batch(batch.length);
     // Fail fast while the monitor sees the leader down, rather than each write waiting out a timeout.
-    if (leader.state.kind === 'DOWN') return rejectAll(batch, leaderUnavailable(leader.state.reason));
+    if (leader.state.kind === 'DOWN') {
+      metrics.outcome('failed');
+      return rejectAll(batch, leaderUnavailable(leader.state.reason));
+    }
     try {
       await withClient(leader.pool, async (client) => {
         try {
@@ -68,6 +74,7 @@ export class WritePath {
       });
     } catch (error) {
       // Writes already settled keep their outcome; this only reaches the ones still waiting.
+      metrics.outcome('failed');
       if (isServerError(error)) {
         log.error({ err: error }, 'distributed commit failed');
         return rejectAll(batch, userError(ErrorCode.InternalServerError, 'the write failed'));
@@ -78,10 +85,13 @@ export class WritePath {
   }
 
   private async run(client: PoolClient, batch: PendingWrite[]): Promise<void> {
-    const { leader, followers, policy, gids, inFlight, log } = this.deps;
+    const { leader, followers, policy, gids, inFlight, log, metrics } = this.deps;
+    let done = metrics.time('leader');
     const { applied, position } = await runOnLeader(client, batch, log);
+    done();
     if (applied.length === 0) {
       await client.query('ROLLBACK');
+      metrics.outcome('rolled_back');
       return;
     }
     const changes = mergeChanges(applied.map((a) => a.change));
@@ -92,7 +102,9 @@ export class WritePath {
     let keepUntilGone: number | undefined;
     try {
       const apply = applySql([{ position, changes }]);
+      done = metrics.time('prepare');
       const outcomes = await Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply)));
+      done();
       const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
       const failed = outcomes.filter((o) => o.failure);
       if (prepared.length < policy.required(targets.length)) {
@@ -102,6 +114,7 @@ export class WritePath {
         const error = userError(ErrorCode.ReplicationFailed, `the write was rolled back on every node: ${reason}`, {
           nodes: failed.map((f) => f.node.name),
         });
+        metrics.outcome('rolled_back');
         return rejectAll(applied.map((a) => a.write), error);
       }
       for (const { node, failure } of failed) {
@@ -111,9 +124,14 @@ export class WritePath {
       this.faultPoint('after-prepare');
       // Step 3: the log row and the commit travel together; the row is the durable decision.
       commitSent = true;
+      done = metrics.time('commit');
       await multi(client, `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${dollarQuote(JSON.stringify(changes))}); COMMIT`);
+      done();
       this.faultPoint('after-commit');
+      done = metrics.time('commit_prepared');
       const committed = await Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position)));
+      done();
+      metrics.outcome('committed');
       const committedOn = [leader.name, ...prepared.filter((_, i) => committed[i]).map((n) => n.name)];
       for (const { write, value } of applied) write.resolve({ value, position: formatPosition(position), committedOn });
     } catch (error) {

@@ -11,7 +11,7 @@ let app: Syncrep;
 beforeAll(async () => {
   nodes = await TestNodes.start(1);
   // One distributed commit at a time: whatever arrives while it runs goes into the next one, together.
-  app = await startServer(nodes, { WRITE_CONCURRENCY: '1', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  app = await startServer(nodes, { WRITE_CONCURRENCY: '1', METRICS_PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const inputs = Array.from({ length: 40 }, (_, k) => ({ id: 501 + k, name: `Group ${k}`, salary: 100 }));
   const seeded = await gql(app.url, 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }', { inputs });
   expect(seeded.errors).toBeUndefined();
@@ -86,4 +86,20 @@ test('a mutation the database refuses (duplicate key) fails alone in its group c
     expect(await salaries(node, 523, 532)).toEqual(Array(10).fill(3000));
     expect(await nodes.query(node, "SELECT count(*)::int AS n FROM emp WHERE name = 'Twin'")).toEqual([{ n: 0 }]);
   }
+});
+
+test('the metrics endpoint shows the commits, their steps and how many mutations each carried', async () => {
+  const response = await fetch(app.metrics!.url);
+  expect(response.status).toBe(200);
+  const text = await response.text();
+  const value = (sample: string) => Number(new RegExp(`^${sample.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+  const commits = value('syncrep_write_batch_mutations_count');
+  // The tests above put eleven or more mutations into one commit, three times.
+  expect(value('syncrep_write_batch_mutations_sum') / commits).toBeGreaterThan(2);
+  expect(value('syncrep_distributed_commits_total{outcome="committed"}')).toBeGreaterThanOrEqual(7);
+  for (const phase of ['leader', 'prepare', 'commit', 'commit_prepared']) {
+    expect(value(`syncrep_write_phase_seconds_count{phase="${phase}"}`)).toBeGreaterThanOrEqual(7);
+  }
+  expect(text).toContain('syncrep_process_resident_memory_bytes');
+  expect((await fetch(app.metrics!.url.replace('/metrics', '/other'))).status).toBe(404);
 });

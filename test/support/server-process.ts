@@ -23,10 +23,16 @@ export class ServerProcess {
   /** Log lines the server wrote after it was ready (LOG_LEVEL=warn: warnings and errors only). */
   readonly logLines: string[] = [];
 
-  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+    /** Its Prometheus endpoint (METRICS_PORT). */
+    readonly metricsUrl: string,
+  ) {}
 
   static async start(replicationNodes: string, env: Record<string, string>): Promise<ServerProcess> {
     const port = await freePort();
+    const metricsPort = await freePort();
     const childEnv: Record<string, string | undefined> = {
       ...process.env,
       HEALTH_INTERVAL_MS: '200',
@@ -34,6 +40,7 @@ export class ServerProcess {
       ...env,
       REPLICATION_NODES: replicationNodes,
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       HOST: '127.0.0.1',
     };
     if (childEnv.SYNC_MODE !== 'quorum') delete childEnv.SYNC_QUORUM;
@@ -60,7 +67,7 @@ export class ServerProcess {
       if (child.exitCode === null) child.kill('SIGKILL');
       throw error;
     });
-    server = new ServerProcess(child, url);
+    server = new ServerProcess(child, url, `http://127.0.0.1:${metricsPort}/metrics`);
     server.logLines.push(...early);
     return server;
   }

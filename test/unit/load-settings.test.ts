@@ -7,6 +7,7 @@ test('no configuration means the embedded three-node cluster on the tutorial por
   const settings = loadSettings({});
   expect(settings.cluster).toMatchObject({ kind: 'embedded', basePort: 5445, followers: 2 });
   expect(settings.port).toBe(4000);
+  expect(settings.metricsPort).toBeUndefined();
   expect(settings.sync).toEqual({ kind: 'all' });
 });
 
@@ -38,6 +39,7 @@ test.each([
   [{ SYNC_QUORUM: '1' }, 'SYNC_QUORUM: is only used with SYNC_MODE=quorum'],
   [{ DB_TIMEOUT_MS: '5' }, 'DB_TIMEOUT_MS: 5 is out of range'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: "loud" is not one of'],
+  [{ METRICS_PORT: 'ninety' }, 'METRICS_PORT: "ninety" is not a whole number'],
 ])('bad setting %j stops startup naming it', (env, message) => {
   expect(() => loadSettings(env)).toThrow(message);
 });

@@ -1,0 +1,40 @@
+import type { WritePhase } from '../src/metrics/write-metrics';
+
+/** Every sample of a Prometheus text exposition, by `name{labels}`. */
+export type Samples = Map<string, number>;
+
+/** Reads the server's `/metrics`. */
+export async function scrape(url: string): Promise<Samples> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
+  const samples: Samples = new Map();
+  for (const line of (await response.text()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return samples;
+}
+
+const PHASES: WritePhase[] = ['leader', 'prepare', 'commit', 'commit_prepared'];
+
+/** Where a run's distributed commits spent their time: mean ms per commit of each step. */
+export interface WritePhases {
+  commits: number;
+  mutationsPerCommit: number;
+  /** Mean milliseconds per commit that reached the step. */
+  ms: Record<WritePhase, number>;
+}
+
+/** The commits made between two scrapes, and what their steps took on average. */
+export function writePhases(before: Samples, after: Samples): WritePhases {
+  const delta = (key: string) => (after.get(key) ?? 0) - (before.get(key) ?? 0);
+  const commits = delta('syncrep_write_batch_mutations_count');
+  const ms = Object.fromEntries(
+    PHASES.map((phase) => {
+      const count = delta(`syncrep_write_phase_seconds_count{phase="${phase}"}`);
+      return [phase, count > 0 ? (1000 * delta(`syncrep_write_phase_seconds_sum{phase="${phase}"}`)) / count : NaN];
+    }),
+  ) as Record<WritePhase, number>;
+  return { commits, mutationsPerCommit: commits > 0 ? delta('syncrep_write_batch_mutations_sum') / commits : NaN, ms };
+}
