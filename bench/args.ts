@@ -21,6 +21,8 @@ export interface BenchOptions {
   catchupTimeout: number;
   /** Writes in the long run whose start and end RSS are compared; 0 skips it. */
   soak: number;
+  /** Extra settings for every server, as environment variables (WRITE_BATCH_MAX=128, say). */
+  serverEnv: Record<string, string>;
   /** Keys of the topologies to measure, in the order of TOPOLOGIES. */
   topologies: string[];
   /** Folder for the JSON and Markdown results. */
@@ -37,6 +39,7 @@ export const USAGE = `npm run bench -- [flags]
   --catchup N          writes a follower misses before catch-up is timed; 0 skips (default 50000)
   --catchup-timeout S  seconds to wait for the follower to catch up (default 60)
   --soak N             writes in the long run for the RSS check; 0 skips (default 100000)
+  --server-env K=V,..  settings for every server, e.g. WRITE_CONCURRENCY=2,WRITE_BATCH_MAX=128
   --topologies A,B     topologies to measure, of ${TOPOLOGIES.map((t) => t.key).join(', ')} (default all);
                        targets that need a missing one are reported as not measured
   --out DIR            results folder (default bench/results)`;
@@ -69,6 +72,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     catchup: num(take('catchup'), 50_000, 'catchup', 0, true),
     catchupTimeout: num(take('catchup-timeout'), 60, 'catchup-timeout', 1),
     soak: num(take('soak'), 100_000, 'soak', 0, true),
+    serverEnv: serverEnv(take('server-env')),
     topologies: topologyKeys(take('topologies')),
     out: path.resolve(take('out') ?? path.join(__dirname, '..', '..', 'bench', 'results')),
   };
@@ -77,6 +81,17 @@ export function parseArgs(argv: string[]): BenchOptions {
 }
 
 export class UsageError extends Error {}
+
+function serverEnv(raw: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',').filter((p) => p.trim())) {
+    const eq = pair.indexOf('=');
+    const key = pair.slice(0, eq).trim();
+    if (eq <= 0 || !/^[A-Z][A-Z0-9_]*$/.test(key)) throw new UsageError(`--server-env: "${pair}" is not NAME=value`);
+    env[key] = pair.slice(eq + 1).trim();
+  }
+  return env;
+}
 
 function topologyKeys(raw: string | undefined): string[] {
   const known = TOPOLOGIES.map((t) => t.key);

@@ -93,7 +93,8 @@ export function formatMarkdown(table: Table): string {
 function header(r: BenchResults): string {
   const o = r.options;
   return `syncrep bench ${r.startedAt}: ${r.machine.cpus} CPUs, node ${r.machine.node}; ${o.duration}s runs after ${o.warmup}s warm-up, ` +
-    `write clients ${o.clients.join('/')} (median of ${o.repeat} runs), read clients ${o.readClients}, ${int(o.rows)} rows`;
+    `write clients ${o.clients.join('/')} (median of ${o.repeat} runs), read clients ${o.readClients}, ${int(o.rows)} rows` +
+    (Object.keys(o.serverEnv).length ? `; server settings ${Object.entries(o.serverEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : '');
 }
 
 /** Prints the tables and writes them as JSON and Markdown; returns the paths written. */

@@ -43,7 +43,7 @@ async function measure(specs: TopologySpec[], o: BenchOptions, r: BenchResults):
   try {
     for (const spec of specs) {
       try {
-        const t = await timed(`${spec.label}: nodes + server started, ${o.rows} rows seeded`, () => Topology.start(spec, o.rows, {}));
+        const t = await timed(`${spec.label}: nodes + server started, ${o.rows} rows seeded`, () => Topology.start(spec, o.rows, o.serverEnv));
         r.seed[spec.key] = t.seedMs;
         running.push(t);
       } catch (error) {
