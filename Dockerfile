@@ -6,5 +6,5 @@ RUN npm ci
 COPY . .
 RUN npm run build && npm prune --omit=dev
 ENV HOST=0.0.0.0 PORT=4000 NODE_ENV=production
-EXPOSE 4000
+EXPOSE 4000 9464
 CMD ["node", "dist/src/main.js"]

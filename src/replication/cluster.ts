@@ -6,6 +6,9 @@ import type { NodeSettings } from '../config/settings';
 import type { Logger } from '../logger';
 import { FollowerNode, LeaderNode, type ClusterNode } from './cluster-node';
 
+/** server_version_num of the oldest PostgreSQL syncrep runs on. */
+const MIN_SERVER_VERSION = 120000;
+
 /** A node that cannot be used at startup; the message says which node and what to fix. */
 export class StartupError extends Error {
   constructor(message: string) {
@@ -64,6 +67,13 @@ async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<
     throw new StartupError(`node "${node.name}" (${where}) is unreachable: ${reason(error)}. Check REPLICATION_NODES and that the server is running.`);
   }
   listenForErrorsOnEveryClient((dataSource.driver as PostgresDriver).master as Pool);
+  const [{ server_version_num: version }] = await dataSource.query('SHOW server_version_num');
+  if (Number(version) < MIN_SERVER_VERSION) {
+    throw new StartupError(
+      `node "${node.name}" (${where}) runs PostgreSQL ${Math.floor(Number(version) / 10000)}; syncrep needs 12 or later ` +
+        '(followers apply writes with generic plans, plan_cache_mode, which 12 introduced).',
+    );
+  }
   const [{ max_prepared_transactions: max }] = await dataSource.query('SHOW max_prepared_transactions');
   if (Number(max) === 0) {
     throw new StartupError(
