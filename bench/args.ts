@@ -40,6 +40,7 @@ export const USAGE = `npm run bench -- [flags]
   --catchup-timeout S  seconds to wait for the follower to catch up (default 60)
   --soak N             writes in the long run for the RSS check; 0 skips (default 100000)
   --server-env K=V,..  settings for every server, e.g. WRITE_CONCURRENCY=2,WRITE_BATCH_MAX=128
+                       (a topology's own SYNC_MODE and SYNC_QUORUM win)
   --topologies A,B     topologies to measure, of ${TOPOLOGIES.map((t) => t.key).join(', ')} (default all);
                        targets that need a missing one are reported as not measured
   --out DIR            results folder (default bench/results)`;

@@ -41,7 +41,7 @@ const readBody = (query: string, rows: number) => () => JSON.stringify({ query, 
  * running every topology once in turn, reporting per topology the run with the median throughput.
  * Interleaving spreads the drift of a shared machine (one run can be 15% off its neighbours) over
  * all topologies alike, so that their ratios hold even when the absolute figures move. A topology
- * whose run fails is reported in `failed` and left out of the later rounds.
+ * whose run fails is reported in `failed` and left out of the later rounds; its earlier runs stay.
  */
 export async function writeRuns(
   topologies: Topology[],
@@ -50,18 +50,21 @@ export async function writeRuns(
 ): Promise<{ results: Record<string, Record<number, LoadResult>>; failed: string[] }> {
   const runs = new Map<Topology, Record<number, LoadResult[]>>(topologies.map((t) => [t, {}]));
   const failed: string[] = [];
+  const stopped = new Set<Topology>();
   for (const clients of o.clients) {
     for (let i = 0; i < o.repeat; i++) {
       for (const [t, byClients] of runs) {
+        if (stopped.has(t)) continue;
         try {
           const load = { url: t.url, clients, seconds: o.duration, body: updateBody(o.rows), server: t.server };
           (byClients[clients] ??= []).push(await warmAndRun(load, i === 0 ? o.warmup : 0));
         } catch (error) {
           failed.push(`${t.spec.label}: updateEmployee with ${clients} clients: ${error instanceof Error ? error.message : String(error)}`);
-          runs.delete(t);
+          stopped.add(t);
         }
       }
-      progress(`updateEmployee, ${clients} client(s), round ${i + 1} of ${o.repeat}: ${[...runs.keys()].map((t) => t.spec.key).join(', ')}`);
+      const going = [...runs.keys()].filter((t) => !stopped.has(t));
+      progress(`updateEmployee, ${clients} client(s), round ${i + 1} of ${o.repeat}: ${going.map((t) => t.spec.key).join(', ')}`);
     }
   }
   const results: Record<string, Record<number, LoadResult>> = {};

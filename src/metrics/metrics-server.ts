@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
+import { StartupError } from '../replication/cluster';
 
 /** `GET /metrics` in Prometheus text format, on a port of its own, apart from the GraphQL API. */
 export class MetricsServer {
@@ -23,7 +24,7 @@ export class MetricsServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new Error(`METRICS_PORT: cannot listen on ${host}:${port} (${error.code ?? error.message}); choose a free port or leave METRICS_PORT unset`)),
+        reject(new StartupError(`METRICS_PORT: cannot listen on ${host}:${port} (${error.code ?? error.message}); choose a free port or leave METRICS_PORT unset`)),
       );
       server.listen(port, host, () => resolve());
     });

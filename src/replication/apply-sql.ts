@@ -23,14 +23,15 @@ const byShape = new Map<string, TableStatements>();
 /**
  * SQL that applies row images on a follower, strictly, and records each position in the same
  * transaction. An insert must insert; an update or delete must match exactly the rows the leader
- * changed, each holding what it held on the leader just before (else syncrep_expect raises SR001:
- * this node diverged, or lacks an earlier write to the row). Rows a write has prepared here but
- * not committed are waited for and compared as they are once it commits, so nothing may raise
- * inside the UPDATE or DELETE itself: mismatches are counted and checked after.
+ * changed, found by the key each had, each holding what it held on the leader just before (else
+ * syncrep_expect raises SR001: this node diverged, or lacks an earlier write to the row). One
+ * exception: a row that already holds the leader's new values is left as it is and accepted, as
+ * nothing would be overwritten or lost. Rows a write has prepared here but not committed are
+ * waited for and compared as they are once it commits, so nothing may raise inside the UPDATE or
+ * DELETE itself: mismatches are counted and checked after.
  *
  * Each change runs as an EXECUTE of a per-connection prepared statement with a generic plan
- * (forced: a custom plan would be rebuilt for every write, as the row count is a parameter). The
- * generic plan looks each row up by key, which suits one row and ten thousand alike.
+ * (forced: a custom plan would be rebuilt for every write, as the row count is a parameter).
  */
 export function applySql(entries: ApplyEntry[]): ApplyScript {
   const statements = new Map<string, SessionStatement>();
@@ -75,9 +76,13 @@ function buildStatements({ table, key, columns }: TableShape, prefix: string): T
   const keys = key.map(escapeIdentifier);
   const row = (alias: string) => `ROW(${cols.map((c) => `${alias}.${c}`).join(', ')})`;
   const keyMatch = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
-  // LIMIT $2 tells the planner how few rows come, so each is looked up by key, not hashed against a full scan.
+  // The planner cannot see $2 in a generic plan: a LIMIT by a parameter makes it assume a tenth of
+  // the function's 100 rows, so each row is looked up by key rather than hashed against a full scan.
   const images = `(SELECT * FROM jsonb_populate_recordset(NULL::${name}, $1) LIMIT $2)`;
   const check = (differing: string) => `SELECT syncrep_expect(count(*)::int, ${differing}, $2, $3) FROM c`;
+  // Only the key may be in the WHERE clause: a row that another write holds prepared is scanned as
+  // it was, and only a row that passed the WHERE is waited for and re-read. The comparison with
+  // the prior values must see the row as it is once that write commits, so it goes in the SET.
   const guardedSets = cols.map((c) => `${c} = CASE WHEN ${row('t')} IS NOT DISTINCT FROM ${row('b')} THEN r.${c} ELSE t.${c} END`).join(', ');
   const statement = (op: ChangeOp, body: string): SessionStatement => ({ name: `${prefix}_${op}`, definition: `${PARAMS} AS ${body}` });
   return {

@@ -21,13 +21,18 @@ export function mergeChanges(changes: Change[]): Change[] {
 }
 
 function mergeUpdates(first: Change, next: Change): Pick<Change, 'rows' | 'before'> {
-  const byKey = new Map<string, { before: RowImage; after: RowImage }>();
   const keyOf = (row: RowImage) => JSON.stringify(first.key.map((column) => row[column]));
+  // By the key each row has now. A later update finds its row by the key it had before, which an
+  // earlier update may have changed; all of one change's rows are looked up before any moves.
+  const byKey = new Map<string, { before: RowImage; after: RowImage }>();
   for (const change of [first, next]) {
-    change.rows.forEach((after, i) => {
-      const key = keyOf(after);
-      byKey.set(key, { before: byKey.get(key)?.before ?? change.before![i], after });
+    const moves = change.rows.map((after, i) => {
+      const before = change.before![i];
+      const earlier = byKey.get(keyOf(before));
+      return { from: earlier ? keyOf(before) : undefined, pair: { before: earlier?.before ?? before, after } };
     });
+    for (const { from, pair } of moves) if (from !== undefined && from !== keyOf(pair.after)) byKey.delete(from);
+    for (const { pair } of moves) byKey.set(keyOf(pair.after), pair);
   }
   const pairs = [...byKey.values()];
   return { rows: pairs.map((p) => p.after), before: pairs.map((p) => p.before) };

@@ -16,8 +16,8 @@ export type BatcherState = { kind: 'open' } | { kind: 'draining'; drained: Promi
  * Group commit. Up to `concurrency` distributed commits run at once; mutations that arrive while
  * they do wait and go, up to `batchMax` together, into the next one. Under light load every
  * mutation gets its own commit at once; under heavy load the flushes and round trips of one
- * two-phase commit are shared by a whole batch. Each mutation has its own savepoint on the leader,
- * so one that fails does not fail its neighbours.
+ * two-phase commit are shared by a whole batch. A mutation that fails does not fail its neighbours
+ * (see leader-batch.ts).
  */
 export class WriteBatcher {
   private readonly queue: PendingWrite[] = [];
@@ -49,6 +49,7 @@ export class WriteBatcher {
         retry: () => {
           if (attempts >= MAX_ATTEMPTS) return false;
           attempts += 1;
+          write.owner = undefined;
           this.queue.push(write);
           return true;
         },
@@ -86,6 +87,7 @@ export class WriteBatcher {
     // its fixed cost (a two-phase commit's flushes and round trips), or for the running one to end.
     while (this.running < this.concurrency && this.queue.length >= (this.running === 0 ? 1 : this.groupMin)) {
       const batch = this.queue.splice(0, this.batchMax).sort((a, b) => a.mutation.lockKey - b.mutation.lockKey);
+      for (const write of batch) write.owner = batch;
       this.running += 1;
       void this.committer.commit(batch).finally(() => {
         this.running -= 1;

@@ -17,6 +17,16 @@ export interface PendingWrite {
   reject(error: GraphQLError): void;
   /** Puts the write back in the queue for a later commit; false when it has been tried enough. */
   retry(): boolean;
+  /**
+   * The batch that carries the write now; unset while it waits in the queue. A commit that fails
+   * settles only the writes it still owns: one it put back in the queue belongs to a later commit.
+   */
+  owner?: readonly PendingWrite[];
+}
+
+/** The writes of `batch` it still carries (none has been put back in the queue since). */
+export function owned(batch: readonly PendingWrite[]): PendingWrite[] {
+  return batch.filter((write) => write.owner === batch);
 }
 
 /** Positions are fixed-width decimal strings: comparing them as strings orders them. */

@@ -13,7 +13,7 @@ import { FollowerOps, type Prepared } from './follower-ops';
 import { runOnLeader } from './leader-batch';
 import { describeFailure, dollarQuote, isServerError, literal, multi, withClient } from './sql';
 import type { SyncPolicy } from './sync-policy';
-import { formatPosition, type PendingWrite } from './write-outcome';
+import { formatPosition, owned, type PendingWrite } from './write-outcome';
 
 /** Everything the write path needs, given once. */
 export interface WritePathDeps {
@@ -31,7 +31,7 @@ export interface WritePathDeps {
 
 /**
  * One distributed commit of a batch of mutations, by two-phase commit with the leader deciding:
- * 1. leader: BEGIN; each mutation under its own savepoint; take the next position;
+ * 1. leader: BEGIN; each mutation (see leader-batch.ts for one that fails); take the next position;
  * 2. followers, in parallel: BEGIN; apply the row images strictly (apply-sql.ts); PREPARE TRANSACTION gid;
  * 3. leader: append gid and row images to syncrep_log; COMMIT (the decision: the gid in
  *    syncrep_log means "commit");
@@ -77,20 +77,24 @@ export class WritePath {
       metrics.outcome('failed');
       if (isServerError(error)) {
         log.error({ err: error }, 'distributed commit failed');
-        return rejectAll(batch, userError(ErrorCode.InternalServerError, 'the write failed'));
+        return rejectAll(owned(batch), userError(ErrorCode.InternalServerError, 'the write failed'));
       }
       setState(leader, { kind: 'DOWN', reason: describeFailure(error) }, log);
-      rejectAll(batch, leaderUnavailable(error));
+      rejectAll(owned(batch), leaderUnavailable(error));
     }
   }
 
   private async run(client: PoolClient, batch: PendingWrite[]): Promise<void> {
     const { leader, followers, policy, gids, inFlight, log, metrics } = this.deps;
     let done = metrics.time('leader');
-    const { applied, position } = await runOnLeader(client, batch, log);
+    const { applied, refused, position } = await runOnLeader(client, batch, log);
     done();
+    const settleRefused = () => {
+      for (const { write, error } of refused) write.reject(error);
+    };
     if (applied.length === 0) {
       await client.query('ROLLBACK');
+      settleRefused();
       metrics.outcome('rolled_back');
       return;
     }
@@ -101,10 +105,13 @@ export class WritePath {
     let commitSent = false;
     let keepUntilGone: number | undefined;
     try {
-      const apply = applySql([{ position, changes }]);
-      done = metrics.time('prepare');
-      const outcomes = await Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply)));
-      done();
+      let outcomes: Prepared[] = [];
+      if (targets.length > 0) {
+        const apply = applySql([{ position, changes }]);
+        done = metrics.time('prepare');
+        outcomes = await Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply)));
+        done();
+      }
       const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
       const failed = outcomes.filter((o) => o.failure);
       if (prepared.length < policy.required(targets.length)) {
@@ -115,7 +122,8 @@ export class WritePath {
           nodes: failed.map((f) => f.node.name),
         });
         metrics.outcome('rolled_back');
-        return rejectAll(applied.map((a) => a.write), error);
+        // A refused mutation was judged on the state just rolled back: it gets this failure too.
+        return rejectAll([...applied.map((a) => a.write), ...refused.map((r) => r.write)], error);
       }
       for (const { node, failure } of failed) {
         setState(node, { kind: 'OUT_OF_SYNC', reason: `missed position ${position}: ${failure}` }, log);
@@ -128,9 +136,13 @@ export class WritePath {
       await multi(client, `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${dollarQuote(JSON.stringify(changes))}); COMMIT`);
       done();
       this.faultPoint('after-commit');
-      done = metrics.time('commit_prepared');
-      const committed = await Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position)));
-      done();
+      settleRefused();
+      let committed: boolean[] = [];
+      if (prepared.length > 0) {
+        done = metrics.time('commit_prepared');
+        committed = await Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position)));
+        done();
+      }
       metrics.outcome('committed');
       const committedOn = [leader.name, ...prepared.filter((_, i) => committed[i]).map((n) => n.name)];
       for (const { write, value } of applied) write.resolve({ value, position: formatPosition(position), committedOn });

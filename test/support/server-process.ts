@@ -30,7 +30,21 @@ export class ServerProcess {
     readonly metricsUrl: string,
   ) {}
 
+  /**
+   * Starts the server on free ports. Another process can take a port between choosing it and the
+   * server binding it; then the server is started again on new ones.
+   */
   static async start(replicationNodes: string, env: Record<string, string>): Promise<ServerProcess> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await ServerProcess.startOnce(replicationNodes, env);
+      } catch (error) {
+        if (attempt >= 3 || !/EADDRINUSE/.test(String(error))) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(replicationNodes: string, env: Record<string, string>): Promise<ServerProcess> {
     const port = await freePort();
     const metricsPort = await freePort();
     const childEnv: Record<string, string | undefined> = {

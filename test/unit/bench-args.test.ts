@@ -7,7 +7,7 @@ test('defaults measure every topology with no extra server settings', () => {
   expect(options.clients).toEqual([1, 32]);
 });
 
-test('--topologies keeps the bench order whatever the order given; --server-env reaches every server', () => {
+test('--topologies keeps the bench order whatever the order given; --server-env is parsed into settings', () => {
   const options = parseArgs(['--topologies', 'f2-all,alone', '--server-env=WRITE_CONCURRENCY=2, WRITE_BATCH_MAX=128']);
   expect(options.topologies).toEqual(['alone', 'f2-all']);
   expect(options.serverEnv).toEqual({ WRITE_CONCURRENCY: '2', WRITE_BATCH_MAX: '128' });

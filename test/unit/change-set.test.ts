@@ -31,3 +31,18 @@ test('merging does not change the changes it was given', () => {
   expect(first.rows).toEqual([row(1, 11)]);
   expect(first.before).toEqual([row(1, 10)]);
 });
+
+test('a row updated, then given a new key, is one pair from where it started to where it ended', () => {
+  const a = { id: 1, name: 'a', salary: 10 };
+  const aPaid = { id: 1, name: 'a', salary: 11 };
+  const aMoved = { id: 5, name: 'a', salary: 11 };
+  const b = { id: 2, name: 'b', salary: 20 };
+  const bPaid = { id: 2, name: 'b', salary: 21 };
+  const merged = mergeChanges([
+    { ...shape, op: 'update', before: [a, b], rows: [aPaid, bPaid] },
+    { ...shape, op: 'update', before: [aPaid], rows: [aMoved] },
+  ]);
+  // Followers find each row by the key of its before image, and can update a row once per statement.
+  expect(merged[0].before).toEqual([b, a]);
+  expect(merged[0].rows).toEqual([bPaid, aMoved]);
+});
