@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings';
 import type { Logger } from '../logger';
+import { registerNodeMetrics } from '../metrics/node-metrics';
 import { WriteMetrics } from '../metrics/write-metrics';
 import { CatchUp } from './catch-up';
 import type { Cluster } from './cluster';
@@ -38,6 +39,7 @@ export async function startReplication(
   const inFlight = new Set<string>();
   const gate = new MembershipGate();
   const metrics = new WriteMetrics();
+  registerNodeMetrics(metrics.registry, cluster.nodes);
   const liveness = new InstanceLiveness(cluster.leader, leaderUrl, gids.instance);
   await liveness.hold();
   const inDoubt = new InDoubtResolver(cluster.leader, { inFlight, gids, liveness }, log);

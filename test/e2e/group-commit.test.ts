@@ -102,7 +102,7 @@ test('a mutation the database refuses (duplicate key) fails alone in its group c
   }
 });
 
-test('the metrics endpoint shows the commits, their steps and how many mutations each carried', async () => {
+test('the metrics endpoint shows the commits, their steps, mutations per commit and every node\'s state', async () => {
   const response = await fetch(app.metrics!.url);
   expect(response.status).toBe(200);
   const text = await response.text();
@@ -115,5 +115,9 @@ test('the metrics endpoint shows the commits, their steps and how many mutations
     expect(value(`syncrep_write_phase_seconds_count{phase="${phase}"}`)).toBeGreaterThanOrEqual(7);
   }
   expect(text).toContain('syncrep_process_resident_memory_bytes');
+  expect(value('syncrep_node_state{node="follower-1",role="FOLLOWER",state="IN_SYNC"}')).toBe(1);
+  expect(value('syncrep_node_state{node="follower-1",role="FOLLOWER",state="DOWN"}')).toBe(0);
+  expect(value('syncrep_node_state{node="leader",role="LEADER",state="UP"}')).toBe(1);
+  expect(value('syncrep_follower_applied_position{node="follower-1"}')).toBeGreaterThanOrEqual(commits);
   expect((await fetch(app.metrics!.url.replace('/metrics', '/other'))).status).toBe(404);
 });
