@@ -37,10 +37,12 @@ export class WriteMetrics {
     });
   }
 
-  /** Starts timing one phase; call the result when it ends. */
-  time(phase: WritePhase): () => void {
+  /** Runs one phase's work and records how long it took (when it succeeds). */
+  async timed<T>(phase: WritePhase, work: () => Promise<T>): Promise<T> {
     const started = performance.now();
-    return () => this.phases.observe({ phase }, (performance.now() - started) / 1000);
+    const result = await work();
+    this.phases.observe({ phase }, (performance.now() - started) / 1000);
+    return result;
   }
 
   batch(mutations: number): void {

@@ -1,6 +1,7 @@
 import { escapeIdentifier } from 'pg';
 import type { Change, ChangeOp, TableShape } from './mutation';
-import type { SessionStatement } from './session-statements';
+import type { ClientBase } from 'pg';
+import { ensurePrepared, type SessionStatement } from './session-statements';
 import { dollarQuote, literal } from './sql';
 
 /** One log position's row images, as a follower applies them. */
@@ -45,6 +46,15 @@ export function applySql(entries: ApplyEntry[]): ApplyScript {
     }
   }
   return { sql: parts.join('; '), statements: [...statements.values()] };
+}
+
+/**
+ * Runs `apply` in a transaction of its own on a follower connection, in one round trip, ended by
+ * `end` (COMMIT, or PREPARE TRANSACTION): its statements are PREPAREd first where missing.
+ */
+export async function applyOn(client: ClientBase, apply: ApplyScript, end: string): Promise<void> {
+  await ensurePrepared(client, apply.statements);
+  await client.query(`BEGIN; ${apply.sql}; ${end}`);
 }
 
 function argumentsOf(change: Change, position: string): string {

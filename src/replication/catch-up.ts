@@ -2,8 +2,7 @@ import type { Logger } from '../logger';
 import { setState, type FollowerNode, type LeaderNode } from './cluster-node';
 import type { Rejoiner } from './health-monitor';
 import type { InDoubtResolver } from './in-doubt-resolver';
-import { applySql } from './apply-sql';
-import { ensurePrepared } from './session-statements';
+import { applyOn, applySql } from './apply-sql';
 import { missingPositions } from './log-scan';
 import type { Change } from './mutation';
 import type { MembershipGate } from './membership-gate';
@@ -77,8 +76,7 @@ export class CatchUp implements Rejoiner {
     const apply = applySql(entries);
     await withClient(follower.pool, async (client) => {
       try {
-        await ensurePrepared(client, apply.statements);
-        await client.query(`BEGIN; ${apply.sql}; COMMIT`);
+        await applyOn(client, apply, 'COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;

@@ -1,7 +1,6 @@
 import type { Logger } from '../logger';
 import { setState, type FollowerNode } from './cluster-node';
-import type { ApplyScript } from './apply-sql';
-import { ensurePrepared } from './session-statements';
+import { applyOn, type ApplyScript } from './apply-sql';
 import { describeFailure, isServerError, literal, withClient } from './sql';
 
 /** "prepared transaction with identifier ... does not exist" */
@@ -22,8 +21,7 @@ export class FollowerOps {
     try {
       await withClient(node.pool, async (client) => {
         try {
-          await ensurePrepared(client, apply.statements);
-          await client.query(`BEGIN; ${apply.sql}; PREPARE TRANSACTION ${literal(gid)}`);
+          await applyOn(client, apply, `PREPARE TRANSACTION ${literal(gid)}`);
         } catch (error) {
           if (isServerError(error)) await client.query('ROLLBACK');
           throw error;

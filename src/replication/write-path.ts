@@ -86,9 +86,7 @@ export class WritePath {
 
   private async run(client: PoolClient, batch: PendingWrite[]): Promise<void> {
     const { leader, followers, policy, gids, inFlight, log, metrics } = this.deps;
-    let done = metrics.time('leader');
-    const { applied, refused, position } = await runOnLeader(client, batch, log);
-    done();
+    const { applied, refused, position } = await metrics.timed('leader', () => runOnLeader(client, batch, log));
     const settleRefused = () => {
       for (const { write, error } of refused) write.reject(error);
     };
@@ -108,9 +106,7 @@ export class WritePath {
       let outcomes: Prepared[] = [];
       if (targets.length > 0) {
         const apply = applySql([{ position, changes }]);
-        done = metrics.time('prepare');
-        outcomes = await Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply)));
-        done();
+        outcomes = await metrics.timed('prepare', () => Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply))));
       }
       const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
       const failed = outcomes.filter((o) => o.failure);
@@ -132,16 +128,13 @@ export class WritePath {
       this.faultPoint('after-prepare');
       // Step 3: the log row and the commit travel together; the row is the durable decision.
       commitSent = true;
-      done = metrics.time('commit');
-      await multi(client, `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${dollarQuote(JSON.stringify(changes))}); COMMIT`);
-      done();
+      const decision = `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${dollarQuote(JSON.stringify(changes))}); COMMIT`;
+      await metrics.timed('commit', () => multi(client, decision));
       this.faultPoint('after-commit');
       settleRefused();
       let committed: boolean[] = [];
       if (prepared.length > 0) {
-        done = metrics.time('commit_prepared');
-        committed = await Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position)));
-        done();
+        committed = await metrics.timed('commit_prepared', () => Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position))));
       }
       metrics.outcome('committed');
       const committedOn = [leader.name, ...prepared.filter((_, i) => committed[i]).map((n) => n.name)];
