@@ -8,6 +8,12 @@ export enum ErrorCode {
   NodeUnavailable = 'NODE_UNAVAILABLE',
   ReplicationFailed = 'REPLICATION_FAILED',
   LeaderUnavailable = 'LEADER_UNAVAILABLE',
+  /** A lock conflict, deadlock or statement timeout on the leader stopped the mutation; nothing was written. */
+  WriteConflict = 'WRITE_CONFLICT',
+  /** An admin-only operation without `Authorization: Bearer <ADMIN_TOKEN>`. */
+  Unauthenticated = 'UNAUTHENTICATED',
+  /** An admin-only operation with a wrong token, or with admin access turned off. */
+  Forbidden = 'FORBIDDEN',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
