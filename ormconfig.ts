@@ -5,6 +5,7 @@ import { Employee } from './src/employee/employee.entity';
 import { CreateEmp1732600000000 } from './src/migrations/1732600000000-create-emp';
 import { ReplicationTables1732600000001 } from './src/migrations/1732600000001-replication-tables';
 import { LogRetention1732600000002 } from './src/migrations/1732600000002-log-retention';
+import { LeaderConfirm1732600000003 } from './src/migrations/1732600000003-leader-confirm';
 
 /** Pool and timeout settings shared by every node's DataSource. */
 export interface DataSourceTuning {
@@ -25,7 +26,7 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
     type: 'postgres',
     url: node.url,
     entities: [Employee],
-    migrations: [CreateEmp1732600000000, ReplicationTables1732600000001, LogRetention1732600000002],
+    migrations: [CreateEmp1732600000000, ReplicationTables1732600000001, LogRetention1732600000002, LeaderConfirm1732600000003],
     migrationsTableName: 'syncrep_migrations',
     synchronize: false,
     logging: false,

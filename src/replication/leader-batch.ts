@@ -1,12 +1,10 @@
 import { GraphQLError } from 'graphql';
 import type { PoolClient } from 'pg';
-import { ErrorCode, userError } from '../errors/error-code';
 import type { Logger } from '../logger';
 import { toChange, type Change } from './mutation';
+import { mutationFailure, DEADLOCK_DETECTED } from './mutation-failure';
 import { isServerError, multi } from './sql';
 import type { PendingWrite } from './write-outcome';
-
-const DEADLOCK_DETECTED = '40P01';
 
 /** A mutation that ran on the leader: its result, and the row images followers will apply. */
 export interface Applied {
@@ -37,8 +35,8 @@ export interface LeaderBatch {
  * optimistically all in one round trip and without savepoints (a savepoint made each mutation
  * cost about 1.5 times as much on the leader). A mutation that matched nothing and is refused has
  * nothing to undo. When one fails in the database, or changed rows and is then refused, the whole
- * transaction is rolled back and the batch runs again, every mutation in it, one per round trip
- * under its own savepoint, so a failed mutation undoes only itself.
+ * transaction is rolled back and the batch runs again, one mutation per round trip, each under a
+ * savepoint of its own (see `startOver`).
  */
 export async function runOnLeader(client: PoolClient, batch: PendingWrite[], log: Logger): Promise<LeaderBatch> {
   let results;
@@ -66,28 +64,64 @@ export async function runOnLeader(client: PoolClient, batch: PendingWrite[], log
   return { applied, refused, position: BigInt(results[results.length - 1].rows[0].position) };
 }
 
+/** One pass of `startOver`: done, or stopped by a mutation that left the transaction unusable. */
+type Pass = { kind: 'done'; applied: Applied[]; refused: Refused[] } | { kind: 'unusable'; culprit: Refused; requeued: PendingWrite[] };
+
+/**
+ * Runs the batch again in a fresh transaction, each mutation under a savepoint of its own name
+ * (`m1`, `m2`, ...), so rolling back to it can only ever undo that one mutation: with one shared
+ * name, a mutation whose savepoint was never made (the server rejects a whole message holding a
+ * NUL byte, SAVEPOINT included) rolled back to its predecessor's, undoing a mutation that was
+ * still shipped to the followers. When a failed mutation's own savepoint cannot be rolled back to,
+ * the transaction is unusable: that mutation is refused and the rest run again without it, so
+ * each pass either finishes or removes one mutation.
+ */
 async function startOver(client: PoolClient, batch: PendingWrite[], log: Logger): Promise<LeaderBatch> {
-  await multi(client, 'ROLLBACK; BEGIN');
+  const refusedEarlier: Refused[] = [];
+  let remaining = batch;
+  for (;;) {
+    await multi(client, 'ROLLBACK; BEGIN');
+    const pass = await eachUnderSavepoint(client, remaining, log);
+    if (pass.kind === 'done') {
+      return { applied: pass.applied, refused: [...refusedEarlier, ...pass.refused], position: await nextPosition(client) };
+    }
+    refusedEarlier.push(pass.culprit);
+    const gone = new Set([pass.culprit.write, ...pass.requeued]);
+    remaining = remaining.filter((write) => !gone.has(write));
+  }
+}
+
+async function eachUnderSavepoint(client: PoolClient, batch: PendingWrite[], log: Logger): Promise<Pass> {
   const applied: Applied[] = [];
   const refused: Refused[] = [];
-  for (const write of batch) {
+  const requeued: PendingWrite[] = [];
+  for (const [i, write] of batch.entries()) {
     const { mutation } = write;
+    const savepoint = `m${i + 1}`;
     try {
-      const results = await multi(client, `SAVEPOINT m; ${mutation.sql}`);
+      const results = await multi(client, `SAVEPOINT ${savepoint}; ${mutation.sql}`);
       const { rows, change } = toChange(mutation, results[results.length - 1].rows);
       applied.push({ write, value: mutation.interpret(rows), change });
     } catch (error) {
-      const expected = error instanceof GraphQLError ? error : isServerError(error) ? mutation.explain?.(error) : undefined;
-      if (!expected && !isServerError(error)) throw error;
-      await client.query('ROLLBACK TO SAVEPOINT m');
+      const expected = error instanceof GraphQLError ? error : mutationFailure(mutation, error, log);
+      // Anything but the server's own refusal (a lost connection, a driver fault) fails the batch.
+      if (!expected) throw error;
+      try {
+        await client.query(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+      } catch (rollbackError) {
+        if (!isServerError(rollbackError)) throw rollbackError;
+        return { kind: 'unusable', culprit: { write, error: expected }, requeued };
+      }
       // A deadlock victim lost only its own statement; its locks elsewhere are still ours, so it
       // cannot succeed in this transaction, but it will in a later one.
-      if (isServerError(error) && error.code === DEADLOCK_DETECTED && write.retry()) continue;
-      refused.push({ write, error: expected ?? userError(ErrorCode.InternalServerError, 'the write failed') });
-      if (!expected) log.error({ err: error }, 'mutation failed on the leader');
+      if (isServerError(error) && error.code === DEADLOCK_DETECTED && write.retry()) {
+        requeued.push(write);
+        continue;
+      }
+      refused.push({ write, error: expected });
     }
   }
-  return { applied, refused, position: await nextPosition(client) };
+  return { kind: 'done', applied, refused };
 }
 
 async function nextPosition(client: PoolClient): Promise<bigint> {

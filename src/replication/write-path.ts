@@ -1,5 +1,5 @@
 import type { GraphQLError } from 'graphql';
-import type { PoolClient } from 'pg';
+import type { DatabaseError, PoolClient } from 'pg';
 import type { FaultPoint } from '../config/settings';
 import { ErrorCode, userError } from '../errors/error-code';
 import type { Logger } from '../logger';
@@ -8,12 +8,17 @@ import { setState, type FollowerNode, type LeaderNode } from './cluster-node';
 import type { GidSource } from './gid';
 import type { MembershipGate } from './membership-gate';
 import { applySql } from './apply-sql';
+import { confirmSql } from './confirm-sql';
+import { ensurePrepared } from './session-statements';
 import { mergeChanges } from './change-set';
 import { FollowerOps, type Prepared } from './follower-ops';
 import { runOnLeader } from './leader-batch';
 import { describeFailure, dollarQuote, isServerError, literal, multi, withClient } from './sql';
 import type { SyncPolicy } from './sync-policy';
 import { formatPosition, owned, type PendingWrite } from './write-outcome';
+
+/** SQLSTATE of syncrep_confirm: the leader's rows differ from the images it would ship. */
+const IMAGES_DIFFER = 'SR002';
 
 /** Everything the write path needs, given once. */
 export interface WritePathDeps {
@@ -77,7 +82,7 @@ export class WritePath {
       metrics.outcome('failed');
       if (isServerError(error)) {
         log.error({ err: error }, 'distributed commit failed');
-        return rejectAll(owned(batch), userError(ErrorCode.InternalServerError, 'the write failed'));
+        return rejectAll(owned(batch), commitRefused(error));
       }
       setState(leader, { kind: 'DOWN', reason: describeFailure(error) }, log);
       rejectAll(owned(batch), leaderUnavailable(error));
@@ -127,8 +132,13 @@ export class WritePath {
       }
       this.faultPoint('after-prepare');
       // Step 3: the log row and the commit travel together; the row is the durable decision.
+      // The leader confirms its rows are the images shipped, then records the decision, then commits.
+      const confirm = confirmSql(changes);
+      await ensurePrepared(client, confirm.statements);
+      const decision =
+        `${confirm.sql}; ` +
+        `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${dollarQuote(JSON.stringify(changes))}); COMMIT`;
       commitSent = true;
-      const decision = `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${dollarQuote(JSON.stringify(changes))}); COMMIT`;
       await metrics.timed('commit', () => multi(client, decision));
       this.faultPoint('after-commit');
       settleRefused();
@@ -183,6 +193,16 @@ export class WritePath {
 
 function rejectAll(writes: PendingWrite[], error: GraphQLError): void {
   for (const write of writes) write.reject(error);
+}
+
+/** The error every write of a batch gets when the leader refused its transaction (nothing was written). */
+function commitRefused(error: DatabaseError): GraphQLError {
+  if (error.code !== IMAGES_DIFFER) return userError(ErrorCode.InternalServerError, 'the write failed');
+  return userError(
+    ErrorCode.ReplicationFailed,
+    "the write was rolled back on every node: the leader's rows did not match the row images shipped to the followers",
+    { nodes: [] },
+  );
 }
 
 function leaderUnavailable(cause: unknown): GraphQLError {

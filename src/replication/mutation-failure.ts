@@ -1,0 +1,56 @@
+import type { GraphQLError } from 'graphql';
+import { ErrorCode, userError, type ErrorDetails } from '../errors/error-code';
+import type { Logger } from '../logger';
+import type { Mutation } from './mutation';
+import { isServerError } from './sql';
+
+export const DEADLOCK_DETECTED = '40P01';
+const SERIALIZATION_FAILURE = '40001';
+const LOCK_NOT_AVAILABLE = '55P03';
+const QUERY_CANCELED = '57014';
+const PROTOCOL_VIOLATION = '08P01';
+
+/**
+ * The coded error a mutation gets when the leader refused its statement, or undefined when the
+ * failure is not the server's refusal of this one statement (a lost connection): that fails the
+ * whole batch instead. Only the mutation's own words (`explain`) or a fixed text reach the client.
+ */
+export function mutationFailure(mutation: Mutation<unknown>, error: unknown, log: Logger): GraphQLError | undefined {
+  if (!isServerError(error)) return undefined;
+  const explained = mutation.explain?.(error);
+  if (explained) return explained;
+  const code = error.code ?? '';
+  switch (true) {
+    case [DEADLOCK_DETECTED, SERIALIZATION_FAILURE, LOCK_NOT_AVAILABLE, QUERY_CANCELED].includes(code):
+      return userError(
+        ErrorCode.WriteConflict,
+        `the leader stopped this mutation (${conflictCause(code)}); nothing was written, so it is safe to retry`,
+        { sqlstate: code },
+      );
+    case code === PROTOCOL_VIOLATION:
+      return badInput('the leader rejected the statement whole: a value cannot be sent to PostgreSQL (a NUL character, say); nothing was written');
+    // Data exceptions and integrity violations: the values given cannot be stored.
+    case code.startsWith('22') || code.startsWith('23'):
+      return badInput(`PostgreSQL cannot store the values given (${error.message}); nothing was written`);
+    default:
+      log.error({ err: error, table: mutation.table.table, op: mutation.op }, 'mutation failed on the leader');
+      return userError(ErrorCode.InternalServerError, 'the write failed');
+  }
+}
+
+function conflictCause(code: string): string {
+  switch (code) {
+    case DEADLOCK_DETECTED:
+      return 'a deadlock with another write, retried and lost every time';
+    case SERIALIZATION_FAILURE:
+      return 'a serialization conflict with another write';
+    case LOCK_NOT_AVAILABLE:
+      return 'a row lock it waited for was not released in time';
+    default:
+      return 'it ran longer than the statement timeout';
+  }
+}
+
+function badInput(rule: string): GraphQLError {
+  return userError(ErrorCode.BadUserInput, `input: ${rule}`, { fields: [{ field: 'input', rules: [rule] }] } as unknown as ErrorDetails);
+}
