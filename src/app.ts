@@ -9,6 +9,8 @@ import { Cluster } from './replication/cluster';
 import { GidSource } from './replication/gid';
 import { ReplicationService } from './replication/replication-service';
 import { startReplication, type Replication } from './replication/replication';
+import { announceAdminAccess } from './server/admin-access-log';
+import { adminTokenDigest } from './server/admin-guard';
 import type { AppContext } from './server/context';
 import { createFormatError } from './server/format-error';
 import { queryLimits } from './server/query-limits';
@@ -62,13 +64,20 @@ export class Syncrep {
         plugins: [...limits.plugins, replicationExtensionPlugin(), ApolloServerPluginLandingPageLocalDefault({ embed: true })],
       });
       const service = replication.service;
+      const tokenDigest = adminTokenDigest(settings.admin);
       const { url } = await startStandaloneServer(server, {
         listen: { port: settings.port, host: settings.host },
-        context: async () => ({ replication: service, servedBy: new Set<string>() }),
+        context: async ({ req }): Promise<AppContext> => ({
+          replication: service,
+          servedBy: new Set<string>(),
+          authorization: req.headers.authorization,
+          adminTokenDigest: tokenDigest,
+        }),
       });
       const app = new Syncrep(server, replication, embedded, log, metrics);
       app.state = { kind: 'running', url };
       log.info({ url, leader: nodes[0].name, followers: nodes.slice(1).map((n) => n.name), sync: settings.sync }, 'syncrep ready');
+      announceAdminAccess(settings.admin, log);
       return app;
     } catch (error) {
       await metrics?.stop();

@@ -42,13 +42,21 @@ export class ClusterNode {
   @Field(() => Int, { nullable: true, description: 'How long ago, in ms, the leader committed the oldest write this follower lacks (0 when caught up).' })
   lagMs?: number;
 
-  @Field({ nullable: true, description: 'Last failure seen talking to this node.' })
+  @Field({
+    nullable: true,
+    description:
+      'Last failure seen talking to this node, as PostgreSQL or the network worded it. Admin only: null unless the request carries `Authorization: Bearer <ADMIN_TOKEN>`.',
+  })
   lastError?: string;
 
   @Field({ nullable: true, description: 'When this server last heard from the node (ISO 8601).' })
   lastContact?: string;
 
-  static from(node: Node, lag?: { positions: number; ms: number; applied: bigint }): ClusterNode {
+  /**
+   * The GraphQL view of `node`. `showLastError` is for operators only: the raw text can name
+   * hosts, users and SQL.
+   */
+  static from(node: Node, lag: { positions: number; ms: number; applied: bigint } | undefined, showLastError: boolean): ClusterNode {
     return {
       name: node.name,
       role: node.role as NodeRole,
@@ -56,7 +64,7 @@ export class ClusterNode {
       appliedPosition: lag ? formatPosition(lag.applied) : undefined,
       lagPositions: lag?.positions,
       lagMs: lag?.ms,
-      lastError: node.lastError,
+      lastError: showLastError ? node.lastError : undefined,
       lastContact: node.lastContact?.toISOString(),
     };
   }

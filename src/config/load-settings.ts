@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { ClusterSource, FaultPoint, NodeSettings, Settings, SyncMode } from './settings';
+import type { AdminAccess, ClusterSource, FaultPoint, NodeSettings, Settings, SyncMode } from './settings';
 
 /** A setting that cannot be used; the message names the setting and what to write instead. */
 export class ConfigError extends Error {
@@ -24,6 +25,7 @@ export function loadSettings(env: Env = process.env): Settings {
     production: env.NODE_ENV === 'production',
     metricsPort: env.METRICS_PORT?.trim() ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    admin: parseAdminAccess(env, cluster),
     cluster,
     sync: parseSyncMode(env, followers),
     dbTimeoutMs: int(env, 'DB_TIMEOUT_MS', 5000, 100, 600_000),
@@ -87,6 +89,33 @@ export function parseNodeList(raw: string): NodeSettings[] {
     }
     return { name, url };
   });
+}
+
+/** Shortest ADMIN_TOKEN accepted: shorter ones can be guessed. */
+export const ADMIN_TOKEN_MIN_LENGTH = 16;
+
+/**
+ * ADMIN_TOKEN, checked without ever putting its value in a message. Unset (or empty, like the other
+ * settings) means a token generated for this run with the embedded cluster, and off with
+ * REPLICATION_NODES.
+ */
+function parseAdminAccess(env: Env, cluster: ClusterSource): AdminAccess {
+  const token = env.ADMIN_TOKEN;
+  if (token === undefined || token === '') {
+    if (cluster.kind === 'external') return { kind: 'off' };
+    return { kind: 'token', token: randomBytes(24).toString('base64url'), generated: true };
+  }
+  // It travels in an HTTP header, which carries visible ASCII; a space would also split it from "Bearer".
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new ConfigError('ADMIN_TOKEN', 'must be visible ASCII characters only: no whitespace, control characters or non-ASCII letters');
+  }
+  if (token.length < ADMIN_TOKEN_MIN_LENGTH) {
+    throw new ConfigError(
+      'ADMIN_TOKEN',
+      `is ${token.length} characters; use at least ${ADMIN_TOKEN_MIN_LENGTH} (e.g. node -p "require('node:crypto').randomBytes(24).toString('base64url')")`,
+    );
+  }
+  return { kind: 'token', token, generated: false };
 }
 
 function parseSyncMode(env: Env, followers: number): SyncMode {

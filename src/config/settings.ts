@@ -21,6 +21,20 @@ export type ClusterSource =
 /** How many followers must prepare a write before the leader commits it. */
 export type SyncMode = { kind: 'all' } | { kind: 'quorum'; quorum: number };
 
+/**
+ * Who may run operator-only operations (`ADMIN_TOKEN`): requests carrying
+ * `Authorization: Bearer <token>`, or nobody (`off`).
+ */
+export type AdminAccess =
+  | {
+      kind: 'token';
+      /** The secret. Never logged, except once at startup when it was generated. */
+      token: string;
+      /** True when ADMIN_TOKEN was unset and the token was made up for this run (embedded cluster only). */
+      generated: boolean;
+    }
+  | { kind: 'off' };
+
 /** Every setting syncrep reads, parsed once from the environment by `loadSettings`. */
 export interface Settings {
   /** HTTP port of the GraphQL server (`PORT`, default 4000). */
@@ -36,6 +50,12 @@ export interface Settings {
   metricsPort: number | undefined;
   /** pino log level (`LOG_LEVEL`, default info). */
   logLevel: string;
+  /**
+   * Admin access (`ADMIN_TOKEN`: at least 16 visible ASCII characters). Unset with the embedded
+   * cluster: a random token for this run, logged once at startup. Unset with `REPLICATION_NODES`:
+   * off, so no secret is made up on a real deployment where nobody may read the log.
+   */
+  admin: AdminAccess;
   cluster: ClusterSource;
   sync: SyncMode;
   /** Client-side limit on every database call, in ms (`DB_TIMEOUT_MS`, default 5000). */

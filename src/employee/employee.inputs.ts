@@ -1,5 +1,6 @@
 import { IsInt, IsNotEmpty, IsOptional, Max, MaxLength, Min } from 'class-validator';
 import { Field, InputType, Int } from 'type-graphql';
+import { IsStorableText } from '../validation/storable-text';
 
 /** Limits on employee fields, shared by every input that carries them. */
 export const EMPLOYEE_LIMITS = { nameMaxLength: 200, salaryMax: 2_147_483_647 } as const;
@@ -13,6 +14,7 @@ export class CreateEmployeeInput {
 
   @Field()
   @IsNotEmpty({ message: 'name must not be empty' })
+  @IsStorableText()
   @MaxLength(EMPLOYEE_LIMITS.nameMaxLength, { message: `name must be at most ${EMPLOYEE_LIMITS.nameMaxLength} characters` })
   name: string;
 
@@ -28,6 +30,7 @@ export class UpdateEmployeeInput {
   @Field({ nullable: true })
   @IsOptional()
   @IsNotEmpty({ message: 'name must not be empty' })
+  @IsStorableText()
   @MaxLength(EMPLOYEE_LIMITS.nameMaxLength, { message: `name must be at most ${EMPLOYEE_LIMITS.nameMaxLength} characters` })
   name?: string;
 

@@ -1,9 +1,9 @@
 import type { DatabaseError } from 'pg';
-import { ErrorCode, userError } from '../errors/error-code';
+import { badInput, ErrorCode, userError } from '../errors/error-code';
 import type { Mutation, RowImage, TableShape, WriteTarget } from '../replication/mutation';
 import { literal } from '../replication/sql';
 import type { Employee } from './employee.entity';
-import type { CreateEmployeeInput, UpdateEmployeeInput } from './employee.inputs';
+import { EMPLOYEE_LIMITS, type CreateEmployeeInput, type UpdateEmployeeInput } from './employee.inputs';
 
 const UNIQUE_VIOLATION = '23505';
 const NUMERIC_OUT_OF_RANGE = '22003';
@@ -80,15 +80,13 @@ export class EmployeeMutations {
         const from = found(rows.filter((r) => r.id === fromId), fromId);
         const to = found(rows.filter((r) => r.id === toId), toId);
         if (from.salary < 0) {
-          throw userError(ErrorCode.BadUserInput, `amount: employee ${fromId} has only ${from.salary + amount}, cannot transfer ${amount}`, {
-            field: 'amount',
-          });
+          throw badInput('amount', `employee ${fromId} has only ${from.salary + amount}, cannot transfer ${amount}; transfer at most that`);
         }
         return [from, to];
       },
       explain: (error) =>
         error.code === NUMERIC_OUT_OF_RANGE
-          ? userError(ErrorCode.BadUserInput, `amount: employee ${toId}'s salary would exceed the largest Int`, { field: 'amount' })
+          ? badInput('amount', `employee ${toId}'s salary would exceed the largest Int (${EMPLOYEE_LIMITS.salaryMax}); transfer less`)
           : undefined,
     };
   }

@@ -1,6 +1,6 @@
 import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
 import { MoreThan } from 'typeorm';
-import { ErrorCode, userError } from '../errors/error-code';
+import { badInput } from '../errors/error-code';
 import type { AppContext } from '../server/context';
 import {
   CreateEmployeeArgs,
@@ -50,9 +50,7 @@ export class EmployeeResolver {
     const seen = new Set<number>();
     inputs.forEach((input, index) => {
       if (seen.has(input.id)) {
-        throw userError(ErrorCode.BadUserInput, `inputs[${index}].id: id ${input.id} appears more than once; nothing was created`, {
-          field: `inputs[${index}].id`,
-        });
+        throw badInput(`inputs[${index}].id`, `id ${input.id} appears more than once; give each employee its own id (nothing was created)`);
       }
       seen.add(input.id);
     });
@@ -63,7 +61,7 @@ export class EmployeeResolver {
   @Mutation(() => EmployeePayload, { description: 'Changes an employee on every node, atomically.' })
   async updateEmployee(@Args() { id, input }: UpdateEmployeeArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
     if (input.name == null && input.salary == null) {
-      throw userError(ErrorCode.BadUserInput, 'input: give name, salary or both', { field: 'input' });
+      throw badInput('input', 'give name, salary or both');
     }
     const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).update(id, input));
     return { employee: value, ...meta };
@@ -77,7 +75,7 @@ export class EmployeeResolver {
 
   @Mutation(() => EmployeesPayload, { description: 'Moves salary from one employee to another in one atomic write: [from, to].' })
   async transferSalary(@Args() { fromId, toId, amount }: TransferSalaryArgs, @Ctx() ctx: AppContext): Promise<EmployeesPayload> {
-    if (fromId === toId) throw userError(ErrorCode.BadUserInput, 'toId: must differ from fromId', { field: 'toId' });
+    if (fromId === toId) throw badInput('toId', 'toId must differ from fromId');
     const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).transfer(fromId, toId, amount));
     return { employees: value, ...meta };
   }

@@ -17,12 +17,29 @@ export enum ErrorCode {
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
+/** One input field a BAD_USER_INPUT refuses, and every rule it breaks (each says what to fix). */
+export interface FieldProblem {
+  /** Path of the field in the operation's arguments, e.g. `input.name` or `inputs[1].id`. */
+  field: string;
+  rules: string[];
+}
+
 /** Extra, safe-to-show facts attached to an error (never SQL, hosts or passwords). */
-export type ErrorDetails = Record<string, string | number | boolean | string[] | number[] | null>;
+export type ErrorDetails = Record<string, string | number | boolean | string[] | number[] | FieldProblem[] | null>;
 
 /** An expected failure, shown to the client as is. */
 export function userError(code: ErrorCode, message: string, details: ErrorDetails = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...details } });
+}
+
+/**
+ * A BAD_USER_INPUT raised by hand (a rule class-validator cannot check, such as a repeated id or an
+ * overdraft), in the same shape as the validation errors built in format-error.ts:
+ * `extensions.fields: [{ field, rules: [rule] }]`, so clients read every BAD_USER_INPUT one way.
+ * `rule` says what to fix; the message is `${field}: ${rule}`.
+ */
+export function badInput(field: string, rule: string, details: ErrorDetails = {}): GraphQLError {
+  return userError(ErrorCode.BadUserInput, `${field}: ${rule}`, { ...details, fields: [{ field, rules: [rule] }] });
 }
 
 /** True for errors created by `userError` (or by GraphQL itself) that carry one of our codes. */

@@ -1,4 +1,4 @@
-import { ErrorCode, userError } from '../errors/error-code';
+import { badInput, ErrorCode, userError } from '../errors/error-code';
 import type { ClusterNode, FollowerNode, LeaderNode } from './cluster-node';
 import { readBlocker } from './node-state';
 
@@ -46,14 +46,10 @@ export class ReadRouter {
     const node = [this.leader, ...this.followers].find((n) => n.name === name);
     if (!node) {
       const known = [this.leader, ...this.followers].map((n) => n.name).join(', ');
-      throw userError(ErrorCode.BadUserInput, `readFrom.node: there is no node named "${name}"; known nodes: ${known}`, {
-        field: 'readFrom.node',
-      });
+      throw badInput('readFrom.node', `there is no node named "${name}"; known nodes: ${known}`);
     }
     if (role !== 'ANY' && node.role !== role) {
-      throw userError(ErrorCode.BadUserInput, `readFrom: node "${name}" is the ${node.role.toLowerCase()}, not a ${role.toLowerCase()}`, {
-        field: 'readFrom.role',
-      });
+      throw badInput('readFrom.role', `node "${name}" is the ${node.role.toLowerCase()}, not a ${role.toLowerCase()}; drop role or name another node`);
     }
     return this.usable(node);
   }

@@ -1,7 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import type { ValidationError } from 'class-validator';
-import { ErrorCode, isExpectedError } from '../errors/error-code';
+import { ErrorCode, isExpectedError, type FieldProblem } from '../errors/error-code';
 import type { Logger } from '../logger';
 
 /** Codes Apollo Server itself gives to malformed requests; they are safe to show. */
@@ -49,11 +49,6 @@ export function createFormatError(log: Logger, production: boolean) {
       extensions: { code: ErrorCode.InternalServerError },
     };
   };
-}
-
-interface FieldProblem {
-  field: string;
-  rules: string[];
 }
 
 function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {

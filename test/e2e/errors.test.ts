@@ -103,6 +103,99 @@ test('a document past the query limits is refused before any node is read', asyn
   expect(onePage.errors).toBeUndefined();
 });
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The leader's highest written position: every distributed commit moves it, so an unchanged one means nothing was committed. */
+async function leaderPosition(): Promise<string> {
+  const result = await gql(app.url, '{ nodes { name appliedPosition } }');
+  return result.data!.nodes.find((n: { name: string }) => n.name === 'leader').appliedPosition;
+}
+
+const UPDATE = 'mutation ($id: Int!, $input: UpdateEmployeeInput!) { updateEmployee(id: $id, input: $input) { position } }';
+
+describe.each([
+  ['a NUL character', 'A\u0000B', 'name must not contain the NUL character (U+0000)'],
+  ['a lone surrogate', 'Ann \uD800', 'name must be valid Unicode (no lone surrogate)'],
+  ['only spaces', '   ', 'name must not be only whitespace'],
+  ['only a tab and a newline', '\t\n', 'name must not be only whitespace'],
+])('a name with %s', (_what, name, rule) => {
+  test('is BAD_USER_INPUT for createEmployee, naming input.name and the rule; nothing is written', async () => {
+    const before = await leaderPosition();
+    const result = await gql(app.url, CREATE, { input: { id: 30, name, salary: 1 } });
+    expect(errorCode(result)).toBe('BAD_USER_INPUT');
+    expect(result.errors![0].extensions!.fields).toEqual([{ field: 'input.name', rules: [expect.stringContaining(rule)] }]);
+    expect(result.errors![0].message).toContain(`input.name: ${rule}`);
+    for (const node of ['leader', 'follower-1']) expect(await nodes.query(node, 'SELECT id FROM emp WHERE id = 30')).toEqual([]);
+    expect(await leaderPosition()).toBe(before);
+  });
+
+  test('is BAD_USER_INPUT for updateEmployee, naming input.name and the rule; nothing is written', async () => {
+    const before = await leaderPosition();
+    const result = await gql(app.url, UPDATE, { id: 1, input: { name } });
+    expect(errorCode(result)).toBe('BAD_USER_INPUT');
+    expect(result.errors![0].extensions!.fields).toEqual([{ field: 'input.name', rules: [expect.stringContaining(rule)] }]);
+    for (const node of ['leader', 'follower-1']) {
+      expect(await nodes.query(node, 'SELECT name FROM emp WHERE id = 1')).toEqual([{ name: 'Ada' }]);
+    }
+    expect(await leaderPosition()).toBe(before);
+  });
+
+  test('in readFrom.node is BAD_USER_INPUT naming readFrom.node; no node is read', async () => {
+    const result = await gql(app.url, 'query ($node: String!) { employee(id: 1, readFrom: { node: $node }) { id } }', { node: name });
+    expect(errorCode(result)).toBe('BAD_USER_INPUT');
+    expect(result.errors![0].extensions!.fields).toEqual([
+      { field: 'readFrom.node', rules: ['node must be a node name as listed by the nodes query'] },
+    ]);
+    expect(result.extensions?.replication?.servedBy).toBeNull();
+  });
+});
+
+test('a name with a whole surrogate pair, inner spaces and accents is stored as sent on every node', async () => {
+  const name = '😀 Zoë  Ng';
+  const result = await gql(app.url, CREATE, { input: { id: 31, name, salary: 1 } });
+  expect(result.errors).toBeUndefined();
+  for (const node of ['leader', 'follower-1']) expect(await nodes.query(node, 'SELECT name FROM emp WHERE id = 31')).toEqual([{ name }]);
+});
+
+test('every hand-raised BAD_USER_INPUT has the validation shape: extensions.fields, no extensions.field', async () => {
+  await gql(app.url, CREATE, { input: { id: 40, name: 'Full', salary: 2_147_483_647 } });
+  await gql(app.url, CREATE, { input: { id: 41, name: 'Some', salary: 5 } });
+  const MANY = 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }';
+  // [what, operation, variables, field, part of the rule]
+  const cases: [string, string, Record<string, unknown>, string, string][] = [
+    ['repeated id', MANY, { inputs: [{ id: 42, name: 'a', salary: 1 }, { id: 42, name: 'b', salary: 1 }] }, 'inputs[1].id', 'appears more than once'],
+    ['empty update', 'mutation { updateEmployee(id: 1, input: {}) { position } }', {}, 'input', 'give name, salary or both'],
+    ['fromId == toId', 'mutation { transferSalary(fromId: 41, toId: 41, amount: 1) { position } }', {}, 'toId', 'must differ from fromId'],
+    ['unknown readFrom.node', '{ employee(id: 1, readFrom: { node: "nope" }) { id } }', {}, 'readFrom.node', 'known nodes: leader, follower-1'],
+    ['wrong role for the node', '{ employee(id: 1, readFrom: { node: "leader", role: FOLLOWER }) { id } }', {}, 'readFrom.role', 'is the leader, not a follower'],
+    ['overdraft', 'mutation { transferSalary(fromId: 41, toId: 1, amount: 6) { position } }', {}, 'amount', 'has only 5, cannot transfer 6'],
+    ['overflow', 'mutation { transferSalary(fromId: 41, toId: 40, amount: 1) { position } }', {}, 'amount', 'would exceed the largest Int'],
+  ];
+  // Every case is run before comparing, so a failure lists each case that is off, not just the first.
+  const seen = [];
+  for (const [what, operation, variables] of cases) {
+    const error = (await gql(app.url, operation, variables)).errors?.[0];
+    const { code, fields, field } = error?.extensions ?? {};
+    seen.push({ what, code, fields, field, message: error?.message });
+  }
+  expect(seen).toEqual(
+    cases.map(([what, , , field, rule]) => ({
+      what,
+      code: 'BAD_USER_INPUT',
+      fields: [{ field, rules: [expect.stringContaining(rule)] }],
+      field: undefined,
+      message: expect.stringMatching(new RegExp(`^${escapeRegExp(field)}: .*${escapeRegExp(rule)}`)),
+    })),
+  );
+  for (const node of ['leader', 'follower-1']) {
+    expect(await nodes.query(node, 'SELECT id, salary FROM emp WHERE id IN (1, 40, 41, 42) ORDER BY id')).toEqual([
+      { id: 1, salary: 10 },
+      { id: 40, salary: 2_147_483_647 },
+      { id: 41, salary: 5 },
+    ]);
+  }
+});
+
 test('Apollo Sandbox can introspect the schema', async () => {
   const { getIntrospectionQuery } = await import('graphql');
   const result = await gql(app.url, getIntrospectionQuery());

@@ -23,11 +23,22 @@ export interface GqlResponse<T = Record<string, any>> {
   extensions?: { replication?: { servedBy?: string | string[] | null } };
 }
 
-/** POSTs one GraphQL operation over HTTP, as a client would. */
-export async function gql<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<GqlResponse<T>> {
+/** An ADMIN_TOKEN for test servers (`startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN })`). */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** Headers for `gql` that carry TEST_ADMIN_TOKEN, as an operator's client would. */
+export const ADMIN_HEADERS: Readonly<Record<string, string>> = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+/** POSTs one GraphQL operation over HTTP, as a client would, with any extra `headers` (e.g. ADMIN_HEADERS). */
+export async function gql<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GqlResponse<T>> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' },
+    headers: { ...headers, 'content-type': 'application/json', 'apollo-require-preflight': 'true' },
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as GqlResponse<T>;

@@ -48,3 +48,44 @@ test('quorum k counts the configured followers', () => {
   expect(loadSettings({ REPLICATION_NODES: TUTORIAL, SYNC_MODE: 'quorum', SYNC_QUORUM: '1' }).sync).toEqual({ kind: 'quorum', quorum: 1 });
   expect(() => loadSettings({ REPLICATION_NODES: TUTORIAL, SYNC_MODE: 'quorum', SYNC_QUORUM: '2' })).toThrow('SYNC_QUORUM');
 });
+
+describe('ADMIN_TOKEN', () => {
+  const CHOSEN = 'a-long-enough-token-16';
+
+  test('a token of 16 or more visible ASCII characters is used as given', () => {
+    expect(loadSettings({ ADMIN_TOKEN: CHOSEN }).admin).toEqual({ kind: 'token', token: CHOSEN, generated: false });
+    expect(loadSettings({ ADMIN_TOKEN: 'x'.repeat(16), REPLICATION_NODES: TUTORIAL }).admin).toEqual({ kind: 'token', token: 'x'.repeat(16), generated: false });
+  });
+
+  test.each([
+    ['too short', 'x'.repeat(15), 'ADMIN_TOKEN: is 15 characters; use at least 16'],
+    ['a space inside', 'abcdefgh ijklmnopq', 'ADMIN_TOKEN: must be visible ASCII characters only'],
+    ['a trailing newline', `${'x'.repeat(20)}\n`, 'ADMIN_TOKEN: must be visible ASCII characters only'],
+    ['a tab', `${'x'.repeat(10)}\t${'x'.repeat(10)}`, 'ADMIN_TOKEN: must be visible ASCII characters only'],
+    ['a control character', `${'x'.repeat(20)}\u0007`, 'ADMIN_TOKEN: must be visible ASCII characters only'],
+    ['a non-ASCII letter', `${'x'.repeat(20)}é`, 'ADMIN_TOKEN: must be visible ASCII characters only'],
+  ])('%s is refused, naming ADMIN_TOKEN and never its value', (_what, token, message) => {
+    for (const env of [{ ADMIN_TOKEN: token }, { ADMIN_TOKEN: token, REPLICATION_NODES: TUTORIAL }]) {
+      expect(() => loadSettings(env)).toThrow(ConfigError);
+      expect(() => loadSettings(env)).toThrow(message);
+      try {
+        loadSettings(env);
+      } catch (error) {
+        expect((error as Error).message).not.toContain(token.trim());
+      }
+    }
+  });
+
+  test('unset (or empty) with the embedded cluster: a random base64url token of 24 bytes, new on every start', () => {
+    const first = loadSettings({}).admin;
+    const second = loadSettings({ ADMIN_TOKEN: '' }).admin;
+    expect(first).toEqual({ kind: 'token', token: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/), generated: true });
+    expect(second).toEqual({ kind: 'token', token: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/), generated: true });
+    expect(first.kind === 'token' && second.kind === 'token' && first.token !== second.token).toBe(true);
+  });
+
+  test('unset with REPLICATION_NODES: admin access is off, no token is made up', () => {
+    expect(loadSettings({ REPLICATION_NODES: TUTORIAL }).admin).toEqual({ kind: 'off' });
+    expect(loadSettings({ REPLICATION_NODES: TUTORIAL, ADMIN_TOKEN: '' }).admin).toEqual({ kind: 'off' });
+  });
+});
