@@ -1,5 +1,5 @@
 import type { GraphQLError } from 'graphql';
-import { ErrorCode, userError, type ErrorDetails } from '../errors/error-code';
+import { ErrorCode, badInput, userError } from '../errors/error-code';
 import type { Logger } from '../logger';
 import type { Mutation } from './mutation';
 import { isServerError } from './sql';
@@ -28,10 +28,10 @@ export function mutationFailure(mutation: Mutation<unknown>, error: unknown, log
         { sqlstate: code },
       );
     case code === PROTOCOL_VIOLATION:
-      return badInput('the leader rejected the statement whole: a value cannot be sent to PostgreSQL (a NUL character, say); nothing was written');
+      return badInput('input', 'the leader rejected the statement whole: a value cannot be sent to PostgreSQL (a NUL character, say); nothing was written');
     // Data exceptions and integrity violations: the values given cannot be stored.
     case code.startsWith('22') || code.startsWith('23'):
-      return badInput(`PostgreSQL cannot store the values given (${error.message}); nothing was written`);
+      return badInput('input', `PostgreSQL cannot store the values given (${error.message}); nothing was written`);
     default:
       log.error({ err: error, table: mutation.table.table, op: mutation.op }, 'mutation failed on the leader');
       return userError(ErrorCode.InternalServerError, 'the write failed');
@@ -49,8 +49,4 @@ function conflictCause(code: string): string {
     default:
       return 'it ran longer than the statement timeout';
   }
-}
-
-function badInput(rule: string): GraphQLError {
-  return userError(ErrorCode.BadUserInput, `input: ${rule}`, { fields: [{ field: 'input', rules: [rule] }] } as unknown as ErrorDetails);
 }
