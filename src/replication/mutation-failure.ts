@@ -10,6 +10,14 @@ const LOCK_NOT_AVAILABLE = '55P03';
 const QUERY_CANCELED = '57014';
 const PROTOCOL_VIOLATION = '08P01';
 
+/** Data exceptions that mean "this value cannot be stored"; any other failure is unexpected, logged and masked. */
+const UNSTORABLE: Record<string, string> = {
+  '22001': 'a text is longer than its column allows',
+  '22003': 'a number is out of range for its column',
+  '22021': 'a text holds a character the database cannot store',
+  '22P05': 'a text holds a character the database cannot store',
+};
+
 /**
  * The coded error a mutation gets when the leader refused its statement, or undefined when the
  * failure is not the server's refusal of this one statement (a lost connection): that fails the
@@ -29,9 +37,9 @@ export function mutationFailure(mutation: Mutation<unknown>, error: unknown, log
       );
     case code === PROTOCOL_VIOLATION:
       return badInput('input', 'the leader rejected the statement whole: a value cannot be sent to PostgreSQL (a NUL character, say); nothing was written');
-    // Data exceptions and integrity violations: the values given cannot be stored.
-    case code.startsWith('22') || code.startsWith('23'):
-      return badInput('input', `PostgreSQL cannot store the values given (${error.message}); nothing was written`);
+    // Values that cannot be stored, in fixed words: the server's own message may name the schema.
+    case code in UNSTORABLE:
+      return badInput('input', `${UNSTORABLE[code]}; nothing was written`);
     default:
       log.error({ err: error, table: mutation.table.table, op: mutation.op }, 'mutation failed on the leader');
       return userError(ErrorCode.InternalServerError, 'the write failed');

@@ -135,5 +135,5 @@ test('acknowledged writes are on every node, refused ones on none, whatever fail
     { seed: SEED, numRuns: RUNS, endOnFailure: true },
   );
   // The mixes reached every kind of refusal (a generator that stopped producing one would pass silently).
-  expect([...codesSeen].sort()).toEqual(['ALREADY_EXISTS', 'BAD_USER_INPUT', 'LEADER_UNAVAILABLE', 'NOT_FOUND', 'WRITE_CONFLICT']);
+  expect([...codesSeen].sort()).toEqual(['ALREADY_EXISTS', 'BAD_USER_INPUT', 'INTERNAL_SERVER_ERROR', 'LEADER_UNAVAILABLE', 'NOT_FOUND', 'WRITE_CONFLICT']);
 });
