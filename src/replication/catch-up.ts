@@ -8,7 +8,11 @@ import { missingPositions } from './log-scan';
 import type { Change } from './mutation';
 import type { MembershipGate } from './membership-gate';
 import { resync } from './resync';
-import { describeFailure, withClient } from './sql';
+import { describeFailure, isServerError, withClient } from './sql';
+
+const UNIQUE_VIOLATION = '23505';
+/** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */
+const REPLAY_ATTEMPTS = 5;
 
 /**
  * Brings a follower that missed writes back into the synchronous set.
@@ -80,8 +84,24 @@ export class CatchUp implements Rejoiner {
     }
   }
 
-  /** Replays every committed position the follower lacks; returns how many. */
+  /**
+   * Replays every committed position the follower lacks; returns how many. While it catches up, a
+   * follower also takes new writes (sync mode `all`): one may be prepared there when the scan sees
+   * its position missing and commit before the replay records it, which then fails on
+   * syncrep_applied's key. Nothing was applied by the failed batch, so it scans again.
+   */
   async replay(follower: FollowerNode): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.replayOnce(follower);
+      } catch (error) {
+        const raced = isServerError(error) && error.code === UNIQUE_VIOLATION && error.constraint === 'syncrep_applied_pkey';
+        if (!raced || attempt >= REPLAY_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async replayOnce(follower: FollowerNode): Promise<number> {
     let replayed = 0;
     for await (const { missing, scannedTo } of missingPositions(this.leader, follower, follower.watermark)) {
       for (let i = 0; i < missing.length; i += this.batchSize) {

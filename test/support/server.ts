@@ -24,10 +24,15 @@ export interface GqlResponse<T = Record<string, any>> {
 }
 
 /** POSTs one GraphQL operation over HTTP, as a client would. */
-export async function gql<T = Record<string, any>>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<GqlResponse<T>> {
+export async function gql<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<GqlResponse<T>> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' },
+    headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true', ...headers },
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as GqlResponse<T>;

@@ -40,6 +40,8 @@ test.each([
   [{ DB_TIMEOUT_MS: '5' }, 'DB_TIMEOUT_MS: 5 is out of range'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: "loud" is not one of'],
   [{ METRICS_PORT: 'ninety' }, 'METRICS_PORT: "ninety" is not a whole number'],
+  [{ VERIFY_INTERVAL_MS: 'hourly' }, 'VERIFY_INTERVAL_MS: "hourly" is not a whole number'],
+  [{ VERIFY_INTERVAL_MS: '-5' }, 'VERIFY_INTERVAL_MS: "-5" is not a whole number'],
 ])('bad setting %j stops startup naming it', (env, message) => {
   expect(() => loadSettings(env)).toThrow(message);
 });
@@ -47,4 +49,9 @@ test.each([
 test('quorum k counts the configured followers', () => {
   expect(loadSettings({ REPLICATION_NODES: TUTORIAL, SYNC_MODE: 'quorum', SYNC_QUORUM: '1' }).sync).toEqual({ kind: 'quorum', quorum: 1 });
   expect(() => loadSettings({ REPLICATION_NODES: TUTORIAL, SYNC_MODE: 'quorum', SYNC_QUORUM: '2' })).toThrow('SYNC_QUORUM');
+});
+
+test('the background consistency check is off unless VERIFY_INTERVAL_MS is set', () => {
+  expect(loadSettings({ REPLICATION_NODES: TUTORIAL }).verifyIntervalMs).toBe(0);
+  expect(loadSettings({ REPLICATION_NODES: TUTORIAL, VERIFY_INTERVAL_MS: '60000' }).verifyIntervalMs).toBe(60000);
 });
