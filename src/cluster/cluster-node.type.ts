@@ -14,12 +14,15 @@ export enum NodeState {
   CATCHING_UP = 'CATCHING_UP',
   OUT_OF_SYNC = 'OUT_OF_SYNC',
   NEEDS_RESYNC = 'NEEDS_RESYNC',
+  DIVERGED = 'DIVERGED',
 }
 
 registerEnumType(NodeRole, { name: 'NodeRole' });
 registerEnumType(NodeState, {
   name: 'NodeState',
-  description: 'Leader: UP or DOWN. Follower: only IN_SYNC serves reads and takes part in writes.',
+  description:
+    'Leader: UP or DOWN. Follower: only IN_SYNC serves reads and takes part in writes. DIVERGED: holds data the leader does not; ' +
+    'out of service until `resyncNode` rebuilds it (lastError says why).',
 });
 
 @ObjectType({ description: 'One PostgreSQL node as this server sees it now.' })

@@ -36,6 +36,7 @@ export function loadSettings(env: Env = process.env): Settings {
     healthTimeoutMs: int(env, 'HEALTH_TIMEOUT_MS', 1000, 50, 600_000),
     logRetention: int(env, 'LOG_RETENTION', 100_000, 1, 1_000_000_000),
     catchupBatch: int(env, 'CATCHUP_BATCH', 1000, 1, 100_000),
+    verifyIntervalMs: int(env, 'VERIFY_INTERVAL_MS', 0, 0, 86_400_000),
     faultPoint: env.SYNCREP_FAULT_POINT
       ? oneOf<FaultPoint>(env, 'SYNCREP_FAULT_POINT', ['after-prepare', 'after-commit'], 'after-prepare')
       : undefined,

@@ -75,6 +75,11 @@ export interface Settings {
   /** Changes replayed per catch-up batch (`CATCHUP_BATCH`, default 1000). */
   catchupBatch: number;
   /**
+   * Period of the background consistency check, in ms (`VERIFY_INTERVAL_MS`, default 0: off). It
+   * compares the nodes as the `consistency` query does and marks a differing follower DIVERGED.
+   */
+  verifyIntervalMs: number;
+  /**
    * Test-only fault point (`SYNCREP_FAULT_POINT`): `after-prepare` or `after-commit` makes the
    * process SIGKILL itself at that step of the next write. Never set it in production.
    */

@@ -1,7 +1,10 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { ClusterNode } from '../replication/cluster-node';
 
-const STATES = ['UP', 'IN_SYNC', 'CATCHING_UP', 'OUT_OF_SYNC', 'NEEDS_RESYNC', 'DOWN'] as const;
+const STATES = ['UP', 'IN_SYNC', 'CATCHING_UP', 'OUT_OF_SYNC', 'NEEDS_RESYNC', 'DIVERGED', 'DOWN'] as const;
+/** Fails to compile when a node state is added without a series here. */
+const everyStateListed: Exclude<ClusterNode['state']['kind'], (typeof STATES)[number]> extends never ? true : never = true;
+void everyStateListed;
 
 /**
  * Each node's state as this server sees it, read when metrics are collected: one series per

@@ -1,13 +1,18 @@
 import type { Logger } from '../logger';
 import { setState, type FollowerNode, type LeaderNode } from './cluster-node';
-import type { Rejoiner } from './health-monitor';
+import { isDivergence } from './divergence';
+import type { RejoinOptions, Rejoiner } from './health-monitor';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import { applyOn, applySql } from './apply-sql';
 import { missingPositions } from './log-scan';
 import type { Change } from './mutation';
 import type { MembershipGate } from './membership-gate';
 import { resync } from './resync';
-import { describeFailure, withClient } from './sql';
+import { describeFailure, isServerError, withClient } from './sql';
+
+const UNIQUE_VIOLATION = '23505';
+/** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */
+const REPLAY_ATTEMPTS = 5;
 
 /**
  * Brings a follower that missed writes back into the synchronous set.
@@ -27,16 +32,32 @@ export class CatchUp implements Rejoiner {
     private readonly log: Logger,
   ) {}
 
-  async rejoin(follower: FollowerNode): Promise<void> {
-    const from = follower.state.kind;
-    await this.inDoubt.resolve(follower);
-    const [{ upto: watermark }] = await follower.dataSource.query('SELECT upto::text FROM syncrep_watermark');
-    const [{ upto: trimmed }] = await this.leader.dataSource.query('SELECT upto::text FROM syncrep_trim');
-    follower.watermark = BigInt(watermark);
+  /**
+   * Settles in-doubt transactions, rebuilds the follower when it needs it (or `options.rebuild`
+   * asks), replays what it lacks, and makes it IN_SYNC. A replay refused as diverged (SR001) makes
+   * it DIVERGED: catch-up applies in position order, so the follower holds rows the leader did not.
+   */
+  async rejoin(follower: FollowerNode, options: RejoinOptions = {}): Promise<void> {
+    const from = follower.state;
+    if (from.kind === 'DIVERGED' && !options.rebuild) throw new Error(`${follower.name} has diverged: only a rebuild (resyncNode) brings it back`);
+    let rebuilt = false;
     try {
-      if (follower.watermark < BigInt(trimmed)) {
-        setState(follower, { kind: 'NEEDS_RESYNC', reason: `applied up to ${watermark}, but the log starts after ${trimmed}` }, this.log);
+      await this.inDoubt.resolve(follower);
+      const [{ upto: watermark }] = await follower.dataSource.query('SELECT upto::text FROM syncrep_watermark');
+      const [{ upto: trimmed }] = await this.leader.dataSource.query('SELECT upto::text FROM syncrep_trim');
+      follower.watermark = BigInt(watermark);
+      const behindLog = follower.watermark < BigInt(trimmed);
+      // NEEDS_RESYNC stays until a rebuild succeeds: a rebuild asked for and not done is retried.
+      if (options.rebuild || behindLog || follower.state.kind === 'NEEDS_RESYNC') {
+        const reason = behindLog
+          ? `applied up to ${watermark}, but the log starts after ${trimmed}`
+          : follower.state.kind === 'NEEDS_RESYNC'
+            ? follower.state.reason
+            : 'rebuild requested (resyncNode)';
+        // Under the gate: no commit in flight still counts it as a target when the rebuild starts.
+        await this.gate.exclusive(async () => setState(follower, { kind: 'NEEDS_RESYNC', reason }, this.log));
         await resync(this.leader, follower, this.log);
+        rebuilt = true;
       }
       setState(follower, { kind: 'CATCHING_UP' }, this.log);
       const replayed = await this.replay(follower);
@@ -45,17 +66,42 @@ export class CatchUp implements Rejoiner {
         setState(follower, { kind: 'IN_SYNC' }, this.log);
         return n;
       });
-      this.log.info({ node: follower.name, from, replayed: replayed + last }, 'follower rejoined');
+      this.log.info({ node: follower.name, from: from.kind, rebuilt, replayed: replayed + last }, 'follower rejoined');
     } catch (error) {
-      if (follower.state.kind !== 'NEEDS_RESYNC') {
-        setState(follower, { kind: 'OUT_OF_SYNC', reason: `catch-up failed: ${describeFailure(error)}` }, this.log);
+      const failure = describeFailure(error);
+      if (isDivergence(error)) {
+        setState(follower, { kind: 'DIVERGED', reason: `catch-up replay refused: ${failure}` }, this.log);
+      } else if (from.kind === 'DIVERGED' && !rebuilt) {
+        // Its tables were not replaced (the rebuild is one transaction): it is still diverged.
+        setState(follower, { kind: 'DIVERGED', reason: `${from.reason}; rebuild failed (${failure}), run resyncNode again` }, this.log);
+      } else if (follower.state.kind === 'NEEDS_RESYNC' || follower.state.kind === 'DOWN' || follower.state.kind === 'DIVERGED') {
+        // Left as it is: the monitor retries a rebuild (NEEDS_RESYNC) or a rejoin once it answers (DOWN).
+        follower.lastError = failure;
+      } else {
+        setState(follower, { kind: 'OUT_OF_SYNC', reason: `catch-up failed: ${failure}` }, this.log);
       }
       throw error;
     }
   }
 
-  /** Replays every committed position the follower lacks; returns how many. */
+  /**
+   * Replays every committed position the follower lacks; returns how many. While it catches up, a
+   * follower also takes new writes (sync mode `all`): one may be prepared there when the scan sees
+   * its position missing and commit before the replay records it, which then fails on
+   * syncrep_applied's key. Nothing was applied by the failed batch, so it scans again.
+   */
   async replay(follower: FollowerNode): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.replayOnce(follower);
+      } catch (error) {
+        const raced = isServerError(error) && error.code === UNIQUE_VIOLATION && error.constraint === 'syncrep_applied_pkey';
+        if (!raced || attempt >= REPLAY_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async replayOnce(follower: FollowerNode): Promise<number> {
     let replayed = 0;
     for await (const { missing, scannedTo } of missingPositions(this.leader, follower, follower.watermark)) {
       for (let i = 0; i < missing.length; i += this.batchSize) {

@@ -43,12 +43,15 @@ export type ClusterNode = LeaderNode | FollowerNode;
 export function setState<N extends ClusterNode>(
   node: N,
   next: N['state'],
-  log: { info(obj: object, msg: string): void },
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void },
 ): void {
   const previous = node.state;
   node.state = next;
   if ('reason' in next) node.lastError = next.reason;
   if (previous.kind !== next.kind) {
-    log.info({ node: node.name, from: previous.kind, to: next.kind, reason: 'reason' in next ? next.reason : undefined }, 'node state changed');
+    const entry = { node: node.name, from: previous.kind, to: next.kind, reason: 'reason' in next ? next.reason : undefined };
+    // Divergence needs a person (resyncNode), so it stands out in the log.
+    if (next.kind === 'DIVERGED') log.warn(entry, 'node state changed: diverged from the leader');
+    else log.info(entry, 'node state changed');
   }
 }

@@ -10,6 +10,10 @@ const UNDEFINED_OBJECT = '42704';
 export interface Prepared {
   node: FollowerNode;
   failure?: string;
+  /** SQLSTATE of a failure the follower's server reported (SR001: its rows differ from the leader's). */
+  sqlState?: string;
+  /** The follower's state kind when the write was sent to it. */
+  stateBefore: FollowerNode['state']['kind'];
 }
 
 /** Steps 2 and 4 of the write path, and the undo of step 2, on one follower each. */
@@ -18,6 +22,7 @@ export class FollowerOps {
 
   /** Step 2 in one round trip: BEGIN; `apply` (from applySql); PREPARE TRANSACTION. */
   async prepare(node: FollowerNode, gid: string, apply: ApplyScript): Promise<Prepared> {
+    const stateBefore = node.state.kind;
     try {
       await withClient(node.pool, async (client) => {
         try {
@@ -28,12 +33,12 @@ export class FollowerOps {
         }
       });
       node.lastContact = new Date();
-      return { node };
+      return { node, stateBefore };
     } catch (error) {
       const failure = describeFailure(error);
       if (!isServerError(error) && node.state.kind === 'IN_SYNC') setState(node, { kind: 'DOWN', reason: failure }, this.log);
       node.lastError = failure;
-      return { node, failure };
+      return { node, failure, stateBefore, sqlState: isServerError(error) ? error.code : undefined };
     }
   }
 

@@ -1,12 +1,19 @@
 import type { Logger } from '../logger';
 import { setState, type ClusterNode, type FollowerNode } from './cluster-node';
+import { monitorRejoins } from './node-state';
 import type { Cluster } from './cluster';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import { describeFailure, withClient } from './sql';
 
+/** Options of one rejoin. */
+export interface RejoinOptions {
+  /** Rebuild the follower from a snapshot of the leader first, whatever its state (resyncNode). */
+  rebuild?: boolean;
+}
+
 /** What the monitor hands a follower that has become reachable and may have missed writes. */
 export interface Rejoiner {
-  rejoin(follower: FollowerNode): Promise<void>;
+  rejoin(follower: FollowerNode, options?: RejoinOptions): Promise<void>;
 }
 
 export interface HealthMonitorOptions {
@@ -47,6 +54,27 @@ export class HealthMonitor {
     return this.checking;
   }
 
+  /**
+   * Rebuilds `follower` from the leader and brings it back into the synchronous set (resyncNode).
+   * Goes through the same `rejoining` map as the monitor's own rejoins, so the two never run on
+   * one follower at once: a rejoin under way is waited for first, and the monitor starts none
+   * while this one runs. Rejects with the rebuild's failure.
+   */
+  async resync(follower: FollowerNode): Promise<void> {
+    for (let running = this.rejoining.get(follower.name); running; running = this.rejoining.get(follower.name)) await running;
+    const work = this.rejoiner.rejoin(follower, { rebuild: true });
+    // The map holds a promise that never rejects (as the monitor's own entries); the caller gets the failure.
+    const entry = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.rejoining.set(follower.name, entry);
+    void entry.finally(() => {
+      if (this.rejoining.get(follower.name) === entry) this.rejoining.delete(follower.name);
+    });
+    await work;
+  }
+
   /** Stops checking and waits for the round and the rejoins under way (each bounded by the database timeout). */
   async stop(): Promise<void> {
     clearInterval(this.timer);
@@ -68,7 +96,9 @@ export class HealthMonitor {
     } catch (error) {
       const reason = describeFailure(error);
       node.lastError = reason;
-      if (node.state.kind !== 'DOWN') setState(node, { kind: 'DOWN', reason }, this.log);
+      // A diverged follower stays DIVERGED: were it DOWN, its return would start a catch-up that
+      // cannot undo its divergence and would put it back in service.
+      if (node.state.kind !== 'DOWN' && node.state.kind !== 'DIVERGED') setState(node, { kind: 'DOWN', reason }, this.log);
       return;
     }
     if (node.role === 'LEADER') {
@@ -76,8 +106,8 @@ export class HealthMonitor {
       await this.inDoubt.resolve(node).catch(() => undefined);
       return;
     }
-    if (node.state.kind === 'IN_SYNC') await this.inDoubt.resolve(node).catch(() => undefined);
-    if (node.state.kind !== 'IN_SYNC' && node.state.kind !== 'CATCHING_UP' && !this.rejoining.has(node.name)) {
+    if (node.state.kind === 'IN_SYNC' || node.state.kind === 'DIVERGED') await this.inDoubt.resolve(node).catch(() => undefined);
+    if (monitorRejoins(node.state) && !this.rejoining.has(node.name)) {
       const rejoin = this.rejoiner
         .rejoin(node)
         .catch((error) => this.log.warn({ node: node.name, failure: describeFailure(error) }, 'rejoin failed; retrying'))

@@ -7,6 +7,12 @@ export type FollowerState =
   | { kind: 'OUT_OF_SYNC'; reason: string }
   /** Behind what the leader's log keeps: its tables are rebuilt from a snapshot of the leader. */
   | { kind: 'NEEDS_RESYNC'; reason: string }
+  /**
+   * Holds data the leader does not (found by a consistency check, or by refusing a write it lacks
+   * nothing for). Out of service until an operator rebuilds it (`resyncNode`): catch-up cannot fix
+   * it, as it only adds what is missing, so the health monitor never rejoins it on its own.
+   */
+  | { kind: 'DIVERGED'; reason: string }
   | { kind: 'DOWN'; reason: string };
 
 export type LeaderState = { kind: 'UP' } | { kind: 'DOWN'; reason: string };
@@ -21,8 +27,31 @@ export function readBlocker(state: FollowerState | LeaderState): string | undefi
       return 'it is catching up with the leader';
     case 'OUT_OF_SYNC':
     case 'NEEDS_RESYNC':
+    case 'DIVERGED':
     case 'DOWN':
       return `it is ${state.kind.replace(/_/g, ' ').toLowerCase()}: ${state.reason}`;
+    default: {
+      const unreachable: never = state;
+      throw new Error(`unknown node state ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/**
+ * Whether the health monitor should hand a reachable follower in `state` to catch-up. A diverged
+ * follower is not: replaying what it lacks would not remove what it holds and the leader does not,
+ * so only an explicit rebuild (`resyncNode`) brings it back.
+ */
+export function monitorRejoins(state: FollowerState): boolean {
+  switch (state.kind) {
+    case 'IN_SYNC':
+    case 'CATCHING_UP':
+    case 'DIVERGED':
+      return false;
+    case 'OUT_OF_SYNC':
+    case 'NEEDS_RESYNC':
+    case 'DOWN':
+      return true;
     default: {
       const unreachable: never = state;
       throw new Error(`unknown node state ${JSON.stringify(unreachable)}`);

@@ -1,8 +1,11 @@
 import { QueryFailedError, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
-import { ErrorCode, userError } from '../errors/error-code';
+import { ErrorCode, badInput, userError } from '../errors/error-code';
+import type { ConsistencyReport } from './consistency';
+import type { HealthMonitor } from './health-monitor';
+import type { Verifier } from './verifier';
 import type { Cluster } from './cluster';
 import type { Logger } from '../logger';
-import { setState, type ClusterNode } from './cluster-node';
+import { setState, type ClusterNode, type FollowerNode } from './cluster-node';
 import { tableShape, writeTarget, type Mutation, type WriteTarget } from './mutation';
 import { ReadRouter, type ReadTarget } from './read-router';
 import { describeFailure, isServerError } from './sql';
@@ -21,6 +24,12 @@ export interface ReadTracker {
   servedBy: Set<string>;
 }
 
+/** The operator's tools: comparing the nodes and rebuilding a follower. */
+export interface AdminOps {
+  verifier: Verifier;
+  monitor: HealthMonitor;
+}
+
 /**
  * The one door between the API and the nodes: resolvers write and read through it, and nothing
  * else in the API ever talks to a follower.
@@ -29,7 +38,12 @@ export class ReplicationService {
   private readonly router: ReadRouter;
   private readonly targets = new Map<EntityTarget<ObjectLiteral>, WriteTarget>();
 
-  constructor(private readonly cluster: Cluster, private readonly batcher: WriteBatcher, private readonly log: Logger) {
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly batcher: WriteBatcher,
+    private readonly log: Logger,
+    private readonly admin: AdminOps,
+  ) {
     this.router = new ReadRouter(cluster.leader, cluster.followers);
   }
 
@@ -97,6 +111,41 @@ export class ReplicationService {
       // The leader's state already says why; the node list is still worth showing.
     }
     return lags;
+  }
+
+  /** Compares every in-sync (or diverged) follower with the leader; see consistency.ts. */
+  consistency(): Promise<ConsistencyReport> {
+    return this.admin.verifier.check();
+  }
+
+  /**
+   * Rebuilds a follower from a snapshot of the leader, then catches it up, while writes go on,
+   * and returns it (IN_SYNC). BAD_USER_INPUT for the leader or an unknown name; NODE_UNAVAILABLE
+   * when the rebuild fails (the follower keeps a state saying why).
+   */
+  async resyncNode(name: string): Promise<ClusterNode> {
+    const follower = this.follower(name);
+    try {
+      await this.admin.monitor.resync(follower);
+    } catch (error) {
+      const cause = error instanceof QueryFailedError ? error.driverError : error;
+      throw userError(
+        ErrorCode.NodeUnavailable,
+        `node "${name}" could not be rebuilt (${describeFailure(cause)}); it is ${follower.state.kind}: try again once it answers`,
+        { node: name },
+      );
+    }
+    return follower;
+  }
+
+  private follower(name: string): FollowerNode {
+    const node = this.cluster.byName(name);
+    if (node?.role === 'FOLLOWER') return node;
+    const followers = this.cluster.followers.map((f) => f.name).join(', ') || 'none';
+    const rule = node
+      ? `"${name}" is the leader, which every follower is rebuilt from; name a follower (${followers})`
+      : `there is no node named "${name}"; name a follower (${followers})`;
+    throw badInput('node', rule);
   }
 
   /** A read-only query on the leader, for startup decisions such as seeding. */

@@ -12,6 +12,7 @@ import { LogTrimmer } from './log-trimmer';
 import { MembershipGate } from './membership-gate';
 import { ReplicationService } from './replication-service';
 import { SyncPolicy } from './sync-policy';
+import { Verifier } from './verifier';
 import { WriteBatcher } from './write-batcher';
 import { WritePath } from './write-path';
 
@@ -21,6 +22,8 @@ export interface Replication {
   service: ReplicationService;
   catchUp: CatchUp;
   metrics: WriteMetrics;
+  /** Consistency checks (the `consistency` query, the background check); for the bench and tests too. */
+  verifier: Verifier;
   stop(): Promise<void>;
 }
 
@@ -56,7 +59,7 @@ export async function startReplication(
     metrics,
   });
   const batcher = new WriteBatcher(writePath, settings.writeBatchMax, settings.writeConcurrency);
-  const service = new ReplicationService(cluster, batcher, log);
+  const verifier = new Verifier({ leader: cluster.leader, followers: cluster.followers, gate, log }, settings.verifyIntervalMs, log);
   const trimmer = new LogTrimmer(cluster.leader, cluster.followers, settings.logRetention, log);
   const monitor = new HealthMonitor(
     cluster,
@@ -70,16 +73,21 @@ export async function startReplication(
     log,
   );
 
+  const service = new ReplicationService(cluster, batcher, log, { verifier, monitor });
+
   await inDoubt.resolve(cluster.leader);
   for (const follower of cluster.followers) await catchUp.rejoin(follower);
   monitor.start();
+  verifier.start();
 
   return {
     cluster,
     service,
     catchUp,
     metrics,
+    verifier,
     async stop() {
+      await verifier.stop();
       await monitor.stop();
       await batcher.stop();
       await liveness.release();

@@ -11,6 +11,7 @@ import { applySql } from './apply-sql';
 import { confirmSql } from './confirm-sql';
 import { ensurePrepared } from './session-statements';
 import { mergeChanges } from './change-set';
+import { classifyRefusals } from './divergence';
 import { FollowerOps, type Prepared } from './follower-ops';
 import { runOnLeader } from './leader-batch';
 import { describeFailure, dollarQuote, isServerError, literal, multi, withClient } from './sql';
@@ -118,6 +119,7 @@ export class WritePath {
       if (prepared.length < policy.required(targets.length)) {
         await client.query('ROLLBACK');
         await Promise.all(outcomes.map((o) => this.followerOps.rollbackPrepared(o.node, gid)));
+        await this.classifyFailed(targets.length, failed, position);
         const reason = describeShortfall(failed, prepared.length, policy.required(targets.length));
         const error = userError(ErrorCode.ReplicationFailed, `the write was rolled back on every node: ${reason}`, {
           nodes: failed.map((f) => f.node.name),
@@ -126,8 +128,9 @@ export class WritePath {
         // A refused mutation was judged on the state just rolled back: it gets this failure too.
         return rejectAll([...applied.map((a) => a.write), ...refused.map((r) => r.write)], error);
       }
+      const judged = await this.classifyFailed(targets.length, failed, position);
       for (const { node, failure } of failed) {
-        setState(node, { kind: 'OUT_OF_SYNC', reason: `missed position ${position}: ${failure}` }, log);
+        if (!judged.has(node)) setState(node, { kind: 'OUT_OF_SYNC', reason: `missed position ${position}: ${failure}` }, log);
         void this.followerOps.rollbackPrepared(node, gid);
       }
       this.faultPoint('after-prepare');
@@ -170,6 +173,16 @@ export class WritePath {
       if (keepUntilGone === undefined) inFlight.delete(gid);
       else void this.releaseWhenGone(gid, keepUntilGone);
     }
+  }
+
+  /**
+   * Classifies the followers that refused this write as diverged (SR001): each becomes DIVERGED, or
+   * OUT_OF_SYNC when it merely lacks earlier writes; when every follower refused, the leader is
+   * suspected and none is touched (divergence.ts). Returns the followers whose state it set.
+   */
+  private classifyFailed(targets: number, failed: Prepared[], position: bigint): Promise<Set<FollowerNode>> {
+    const refusals = failed.map((f) => ({ node: f.node, sqlState: f.sqlState, wasInSync: f.stateBefore === 'IN_SYNC', failure: f.failure ?? '' }));
+    return classifyRefusals(this.deps.leader, targets, refusals, position, this.deps.log).catch(() => new Set<FollowerNode>());
   }
 
   /** Keeps an undecided gid away from the resolver until the leader session that had its COMMIT has ended. */

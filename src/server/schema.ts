@@ -1,9 +1,10 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType } from 'type-graphql';
+import { AdminResolver } from '../cluster/admin.resolver';
 import { ClusterResolver } from '../cluster/cluster.resolver';
 import { EmployeeResolver } from '../employee/employee.resolver';
 
-const resolvers = [EmployeeResolver, ClusterResolver] as const;
+const resolvers = [EmployeeResolver, ClusterResolver, AdminResolver] as const;
 
 /**
  * Builds the GraphQL schema from the decorated classes, with class-validator on. Validation

@@ -10,7 +10,7 @@ let app: Syncrep;
 
 beforeAll(async () => {
   nodes = await TestNodes.start(2);
-  app = await startServer(nodes, { DB_TIMEOUT_MS: '1500' });
+  app = await startServer(nodes, { DB_TIMEOUT_MS: '1500', ADMIN_TOKEN: TOKEN });
 });
 
 afterAll(async () => {
@@ -20,6 +20,16 @@ afterAll(async () => {
 
 const create = (id: number) =>
   gql(app.url, `mutation { createEmployee(input: { id: ${id}, name: "N${id}", salary: 1 }) { committedOn employee { id } } }`);
+
+const TOKEN = 'f'.repeat(32);
+
+/** A follower that refused a write as diverged is out of service until rebuilt; this checks it and rebuilds it. */
+async function expectDivergedThenRebuild(node: string): Promise<void> {
+  const listed = await gql(app.url, '{ nodes { name state } }');
+  expect(listed.data!.nodes.find((n: { name: string }) => n.name === node).state).toBe('DIVERGED');
+  const rebuilt = await gql(app.url, `mutation { resyncNode(node: "${node}") { state } }`, {}, { authorization: `Bearer ${TOKEN}` });
+  expect(rebuilt.data?.resyncNode.state).toBe('IN_SYNC');
+}
 
 async function expectNowhere(id: number): Promise<void> {
   for (const node of NODES) {
@@ -65,21 +75,22 @@ test('an update that touches no row on a follower (row missing there) is diverge
   for (const node of ['leader', 'follower-1']) {
     expect(await nodes.query(node, 'SELECT salary FROM emp WHERE id = 700')).toEqual([{ salary: 1 }]);
   }
-  await nodes.query('follower-2', "INSERT INTO emp VALUES (700, 'N700', 1)");
+  await expectDivergedThenRebuild('follower-2');
+  expect(await nodes.query('follower-2', 'SELECT salary FROM emp WHERE id = 700')).toEqual([{ salary: 1 }]);
 });
 
 test('a follower whose row differs from the leader\'s refuses to overwrite it: REPLICATION_FAILED, nothing changes', async () => {
   expect((await create(750)).errors).toBeUndefined();
-  // As if follower-2 had missed an earlier write to this row.
-  await nodes.query('follower-2', 'UPDATE emp SET salary = 999 WHERE id = 750');
   for (const mutation of ['updateEmployee(id: 750, input: { name: "New" })', 'deleteEmployee(id: 750)']) {
+    // As if follower-2 had missed an earlier write to this row.
+    await nodes.query('follower-2', 'UPDATE emp SET salary = 999 WHERE id = 750');
     const result = await gql(app.url, `mutation { ${mutation} { position } }`);
     expect(errorCode(result)).toBe('REPLICATION_FAILED');
     expect(result.errors![0].message).toMatch(/follower-2: diverged/);
+    for (const node of ['leader', 'follower-1']) expect(await nodes.query(node, 'SELECT name, salary FROM emp WHERE id = 750')).toEqual([{ name: 'N750', salary: 1 }]);
+    expect(await nodes.query('follower-2', 'SELECT name, salary FROM emp WHERE id = 750')).toEqual([{ name: 'N750', salary: 999 }]);
+    await expectDivergedThenRebuild('follower-2');
   }
-  for (const node of ['leader', 'follower-1']) expect(await nodes.query(node, 'SELECT name, salary FROM emp WHERE id = 750')).toEqual([{ name: 'N750', salary: 1 }]);
-  expect(await nodes.query('follower-2', 'SELECT name, salary FROM emp WHERE id = 750')).toEqual([{ name: 'N750', salary: 999 }]);
-  await nodes.query('follower-2', 'UPDATE emp SET salary = 1 WHERE id = 750');
 });
 
 test('a paused follower (SIGSTOP) fails writes within the timeout, and the next write works once it resumes', async () => {

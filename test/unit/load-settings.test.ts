@@ -40,6 +40,8 @@ test.each([
   [{ DB_TIMEOUT_MS: '5' }, 'DB_TIMEOUT_MS: 5 is out of range'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: "loud" is not one of'],
   [{ METRICS_PORT: 'ninety' }, 'METRICS_PORT: "ninety" is not a whole number'],
+  [{ VERIFY_INTERVAL_MS: 'hourly' }, 'VERIFY_INTERVAL_MS: "hourly" is not a whole number'],
+  [{ VERIFY_INTERVAL_MS: '-5' }, 'VERIFY_INTERVAL_MS: "-5" is not a whole number'],
 ])('bad setting %j stops startup naming it', (env, message) => {
   expect(() => loadSettings(env)).toThrow(message);
 });
@@ -88,4 +90,9 @@ describe('ADMIN_TOKEN', () => {
     expect(loadSettings({ REPLICATION_NODES: TUTORIAL }).admin).toEqual({ kind: 'off' });
     expect(loadSettings({ REPLICATION_NODES: TUTORIAL, ADMIN_TOKEN: '' }).admin).toEqual({ kind: 'off' });
   });
+});
+
+test('the background consistency check is off unless VERIFY_INTERVAL_MS is set', () => {
+  expect(loadSettings({ REPLICATION_NODES: TUTORIAL }).verifyIntervalMs).toBe(0);
+  expect(loadSettings({ REPLICATION_NODES: TUTORIAL, VERIFY_INTERVAL_MS: '60000' }).verifyIntervalMs).toBe(60000);
 });
