@@ -1,17 +1,15 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
 import { TestNodes } from '../support/nodes';
-import { errorCode, gql, startServer, type GqlResponse } from '../support/server';
+import { ADMIN_HEADERS, TEST_ADMIN_TOKEN, errorCode, gql, startServer, type GqlResponse } from '../support/server';
 import { waitAllInSync } from '../support/wait';
 
-const TOKEN = 'a'.repeat(16) + 'b'.repeat(16);
-const ADMIN = { authorization: `Bearer ${TOKEN}` };
 const ROWS = 3000;
 
 let nodes: TestNodes;
 let app: Syncrep;
 
-const admin = (query: string, variables: Record<string, unknown> = {}) => gql(app.url, query, variables, ADMIN);
+const admin = (query: string, variables: Record<string, unknown> = {}) => gql(app.url, query, variables, ADMIN_HEADERS);
 
 const CONSISTENCY = `{ consistency { consistent checkedRows leaderSuspect summary totalMs heldCommitsMs
   nodes { name state consistent skipped differingRows differingIds markedDiverged differences { table keys } } } }`;
@@ -29,7 +27,7 @@ async function everyNodeIdentical(): Promise<void> {
 
 beforeAll(async () => {
   nodes = await TestNodes.start(2);
-  app = await startServer(nodes, { ADMIN_TOKEN: TOKEN });
+  app = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
   const inputs = Array.from({ length: ROWS }, (_, i) => ({ id: i + 1, name: `E${i + 1}`, salary: i }));
   const created = await gql(app.url, 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }', { inputs });
   expect(created.errors).toBeUndefined();
@@ -164,7 +162,7 @@ test('resyncNode of a follower that is down fails with NODE_UNAVAILABLE and the 
   try {
     const result = await admin('mutation { resyncNode(node: "follower-2") { state } }');
     expect(errorCode(result)).toBe('NODE_UNAVAILABLE');
-    const listed = await gql(app.url, '{ nodes { name state lastError } }');
+    const listed = await admin('{ nodes { name state lastError } }');
     const f2 = listed.data!.nodes.find((n: { name: string }) => n.name === 'follower-2');
     expect(['DOWN', 'NEEDS_RESYNC', 'OUT_OF_SYNC']).toContain(f2.state);
     expect(f2.lastError).toBeTruthy();

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
 import { TestNodes } from '../support/nodes';
-import { errorCode, gql, startServer } from '../support/server';
+import { ADMIN_HEADERS, TEST_ADMIN_TOKEN, errorCode, gql, startServer } from '../support/server';
 import { waitAllInSync, waitFor } from '../support/wait';
 
 const NODES = ['leader', 'follower-1', 'follower-2'];
@@ -10,7 +10,7 @@ let app: Syncrep;
 
 beforeAll(async () => {
   nodes = await TestNodes.start(2);
-  app = await startServer(nodes, { DB_TIMEOUT_MS: '1500', ADMIN_TOKEN: TOKEN });
+  app = await startServer(nodes, { DB_TIMEOUT_MS: '1500', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
 });
 
 afterAll(async () => {
@@ -21,13 +21,11 @@ afterAll(async () => {
 const create = (id: number) =>
   gql(app.url, `mutation { createEmployee(input: { id: ${id}, name: "N${id}", salary: 1 }) { committedOn employee { id } } }`);
 
-const TOKEN = 'f'.repeat(32);
-
 /** A follower that refused a write as diverged is out of service until rebuilt; this checks it and rebuilds it. */
 async function expectDivergedThenRebuild(node: string): Promise<void> {
   const listed = await gql(app.url, '{ nodes { name state } }');
   expect(listed.data!.nodes.find((n: { name: string }) => n.name === node).state).toBe('DIVERGED');
-  const rebuilt = await gql(app.url, `mutation { resyncNode(node: "${node}") { state } }`, {}, { authorization: `Bearer ${TOKEN}` });
+  const rebuilt = await gql(app.url, `mutation { resyncNode(node: "${node}") { state } }`, {}, ADMIN_HEADERS);
   expect(rebuilt.data?.resyncNode.state).toBe('IN_SYNC');
 }
 
@@ -55,6 +53,8 @@ test('a stopped follower fails the write with REPLICATION_FAILED naming it; noth
 });
 
 test('a follower holding a conflicting row has diverged: REPLICATION_FAILED, and no node keeps the write', async () => {
+  // Only a follower that was in sync when it refused is judged diverged (one catching up may merely lack a write).
+  await waitAllInSync(app.url);
   await nodes.query('follower-1', "INSERT INTO emp VALUES (600, 'Intruder', 1)");
   const result = await create(600);
   expect(errorCode(result)).toBe('REPLICATION_FAILED');
@@ -67,6 +67,8 @@ test('a follower holding a conflicting row has diverged: REPLICATION_FAILED, and
 });
 
 test('an update that touches no row on a follower (row missing there) is divergence, not success', async () => {
+  // Only a follower that was in sync when it refused is judged diverged (one catching up may merely lack a write).
+  await waitAllInSync(app.url);
   expect((await create(700)).errors).toBeUndefined();
   await nodes.query('follower-2', 'DELETE FROM emp WHERE id = 700');
   const result = await gql(app.url, 'mutation { updateEmployee(id: 700, input: { salary: 9 }) { position } }');
@@ -80,6 +82,8 @@ test('an update that touches no row on a follower (row missing there) is diverge
 });
 
 test('a follower whose row differs from the leader\'s refuses to overwrite it: REPLICATION_FAILED, nothing changes', async () => {
+  // Only a follower that was in sync when it refused is judged diverged (one catching up may merely lack a write).
+  await waitAllInSync(app.url);
   expect((await create(750)).errors).toBeUndefined();
   for (const mutation of ['updateEmployee(id: 750, input: { name: "New" })', 'deleteEmployee(id: 750)']) {
     // As if follower-2 had missed an earlier write to this row.
