@@ -20,13 +20,13 @@ export interface NodeStatus {
  * connection, closed afterwards: an idle keep-alive socket would hold the server's graceful
  * shutdown for its full drain period.
  */
-export function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+export function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<T> {
   const payload = JSON.stringify({ query, variables });
   return new Promise<T>((resolve, reject) => {
     const request = httpRequest(url, {
       method: 'POST',
       agent: false,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), connection: 'close' },
+      headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), connection: 'close' },
     });
     request.once('error', reject);
     request.once('response', (response) => {

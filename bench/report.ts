@@ -41,6 +41,17 @@ export function figuresTable(r: BenchResults): Table {
       : `${int(c.missedWrites)} writes (${c.missedPositions ?? '?'} positions): still ${c.endState} after ${c.seconds.toFixed(0)} s, lag ${c.endLagPositions ?? '?'} positions`;
     rows.push(loadRow('catch-up: writes missed', label('f2-q1'), c.load, note));
   }
+  if (r.consistency) {
+    const c = r.consistency;
+    const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+    const total = sorted(c.checks.map((x) => x.totalMs));
+    const held = sorted(c.checks.map((x) => x.heldCommitsMs));
+    const median = (values: number[]) => values[Math.floor(values.length / 2)];
+    const note =
+      `${c.checks.length} checks of ${int(c.rows)} rows: median ${ms(median(total))} ms (max ${ms(total[total.length - 1])}), ` +
+      `commits held ${ms(median(held))} ms (max ${ms(held[held.length - 1])}); consistent every time: ${c.checks.every((x) => x.consistent)}`;
+    rows.push(loadRow('consistency, updates meanwhile', label('f2-all'), c.load, note));
+  }
   if (r.soak) {
     const s = r.soak;
     rows.push(loadRow(`long write run (${r.options.soak.toLocaleString("en-US")} writes)`, label('f2-all'), s.load, `peak RSS first half ${(s.startRss / MB).toFixed(0)} MB, second half ${(s.endRss / MB).toFixed(0)} MB`));

@@ -1,4 +1,5 @@
 import type { BenchOptions } from './args';
+import type { ConsistencyResult } from './consistency-run';
 import type { CatchUpResult, ReadResults, SoakResult } from './scenarios';
 import type { LoadResult } from './stats';
 
@@ -17,6 +18,8 @@ export interface BenchResults {
   /** Seeding createEmployees (the first, cold), milliseconds, by topology. */
   seed: Record<string, number>;
   catchUp?: CatchUpResult;
+  /** `consistency` on 100,000 rows while writes go on. */
+  consistency?: ConsistencyResult;
   soak?: SoakResult;
   /** Warning and error lines the server logged, by topology. */
   serverLog: Record<string, string[]>;

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { parseArgs, UsageError, USAGE, type BenchOptions } from './args';
 import { report } from './report';
 import type { BenchResults } from './results-model';
+import { consistencyRun } from './consistency-run';
 import { bulkRun, catchUpRun, pgRuns, readRuns, soakRun, writeRuns } from './scenarios';
 import { Topology, TOPOLOGIES, type TopologySpec } from './topology';
 
@@ -25,6 +26,7 @@ async function otherScenarios(t: Topology, o: BenchOptions, r: BenchResults): Pr
   if (spec.key === 'alone') r.pg = await timed('pg direct runs', () => pgRuns(t, o));
   if (spec.key === 'f2-all') r.reads = await timed(`${spec.label}: read runs`, () => readRuns(t, o));
   r.bulk[spec.key] = await timed(`${spec.label}: bulk createEmployees`, () => bulkRun(t, o, 0));
+  if (spec.key === 'f2-all') r.consistency = await timed(`${spec.label}: consistency checks`, () => consistencyRun(t, o, o.rows + 10_000));
   if (spec.key === 'f2-all' && o.soak > 0) r.soak = await timed(`${spec.label}: long write run`, () => soakRun(t, o));
   if (spec.key === 'f2-q1' && o.catchup > 0) r.catchUp = await timed(`${spec.label}: catch-up of ${o.catchup} writes`, () => catchUpRun(t, o));
 }

@@ -44,5 +44,8 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   }
   add(`server peak RSS, 2nd vs 1st half of ${r.options.soak.toLocaleString("en-US")} writes`, r.soak ? ratio(r.soak.endRss, r.soak.startRss) : undefined,
     (v) => `${fmt(r.soak!.startRss / 2 ** 20, 0)} -> ${fmt(r.soak!.endRss / 2 ** 20, 0)} MB (${fmt(v)}x)`, 'flat (<= 1.10x)', (v) => v <= 1.1);
+  const totals = r.consistency?.checks.map((x) => x.totalMs).sort((a, b) => a - b);
+  add(`consistency of ${int(r.consistency?.rows ?? 100_000)} rows, median, writes going on`, totals?.[Math.floor(totals.length / 2)],
+    (v) => `${int(v)} ms`, '< 1,000 ms', (v) => v < 1000);
   return checks;
 }

@@ -17,6 +17,9 @@ export const TOPOLOGIES: TopologySpec[] = [
   { key: 'f2-q1', label: 'leader + 2 (quorum 1)', followers: 2, env: { SYNC_MODE: 'quorum', SYNC_QUORUM: '1' } },
 ];
 
+/** The bench's servers take admin operations (consistency) with this token. */
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
+
 /** Every topology still running, so that an interrupted run can stop them all. */
 const live = new Set<Topology>();
 
@@ -28,7 +31,7 @@ export class Topology {
     const nodes = await TestNodes.start(spec.followers);
     let server: ServerProcess | undefined;
     try {
-      server = await ServerProcess.start(nodes.replicationNodes, { ...extraEnv, ...spec.env });
+      server = await ServerProcess.start(nodes.replicationNodes, { ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ...extraEnv, ...spec.env });
       const notInSync = (await nodeStates(server.url)).filter((n) => n.name !== 'leader' && n.state !== 'IN_SYNC');
       if (notInSync.length) throw new Error(`followers not in sync at start: ${JSON.stringify(notInSync)}`);
       let seedMs = 0;
