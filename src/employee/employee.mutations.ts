@@ -74,7 +74,9 @@ export class EmployeeMutations {
       lockKey: Math.min(fromId, toId),
       sql: this.target.update(
         `emp.id IN (${literal(fromId)}, ${literal(toId)})`,
-        `salary = emp.salary + CASE WHEN emp.id = ${literal(fromId)} THEN ${-amount} ELSE ${amount} END`,
+        // Nothing moves unless both exist: a missing employee is NOT_FOUND, never an overflow of the other.
+        `salary = emp.salary + CASE WHEN (SELECT count(*) FROM emp AS e WHERE e.id IN (${literal(fromId)}, ${literal(toId)})) < 2 THEN 0 ` +
+          `WHEN emp.id = ${literal(fromId)} THEN ${-amount} ELSE ${amount} END`,
       ),
       interpret: (rows) => {
         const from = found(rows.filter((r) => r.id === fromId), fromId);

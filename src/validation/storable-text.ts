@@ -3,12 +3,15 @@ import { registerDecorator, type ValidationArguments, type ValidationOptions } f
 /** `String.prototype.isWellFormed` (Node 20, ES2024); the project's `lib` is ES2022, so it is typed here. */
 type WellFormedCheckable = string & { isWellFormed(): boolean };
 
+/** Whitespace, format characters (zero-width space, joiners, BOM) and controls: nothing a listing shows. */
+const BLANK = /^[\p{White_Space}\p{Cf}\p{Cc}]*$/u;
+
 /**
  * What is wrong with `value` as text PostgreSQL can store and give back unchanged, or undefined
  * when it is fine. PostgreSQL's `text` cannot hold NUL at all (the statement fails); a lone
  * UTF-16 surrogate has no UTF-8 form, so it would be stored as U+FFFD and read back as something
- * the client never sent; text of only whitespace (a name, today the only text field) is blank in
- * every listing.
+ * the client never sent; text of only whitespace or invisible characters (a name, today the only
+ * text field) is blank in every listing.
  */
 export function storableTextProblem(property: string, value: unknown): string | undefined {
   // Not a string: the GraphQL type and the other rules deal with it; empty: IsNotEmpty says so.
@@ -17,7 +20,7 @@ export function storableTextProblem(property: string, value: unknown): string | 
   if (!(value as WellFormedCheckable).isWellFormed()) {
     return `${property} must be valid Unicode (no lone surrogate); send each character as a whole UTF-16 pair`;
   }
-  if (value.trim() === '') return `${property} must not be only whitespace; give at least one visible character`;
+  if (BLANK.test(value)) return `${property} must not be only whitespace or invisible characters; give at least one visible character`;
   return undefined;
 }
 

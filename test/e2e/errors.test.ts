@@ -118,6 +118,7 @@ describe.each([
   ['a lone surrogate', 'Ann \uD800', 'name must be valid Unicode (no lone surrogate)'],
   ['only spaces', '   ', 'name must not be only whitespace'],
   ['only a tab and a newline', '\t\n', 'name must not be only whitespace'],
+  ['only zero-width spaces and a BOM', '\u200B\u200B\uFEFF', 'name must not be only whitespace or invisible characters'],
 ])('a name with %s', (_what, name, rule) => {
   test('is BAD_USER_INPUT for createEmployee, naming input.name and the rule; nothing is written', async () => {
     const before = await leaderPosition();
@@ -194,6 +195,16 @@ test('every hand-raised BAD_USER_INPUT has the validation shape: extensions.fiel
       { id: 41, salary: 5 },
     ]);
   }
+});
+
+test('a transfer between a missing employee and one at the largest salary is NOT_FOUND naming the missing one, not an overflow', async () => {
+  await gql(app.url, CREATE, { input: { id: 43, name: 'Max', salary: 2_147_483_647 } });
+  for (const [from, to, missing] of [[999_999, 43, 999_999], [43, 999_998, 999_998]]) {
+    const result = await gql(app.url, `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: 1) { position } }`);
+    expect(errorCode(result)).toBe('NOT_FOUND');
+    expect(result.errors![0].extensions!.id).toBe(missing);
+  }
+  for (const node of ['leader', 'follower-1']) expect(await nodes.query(node, 'SELECT salary FROM emp WHERE id = 43')).toEqual([{ salary: 2_147_483_647 }]);
 });
 
 test('Apollo Sandbox can introspect the schema', async () => {
