@@ -42,8 +42,3 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
     poolErrorHandler: () => undefined,
   });
 }
-
-/** Builds one DataSource per node, keyed by node name. */
-export function buildDataSources(nodes: NodeSettings[], tuning: DataSourceTuning): Map<string, DataSource> {
-  return new Map(nodes.map((node) => [node.name, buildDataSource(node, tuning)]));
-}

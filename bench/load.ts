@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import type { ServerProcess } from '../test/support/server-process';
+import type { ServerProcess } from '../harness/server-process';
 import { RssSampler } from './rss-sampler';
 import { scrape, writePhases } from './server-metrics';
 import { Latencies, type LoadResult } from './stats';

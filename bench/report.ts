@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { HARNESS_NOTE } from '../harness/server-process';
 import type { BenchResults } from './results-model';
 import type { LoadResult } from './stats';
 import { checkTargets, type TargetCheck } from './targets';
@@ -117,8 +118,8 @@ export async function report(r: BenchResults): Promise<string[]> {
   const problems = [
     ...r.failures.map((f) => `FAILED: ${f}`),
     ...Object.entries(r.serverLog).flatMap(([k, lines]) => {
-      const own = lines.filter((l) => l.startsWith('bench:')).map((l) => `${label(k)}: ${l}`);
-      const server = lines.filter((l) => !l.startsWith('bench:'));
+      const own = lines.filter((l) => l.startsWith(HARNESS_NOTE)).map((l) => `${label(k)}: ${l}`);
+      const server = lines.filter((l) => !l.startsWith(HARNESS_NOTE));
       return server.length ? [...own, `${label(k)}: server logged ${server.length} warning/error lines, first: ${server[0].slice(0, 300)}`] : own;
     }),
   ];

@@ -1,4 +1,4 @@
-import type { WritePhase } from '../src/metrics/write-metrics';
+import type { WritePhase } from '../src/replication/write/write-metrics';
 
 /** Every sample of a Prometheus text exposition, by `name{labels}`. */
 export type Samples = Map<string, number>;

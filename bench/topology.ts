@@ -1,6 +1,6 @@
-import { TestNodes } from '../test/support/nodes';
+import { LocalNodes } from '../harness/nodes';
 import { createRows, nodeStates } from './gql';
-import { ServerProcess } from '../test/support/server-process';
+import { ServerProcess } from '../harness/server-process';
 
 /** One cluster shape the benchmark measures. */
 export interface TopologySpec {
@@ -25,10 +25,10 @@ const live = new Set<Topology>();
 
 /** Fresh embedded nodes, a syncrep server process in front of them, and `rows` seeded employees. */
 export class Topology {
-  private constructor(readonly spec: TopologySpec, readonly nodes: TestNodes, readonly server: ServerProcess, readonly seedMs: number) {}
+  private constructor(readonly spec: TopologySpec, readonly nodes: LocalNodes, readonly server: ServerProcess, readonly seedMs: number) {}
 
   static async start(spec: TopologySpec, rows: number, extraEnv: Record<string, string>): Promise<Topology> {
-    const nodes = await TestNodes.start(spec.followers);
+    const nodes = await LocalNodes.start(spec.followers);
     let server: ServerProcess | undefined;
     try {
       server = await ServerProcess.start(nodes.replicationNodes, { ADMIN_TOKEN: BENCH_ADMIN_TOKEN, ...extraEnv, ...spec.env });

@@ -1,14 +1,15 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { startStandaloneServer } from '@apollo/server/standalone';
+import { buildDataSource } from '../ormconfig';
 import type { Settings } from './config/settings';
 import { EmbeddedCluster } from './embedded/embedded-cluster';
 import type { Logger } from './logger';
 import { MetricsServer } from './metrics/metrics-server';
-import { Cluster } from './replication/cluster';
-import { GidSource } from './replication/gid';
+import { Cluster } from './replication/nodes/cluster';
+import { GidSource } from './replication/write/gid';
 import { ReplicationService } from './replication/replication-service';
-import { startReplication, type Replication } from './replication/replication';
+import { startReplication, type ReplicationLayer } from './replication/replication';
 import { announceAdminAccess } from './server/admin-access-log';
 import { adminTokenDigest } from './server/admin-guard';
 import type { AppContext } from './server/context';
@@ -18,19 +19,24 @@ import { replicationExtensionPlugin } from './server/replication-extension.plugi
 import { buildAppSchema } from './server/schema';
 import type { ServerState } from './server/server-state';
 import { seedTutorialRows } from './employee/employee.seed';
+import { UnreachableCaseError } from './errors/unreachable';
 
 /** A running syncrep: the nodes, the replication layer and the GraphQL server, stopped together. */
 export class Syncrep {
-  private state: ServerState = { kind: 'starting' };
+  private state: ServerState;
 
   private constructor(
+    url: string,
     private readonly server: ApolloServer<AppContext>,
-    readonly replication: Replication,
+    /** The replication layer: its service is what resolvers use (`ctx.replication`). */
+    readonly layer: ReplicationLayer,
     private readonly embedded: EmbeddedCluster | undefined,
     private readonly log: Logger,
     /** The Prometheus endpoint, when METRICS_PORT is set. */
     readonly metrics: MetricsServer | undefined,
-  ) {}
+  ) {
+    this.state = { kind: 'running', url };
+  }
 
   /** Starts everything `settings` describes; a node that cannot be used stops startup with a StartupError. */
   static async start(settings: Settings, log: Logger): Promise<Syncrep> {
@@ -38,18 +44,21 @@ export class Syncrep {
       settings.cluster.kind === 'embedded'
         ? new EmbeddedCluster(settings.cluster.dataDir, settings.cluster.basePort, settings.cluster.followers, log)
         : undefined;
-    let replication: Replication | undefined;
+    let layer: ReplicationLayer | undefined;
     let metrics: MetricsServer | undefined;
     try {
       const nodes = embedded ? await embedded.start() : settings.cluster.kind === 'external' ? settings.cluster.nodes : [];
       for (const node of embedded?.nodes ?? []) log.info({ node: node.options.name, port: node.options.port }, 'embedded node listening');
       const gids = new GidSource();
       const tuning = { poolSize: settings.poolSize, timeoutMs: settings.dbTimeoutMs, applicationName: gids.applicationName };
-      const cluster = await Cluster.open(nodes, tuning, log);
-      replication = await startReplication(cluster, nodes[0].url, gids, settings, log);
-      if (embedded) await seedTutorialRows(replication.service, log);
+      const cluster = await Cluster.open(
+        nodes.map((node) => ({ node, dataSource: buildDataSource(node, tuning) })),
+        log,
+      );
+      layer = await startReplication(cluster, nodes[0].url, gids, settings, log);
+      if (embedded) await seedTutorialRows(layer.service, log);
       if (settings.metricsPort !== undefined) {
-        metrics = await MetricsServer.start(replication.metrics.registry, settings.metricsPort, settings.host, log);
+        metrics = await MetricsServer.start(layer.metrics.registry, settings.metricsPort, settings.host, log);
         log.info({ url: metrics.url }, 'metrics endpoint listening');
       }
       const limits = queryLimits(settings.production);
@@ -63,7 +72,7 @@ export class Syncrep {
         formatError: createFormatError(log, settings.production),
         plugins: [...limits.plugins, replicationExtensionPlugin(), ApolloServerPluginLandingPageLocalDefault({ embed: true })],
       });
-      const service = replication.service;
+      const service = layer.service;
       const tokenDigest = adminTokenDigest(settings.admin);
       const { url } = await startStandaloneServer(server, {
         listen: { port: settings.port, host: settings.host },
@@ -74,14 +83,13 @@ export class Syncrep {
           adminTokenDigest: tokenDigest,
         }),
       });
-      const app = new Syncrep(server, replication, embedded, log, metrics);
-      app.state = { kind: 'running', url };
+      const app = new Syncrep(url, server, layer, embedded, log, metrics);
       log.info({ url, leader: nodes[0].name, followers: nodes.slice(1).map((n) => n.name), sync: settings.sync }, 'syncrep ready');
       announceAdminAccess(settings.admin, log);
       return app;
     } catch (error) {
       await metrics?.stop();
-      await replication?.stop();
+      await layer?.stop();
       await embedded?.stop();
       throw error;
     }
@@ -93,7 +101,7 @@ export class Syncrep {
   }
 
   get service(): ReplicationService {
-    return this.replication.service;
+    return this.layer.service;
   }
 
   /** Stops taking requests, lets writes in flight finish, then closes the pools and the embedded nodes. */
@@ -103,12 +111,11 @@ export class Syncrep {
         return;
       case 'stopping':
         return this.state.stopped;
-      case 'starting':
       case 'running': {
         const stopped = (async () => {
           await this.server.stop();
           await this.metrics?.stop();
-          await this.replication.stop();
+          await this.layer.stop();
           await this.embedded?.stop();
           this.log.info('syncrep stopped');
         })();
@@ -117,10 +124,8 @@ export class Syncrep {
         this.state = { kind: 'stopped' };
         return;
       }
-      default: {
-        const unreachable: never = this.state;
-        throw new Error(`unknown server state ${JSON.stringify(unreachable)}`);
-      }
+      default:
+      throw new UnreachableCaseError(this.state, 'server state');
     }
   }
 }

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import exitHook from 'async-exit-hook';
 import { ConfigError, loadSettings } from './config/load-settings';
 import { createLogger } from './logger';
-import { StartupError } from './replication/cluster';
+import { StartupError } from './errors/startup-error';
 import { Syncrep } from './app';
 
 /** `npm start`: reads the settings once, starts syncrep, and stops it cleanly on Ctrl-C or SIGTERM. */

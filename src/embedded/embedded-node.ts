@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
+import { UnreachableCaseError } from '../errors/unreachable';
 
 /** Options for one embedded PostgreSQL node. */
 export interface EmbeddedNodeOptions {
@@ -102,10 +103,8 @@ export class EmbeddedNode {
         this.state = { kind: 'stopped' };
         return;
       }
-      default: {
-        const unreachable: never = state;
-        throw new Error(`unknown state ${JSON.stringify(unreachable)}`);
-      }
+      default:
+      throw new UnreachableCaseError(state, 'state');
     }
   }
 

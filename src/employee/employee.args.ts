@@ -1,6 +1,6 @@
 import { ArrayMaxSize, ArrayMinSize, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
 import { ArgsType, Field, Int } from 'type-graphql';
-import { ReadFrom } from '../cluster/read-from.input';
+import { ReadFrom } from '../cluster-api/read-from.input';
 import { CreateEmployeeInput, UpdateEmployeeInput } from './employee.inputs';
 
 /** Page size of `employees` when `first` is not given, and the most it may ask for. */
@@ -12,7 +12,7 @@ export const BATCH_MAX = 10_000;
 export class EmployeeIdArgs {
   @Field(() => Int)
   @Min(1, { message: 'id must be at least 1' })
-  id: number;
+  id!: number;
 }
 
 @ArgsType()
@@ -48,7 +48,7 @@ export class EmployeesArgs {
 export class CreateEmployeeArgs {
   @Field(() => CreateEmployeeInput)
   @ValidateNested()
-  input: CreateEmployeeInput;
+  input!: CreateEmployeeInput;
 }
 
 @ArgsType()
@@ -57,27 +57,27 @@ export class CreateEmployeesArgs {
   @ArrayMinSize(1, { message: 'inputs must hold at least one employee' })
   @ArrayMaxSize(BATCH_MAX, { message: `inputs may hold at most ${BATCH_MAX} employees` })
   @ValidateNested({ each: true })
-  inputs: CreateEmployeeInput[];
+  inputs!: CreateEmployeeInput[];
 }
 
 @ArgsType()
 export class UpdateEmployeeArgs extends EmployeeIdArgs {
   @Field(() => UpdateEmployeeInput)
   @ValidateNested()
-  input: UpdateEmployeeInput;
+  input!: UpdateEmployeeInput;
 }
 
 @ArgsType()
 export class TransferSalaryArgs {
   @Field(() => Int)
   @Min(1, { message: 'fromId must be at least 1' })
-  fromId: number;
+  fromId!: number;
 
   @Field(() => Int)
   @Min(1, { message: 'toId must be at least 1' })
-  toId: number;
+  toId!: number;
 
   @Field(() => Int)
   @Min(1, { message: 'amount must be positive' })
-  amount: number;
+  amount!: number;
 }

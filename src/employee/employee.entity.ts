@@ -7,13 +7,13 @@ import { Column, Entity, PrimaryColumn } from 'typeorm';
 export class Employee {
   @PrimaryColumn({ type: 'int' })
   @Field(() => Int)
-  id: number;
+  id!: number;
 
   @Column({ type: 'text' })
   @Field()
-  name: string;
+  name!: string;
 
   @Column({ type: 'int' })
   @Field(() => Int)
-  salary: number;
+  salary!: number;
 }

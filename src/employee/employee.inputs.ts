@@ -10,19 +10,19 @@ export class CreateEmployeeInput {
   @Field(() => Int)
   @IsInt()
   @Min(1, { message: 'id must be at least 1' })
-  id: number;
+  id!: number;
 
   @Field()
   @IsNotEmpty({ message: 'name must not be empty' })
   @IsStorableText()
   @MaxLength(EMPLOYEE_LIMITS.nameMaxLength, { message: `name must be at most ${EMPLOYEE_LIMITS.nameMaxLength} characters` })
-  name: string;
+  name!: string;
 
   @Field(() => Int)
   @IsInt()
   @Min(0, { message: 'salary must not be negative' })
   @Max(EMPLOYEE_LIMITS.salaryMax)
-  salary: number;
+  salary!: number;
 }
 
 @InputType({ description: 'Fields to change; at least one must be given.' })

@@ -1,12 +1,12 @@
 import type { DatabaseError } from 'pg';
 import { badInput, ErrorCode, userError } from '../errors/error-code';
-import type { Mutation, RowImage, TableShape, WriteTarget } from '../replication/mutation';
-import { literal } from '../replication/sql';
+import type { Mutation, WriteTarget } from '../replication/write/mutation';
+import type { RowImage, TableShape } from '../replication/change';
+import { literal } from '../replication/sql/sql';
 import type { Employee } from './employee.entity';
 import { EMPLOYEE_LIMITS, type CreateEmployeeInput, type UpdateEmployeeInput } from './employee.inputs';
+import { SqlState } from '../replication/sql/sqlstate';
 
-const UNIQUE_VIOLATION = '23505';
-const NUMERIC_OUT_OF_RANGE = '22003';
 
 /**
  * Employee writes as the replication layer runs them: one statement each, returning the row
@@ -87,7 +87,7 @@ export class EmployeeMutations {
         return [from, to];
       },
       explain: (error) =>
-        error.code === NUMERIC_OUT_OF_RANGE
+        error.code === SqlState.NumericValueOutOfRange
           ? badInput('amount', `employee ${toId}'s salary would exceed the largest Int (${EMPLOYEE_LIMITS.salaryMax}); transfer less`)
           : undefined,
     };
@@ -104,7 +104,7 @@ function found(rows: RowImage[], id: number): Employee {
 }
 
 function alreadyExists(error: DatabaseError) {
-  if (error.code !== UNIQUE_VIOLATION) return undefined;
+  if (error.code !== SqlState.UniqueViolation) return undefined;
   const id = /\(id\)=\((\d+)\)/.exec(error.detail ?? '')?.[1];
   return userError(ErrorCode.AlreadyExists, `employee ${id ?? ''} already exists; nothing was created`.replace('  ', ' '), {
     id: id ? Number(id) : null,

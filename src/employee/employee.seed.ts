@@ -14,10 +14,7 @@ export const TUTORIAL_ROWS = [
  * neither employees nor any replicated write. A cluster whose rows were all deleted stays empty.
  */
 export async function seedTutorialRows(service: ReplicationService, log: Logger): Promise<void> {
-  const [{ fresh }] = await service.leaderQuery(
-    'SELECT NOT EXISTS (SELECT 1 FROM emp) AND NOT EXISTS (SELECT 1 FROM syncrep_log) AS fresh',
-  );
-  if (!fresh) return;
+  if (!(await service.isFresh(Employee))) return;
   const outcome = await service.write(new EmployeeMutations(service.target(Employee)).createMany(TUTORIAL_ROWS));
   log.info({ rows: TUTORIAL_ROWS.length, position: outcome.position }, 'seeded the tutorial rows');
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
-import { StartupError } from '../replication/cluster';
+import { StartupError } from '../errors/startup-error';
 
 /** `GET /metrics` in Prometheus text format, on a port of its own, apart from the GraphQL API. */
 export class MetricsServer {

@@ -1,6 +1,7 @@
 import { badInput, ErrorCode, userError } from '../errors/error-code';
-import type { ClusterNode, FollowerNode, LeaderNode } from './cluster-node';
-import { readBlocker } from './node-state';
+import type { PgNode, FollowerNode, LeaderNode } from './nodes/cluster-node';
+import { readBlocker } from './nodes/node-state';
+import { UnreachableCaseError } from '../errors/unreachable';
 
 export type ReadRoleName = 'LEADER' | 'FOLLOWER' | 'ANY';
 
@@ -20,7 +21,7 @@ export class ReadRouter {
 
   constructor(private readonly leader: LeaderNode, private readonly followers: readonly FollowerNode[]) {}
 
-  candidates(target: ReadTarget | null | undefined): ClusterNode[] {
+  candidates(target: ReadTarget | null | undefined): PgNode[] {
     const role = target?.role ?? 'ANY';
     if (target?.node != null) return [this.named(target.node, role)];
     switch (role) {
@@ -35,14 +36,12 @@ export class ReadRouter {
       }
       case 'ANY':
         return readBlocker(this.leader.state) ? this.inTurn() : [...this.inTurn(), this.leader];
-      default: {
-        const unreachable: never = role;
-        throw new Error(`unknown read role ${String(unreachable)}`);
-      }
+      default:
+      throw new UnreachableCaseError(role, 'read role');
     }
   }
 
-  private named(name: string, role: ReadRoleName): ClusterNode {
+  private named(name: string, role: ReadRoleName): PgNode {
     const node = [this.leader, ...this.followers].find((n) => n.name === name);
     if (!node) {
       const known = [this.leader, ...this.followers].map((n) => n.name).join(', ');
@@ -54,7 +53,7 @@ export class ReadRouter {
     return this.usable(node);
   }
 
-  private usable(node: ClusterNode): ClusterNode {
+  private usable(node: PgNode): PgNode {
     const blocker = readBlocker(node.state);
     if (blocker) throw userError(ErrorCode.NodeUnavailable, `node "${node.name}" cannot serve reads: ${blocker}`, { node: node.name });
     return node;

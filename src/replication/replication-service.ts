@@ -1,16 +1,18 @@
 import { QueryFailedError, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { ErrorCode, badInput, userError } from '../errors/error-code';
-import type { ConsistencyReport } from './consistency';
-import type { HealthMonitor } from './health-monitor';
-import type { Verifier } from './verifier';
-import type { Cluster } from './cluster';
+import type { ConsistencyReport } from './verify/consistency';
+import type { HealthMonitor } from './recovery/health-monitor';
+import type { Verifier } from './verify/verifier';
+import type { Cluster } from './nodes/cluster';
 import type { Logger } from '../logger';
-import { setState, type ClusterNode, type FollowerNode } from './cluster-node';
-import { tableShape, writeTarget, type Mutation, type WriteTarget } from './mutation';
+import type { FollowerNode, PgNode } from './nodes/cluster-node';
+import { transition } from './nodes/transitions';
+import { tableShape, writeTarget, type Mutation, type WriteTarget } from './write/mutation';
 import { ReadRouter, type ReadTarget } from './read-router';
-import { describeFailure, isServerError } from './sql';
-import type { WriteBatcher } from './write-batcher';
-import type { WriteOutcome } from './write-outcome';
+import { describeFailure, isServerError, row, rows } from './sql/sql';
+import { lags as lagsOf, logIsEmpty } from './sql/statements';
+import type { WriteBatcher } from './write/write-batcher';
+import type { WriteOutcome } from './write/write-outcome';
 
 /** How far a node is behind the leader. */
 export interface NodeLag {
@@ -70,16 +72,14 @@ export class ReplicationService {
         if (isServerError(cause)) throw error;
         failure = `node "${node.name}" did not answer (${describeFailure(cause)})`;
         // Stop routing reads to it now; the health monitor brings it back once it answers.
-        if (node.state.kind === 'IN_SYNC' || node.state.kind === 'UP') {
-          setState(node, { kind: 'DOWN', reason: describeFailure(cause) }, this.log);
-        }
+        transition(node, { kind: 'unreachable', reason: describeFailure(cause) }, this.log);
       }
     }
     throw userError(ErrorCode.NodeUnavailable, failure, { node: candidates.length === 1 ? candidates[0].name : null });
   }
 
   /** Every node with its role and state, leader first. */
-  nodes(): readonly ClusterNode[] {
+  nodes(): readonly PgNode[] {
     return this.cluster.nodes;
   }
 
@@ -89,22 +89,13 @@ export class ReplicationService {
    */
   async lags(): Promise<Map<string, NodeLag>> {
     const lags = new Map<string, NodeLag>();
-    const leader = this.cluster.leader.dataSource;
     try {
       // One round trip: the leader's position, then each follower's count and age of what it lacks.
       const followers = this.cluster.followers;
-      const rows: { i: number; positions: number; ms: number; max: string }[] = await leader.query(
-        `SELECT f.i, count(l.position)::int AS positions,
-                coalesce(extract(epoch FROM clock_timestamp() - min(l.committed_at)) * 1000, 0)::int AS ms,
-                (SELECT coalesce(max(position), 0) FROM syncrep_log)::text AS max
-           FROM unnest($1::bigint[]) WITH ORDINALITY AS f(applied, i)
-           LEFT JOIN syncrep_log l ON l.position > f.applied
-          GROUP BY f.i ORDER BY f.i`,
-        [[0n, ...followers.map((f) => f.appliedPosition)].map(String)],
-      );
-      lags.set(this.cluster.leader.name, { applied: BigInt(rows[0].max), positions: 0, ms: 0 });
+      const found = await rows(this.cluster.leader.pool, lagsOf([0n, ...followers.map((f) => f.appliedPosition)]));
+      lags.set(this.cluster.leader.name, { applied: BigInt(found[0].max), positions: 0, ms: 0 });
       followers.forEach((follower, index) => {
-        const { positions, ms } = rows[index + 1];
+        const { positions, ms } = found[index + 1];
         lags.set(follower.name, { applied: follower.appliedPosition, positions, ms });
       });
     } catch {
@@ -123,7 +114,7 @@ export class ReplicationService {
    * and returns it (IN_SYNC). BAD_USER_INPUT for the leader or an unknown name; NODE_UNAVAILABLE
    * when the rebuild fails (the follower keeps a state saying why).
    */
-  async resyncNode(name: string): Promise<ClusterNode> {
+  async resyncNode(name: string): Promise<PgNode> {
     const follower = this.follower(name);
     try {
       await this.admin.monitor.resync(follower);
@@ -148,9 +139,11 @@ export class ReplicationService {
     throw badInput('node', rule);
   }
 
-  /** A read-only query on the leader, for startup decisions such as seeding. */
-  leaderQuery(sql: string): Promise<Record<string, unknown>[]> {
-    return this.cluster.leader.dataSource.query(sql);
+  /** True when the leader holds no row of `entity`'s table and has logged no write: a new cluster (for seeding). */
+  async isFresh(entity: EntityTarget<ObjectLiteral>): Promise<boolean> {
+    const { leader } = this.cluster;
+    if (await leader.dataSource.getRepository(entity).exists()) return false;
+    return (await row(leader.pool, logIsEmpty())).empty;
   }
 
   get leaderName(): string {

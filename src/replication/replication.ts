@@ -1,23 +1,23 @@
 import type { Settings } from '../config/settings';
 import type { Logger } from '../logger';
-import { registerNodeMetrics } from '../metrics/node-metrics';
-import { WriteMetrics } from '../metrics/write-metrics';
-import { CatchUp } from './catch-up';
-import type { Cluster } from './cluster';
-import type { GidSource } from './gid';
-import { InstanceLiveness } from './instance-liveness';
-import { HealthMonitor } from './health-monitor';
-import { InDoubtResolver } from './in-doubt-resolver';
-import { LogTrimmer } from './log-trimmer';
-import { MembershipGate } from './membership-gate';
+import { registerNodeMetrics } from './nodes/node-metrics';
+import { WriteMetrics } from './write/write-metrics';
+import { CatchUp } from './recovery/catch-up';
+import type { Cluster } from './nodes/cluster';
+import type { GidSource } from './write/gid';
+import { InstanceLiveness } from './recovery/instance-liveness';
+import { HealthMonitor } from './recovery/health-monitor';
+import { InDoubtResolver } from './recovery/in-doubt-resolver';
+import { LogTrimmer } from './log/log-trimmer';
+import { MembershipGate } from './write/membership-gate';
 import { ReplicationService } from './replication-service';
-import { SyncPolicy } from './sync-policy';
-import { Verifier } from './verifier';
-import { WriteBatcher } from './write-batcher';
-import { WritePath } from './write-path';
+import { SyncPolicy } from './write/sync-policy';
+import { Verifier } from './verify/verifier';
+import { WriteBatcher } from './write/write-batcher';
+import { WritePath } from './write/write-path';
 
 /** The replication layer, assembled: what the API uses, and the one `stop()` for all of it. */
-export interface Replication {
+export interface ReplicationLayer {
   cluster: Cluster;
   service: ReplicationService;
   catchUp: CatchUp;
@@ -38,7 +38,7 @@ export async function startReplication(
   gids: GidSource,
   settings: Settings,
   log: Logger,
-): Promise<Replication> {
+): Promise<ReplicationLayer> {
   const inFlight = new Set<string>();
   const gate = new MembershipGate();
   const metrics = new WriteMetrics();

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AdminAccess } from '../config/settings';
 import { ErrorCode, userError } from '../errors/error-code';
 import type { AppContext } from './context';
+import { UnreachableCaseError } from '../errors/unreachable';
 
 /** How a request stands against the admin token. */
 type AdminStanding = 'admin' | 'off' | 'missing' | 'wrong';
@@ -32,10 +33,8 @@ export function requireAdmin(ctx: AppContext): void {
       );
     case 'wrong':
       throw userError(ErrorCode.Forbidden, 'the admin token is wrong: send the server\'s ADMIN_TOKEN as "Authorization: Bearer <ADMIN_TOKEN>"');
-    default: {
-      const unreachable: never = standing;
-      throw new Error(`unknown admin standing ${String(unreachable)}`);
-    }
+    default:
+    throw new UnreachableCaseError(standing, 'admin standing');
   }
 }
 

@@ -1,7 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType } from 'type-graphql';
-import { AdminResolver } from '../cluster/admin.resolver';
-import { ClusterResolver } from '../cluster/cluster.resolver';
+import { AdminResolver } from '../cluster-api/admin.resolver';
+import { ClusterResolver } from '../cluster-api/nodes.resolver';
 import { EmployeeResolver } from '../employee/employee.resolver';
 
 const resolvers = [EmployeeResolver, ClusterResolver, AdminResolver] as const;

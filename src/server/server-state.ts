@@ -1,6 +1,5 @@
-/** Lifecycle of the syncrep process, in the order it moves through. */
+/** Lifecycle of a started syncrep, in the order it moves through (it exists only once it runs). */
 export type ServerState =
-  | { kind: 'starting' }
   | { kind: 'running'; url: string }
   | { kind: 'stopping'; stopped: Promise<void> }
   | { kind: 'stopped' };

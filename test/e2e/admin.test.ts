@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
-import { TestNodes } from '../support/nodes';
+import { LocalNodes } from '../../harness/nodes';
 import { ADMIN_HEADERS, gql, startServer, TEST_ADMIN_TOKEN } from '../support/server';
 import { waitAllInSync, waitFor } from '../support/wait';
 
-let nodes: TestNodes;
+let nodes: LocalNodes;
 /** A server with ADMIN_TOKEN set. */
 let app: Syncrep;
 /** A server in front of the same nodes with no ADMIN_TOKEN: admin access off. */
@@ -13,7 +13,7 @@ let off: Syncrep;
 const followerDown = (url: string) => async () => (await nodesAs({}, url)).find((n) => n.name === 'follower-1')?.state === 'DOWN';
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(1);
+  nodes = await LocalNodes.start(1);
   app = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
   off = await startServer(nodes);
   await waitAllInSync(app.url);

@@ -1,17 +1,17 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
-import { TestNodes } from '../support/nodes';
+import { LocalNodes } from '../../harness/nodes';
 import { errorCode, gql, startServer } from '../support/server';
 
 /**
  * Issue 8's repro: concurrent good writes with a few NUL-bearing ones among them. The NUL ones
  * once made the leader undo a neighbour's write that the followers still applied.
  */
-let nodes: TestNodes;
+let nodes: LocalNodes;
 let app: Syncrep;
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(2);
+  nodes = await LocalNodes.start(2);
   app = await startServer(nodes);
 });
 

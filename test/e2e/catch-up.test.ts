@@ -1,14 +1,14 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
-import type { FollowerNode } from '../../src/replication/cluster-node';
-import { TestNodes } from '../support/nodes';
+import type { FollowerNode } from '../../src/replication/nodes/cluster-node';
+import { LocalNodes } from '../../harness/nodes';
 import { gql, startServer } from '../support/server';
 
-let nodes: TestNodes;
+let nodes: LocalNodes;
 let app: Syncrep;
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(1);
+  nodes = await LocalNodes.start(1);
   app = await startServer(nodes, { HEALTH_INTERVAL_MS: '60000' });
 });
 
@@ -29,10 +29,10 @@ test('catch-up replays a position below one already applied (writes commit out o
   await nodes.query('follower-1', 'DELETE FROM emp WHERE id = 2');
   await nodes.query('follower-1', 'DELETE FROM syncrep_applied WHERE position = $1', [missing]);
 
-  const follower = app.replication.cluster.followers[0] as FollowerNode;
-  expect(await app.replication.catchUp.replay(follower)).toBe(1);
+  const follower = app.layer.cluster.followers[0] as FollowerNode;
+  expect(await app.layer.catchUp.replay(follower)).toBe(1);
   expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('leader'));
-  expect(await app.replication.catchUp.replay(follower)).toBe(0);
+  expect(await app.layer.catchUp.replay(follower)).toBe(0);
 });
 
 test('catch-up replays in numeric position order across a digit boundary (9 before 10), row by row', async () => {
@@ -48,7 +48,7 @@ test('catch-up replays in numeric position order across a digit boundary (9 befo
   await nodes.query('follower-1', 'UPDATE emp SET salary = $1 WHERE id = 50', [kept]);
   await nodes.query('follower-1', 'DELETE FROM syncrep_applied WHERE position = ANY($1::bigint[])', [lost.map(String)]);
 
-  const follower = app.replication.cluster.followers[0] as FollowerNode;
-  expect(await app.replication.catchUp.replay(follower)).toBe(lost.length);
+  const follower = app.layer.cluster.followers[0] as FollowerNode;
+  expect(await app.layer.catchUp.replay(follower)).toBe(lost.length);
   expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('leader'));
 });

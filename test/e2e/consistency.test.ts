@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
-import { TestNodes } from '../support/nodes';
+import { LocalNodes } from '../../harness/nodes';
 import { ADMIN_HEADERS, TEST_ADMIN_TOKEN, errorCode, gql, startServer, type GqlResponse } from '../support/server';
 import { waitAllInSync } from '../support/wait';
 
 const ROWS = 3000;
 
-let nodes: TestNodes;
+let nodes: LocalNodes;
 let app: Syncrep;
 
 const admin = (query: string, variables: Record<string, unknown> = {}) => gql(app.url, query, variables, ADMIN_HEADERS);
@@ -26,7 +26,7 @@ async function everyNodeIdentical(): Promise<void> {
 }
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(2);
+  nodes = await LocalNodes.start(2);
   app = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
   const inputs = Array.from({ length: ROWS }, (_, i) => ({ id: i + 1, name: `E${i + 1}`, salary: i }));
   const created = await gql(app.url, 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }', { inputs });

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
-import { TestNodes } from '../support/nodes';
+import { LocalNodes } from '../../harness/nodes';
 import { errorCode, gql, startServer } from '../support/server';
 
-let nodes: TestNodes;
+let nodes: LocalNodes;
 let app: Syncrep;
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(1);
+  nodes = await LocalNodes.start(1);
   app = await startServer(nodes, { NODE_ENV: 'production' });
   await gql(app.url, 'mutation { createEmployee(input: { id: 1, name: "Ada", salary: 10 }) { position } }');
 });

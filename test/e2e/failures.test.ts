@@ -1,15 +1,15 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
-import { TestNodes } from '../support/nodes';
+import { LocalNodes } from '../../harness/nodes';
 import { ADMIN_HEADERS, TEST_ADMIN_TOKEN, errorCode, gql, startServer } from '../support/server';
 import { waitAllInSync, waitFor } from '../support/wait';
 
 const NODES = ['leader', 'follower-1', 'follower-2'];
-let nodes: TestNodes;
+let nodes: LocalNodes;
 let app: Syncrep;
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(2);
+  nodes = await LocalNodes.start(2);
   app = await startServer(nodes, { DB_TIMEOUT_MS: '1500', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
 });
 

@@ -1,17 +1,17 @@
 import 'reflect-metadata';
 import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
-import { TestNodes } from '../support/nodes';
+import { LocalNodes } from '../../harness/nodes';
 import { errorCode, gql, startServer, type GqlResponse } from '../support/server';
 import { waitFor } from '../support/wait';
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, k) => from + k);
 
-let nodes: TestNodes;
+let nodes: LocalNodes;
 let app: Syncrep;
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(1);
+  nodes = await LocalNodes.start(1);
   // One distributed commit at a time: whatever arrives while it runs goes into the next one, together.
   app = await startServer(nodes, { WRITE_CONCURRENCY: '1', METRICS_PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
   // 517 is left out, for a NOT_FOUND.

@@ -4,8 +4,8 @@ import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
 import { Employee } from '../../src/employee/employee.entity';
 import { EmployeeMutations } from '../../src/employee/employee.mutations';
-import type { Mutation } from '../../src/replication/mutation';
-import { TestNodes } from '../support/nodes';
+import type { Mutation } from '../../src/replication/write/mutation';
+import { LocalNodes } from '../../harness/nodes';
 import { startServer } from '../support/server';
 import { waitFor } from '../support/wait';
 
@@ -17,13 +17,13 @@ import { waitFor } from '../support/wait';
  * "unusable transaction" path). Checks the outcome of each mutation, the rows on every node,
  * and that the confirm statement (SR002) never refuses a good batch.
  */
-let nodes: TestNodes;
+let nodes: LocalNodes;
 let app: Syncrep;
 const NODES = ['leader', 'follower-1', 'follower-2'];
 const HOLD = 1;
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(2);
+  nodes = await LocalNodes.start(2);
   app = await startServer(nodes, { WRITE_CONCURRENCY: '1' });
   await app.service.write(m().createMany([{ id: HOLD, name: 'hold', salary: 0 }, { id: 2, name: 'taken', salary: 0 }]));
 });

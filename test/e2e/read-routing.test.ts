@@ -1,14 +1,14 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
-import { TestNodes } from '../support/nodes';
+import { LocalNodes } from '../../harness/nodes';
 import { errorCode, gql, startServer } from '../support/server';
 import { waitAllInSync } from '../support/wait';
 
-let nodes: TestNodes;
+let nodes: LocalNodes;
 let app: Syncrep;
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(2);
+  nodes = await LocalNodes.start(2);
   app = await startServer(nodes);
   await gql(app.url, 'mutation { createEmployee(input: { id: 1, name: "Ada", salary: 10 }) { position } }');
 });

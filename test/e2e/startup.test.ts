@@ -1,12 +1,12 @@
 import 'reflect-metadata';
-import { StartupError } from '../../src/replication/cluster';
-import { TestNodes, freePort } from '../support/nodes';
+import { StartupError } from '../../src/errors/startup-error';
+import { LocalNodes, freePort } from '../../harness/nodes';
 import { gql, startServer } from '../support/server';
 
-let nodes: TestNodes;
+let nodes: LocalNodes;
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(1, { 'follower-1': ['max_prepared_transactions=0'] });
+  nodes = await LocalNodes.start(1, { 'follower-1': ['max_prepared_transactions=0'] });
 });
 
 afterAll(async () => {

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
-import { TestNodes } from '../support/nodes';
+import { LocalNodes } from '../../harness/nodes';
 import { ADMIN_HEADERS, errorCode, gql, startServer, TEST_ADMIN_TOKEN } from '../support/server';
 import { waitAllInSync, waitFor } from '../support/wait';
 
-let nodes: TestNodes;
+let nodes: LocalNodes;
 
 beforeEach(async () => {
-  nodes = await TestNodes.start(2);
+  nodes = await LocalNodes.start(2);
 });
 
 afterEach(async () => {

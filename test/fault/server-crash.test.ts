@@ -1,14 +1,14 @@
 import 'reflect-metadata';
-import { TestNodes } from '../support/nodes';
+import { LocalNodes } from '../../harness/nodes';
 import { gql } from '../support/server';
-import { ServerProcess } from '../support/server-process';
+import { ServerProcess } from '../../harness/server-process';
 import { waitAllInSync } from '../support/wait';
 
 const NODES = ['leader', 'follower-1', 'follower-2'];
-let nodes: TestNodes;
+let nodes: LocalNodes;
 
 beforeEach(async () => {
-  nodes = await TestNodes.start(2);
+  nodes = await LocalNodes.start(2);
 });
 
 afterEach(async () => {

@@ -4,7 +4,7 @@ import type { GraphQLError } from 'graphql';
 import type { Syncrep } from '../../src/app';
 import { Employee } from '../../src/employee/employee.entity';
 import { EmployeeMutations } from '../../src/employee/employee.mutations';
-import { TestNodes } from '../support/nodes';
+import { LocalNodes } from '../../harness/nodes';
 import { startServer } from '../support/server';
 import { waitFor } from '../support/wait';
 import { ACCOUNTS, MISSING, RICH, START, TEST_FAIL_FUNCTION, mustFail, mutationFor, writeOp, type WriteOp } from './write-ops';
@@ -20,7 +20,7 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 12);
 
 type Row = { id: number; name: string; salary: number };
 
-let nodes: TestNodes;
+let nodes: LocalNodes;
 let app: Syncrep;
 /** What every node must hold: the model, changed only by acknowledged writes. */
 const expected = new Map<number, Row>();
@@ -29,7 +29,7 @@ let nextId = 10_000;
 const codesSeen = new Set<string>();
 
 beforeAll(async () => {
-  nodes = await TestNodes.start(2);
+  nodes = await LocalNodes.start(2);
   app = await startServer(nodes, { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
   await nodes.query('leader', TEST_FAIL_FUNCTION);
   const seed = [...ACCOUNTS.map((id) => ({ id, name: `A${id}`, salary: START })), { id: RICH.id, name: 'Rich', salary: RICH.salary }];

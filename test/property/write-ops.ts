@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import type { Employee } from '../../src/employee/employee.entity';
 import { EmployeeMutations } from '../../src/employee/employee.mutations';
-import type { Mutation, WriteTarget } from '../../src/replication/mutation';
-import { literal } from '../../src/replication/sql';
+import type { Mutation, WriteTarget } from '../../src/replication/write/mutation';
+import { literal } from '../../src/replication/sql/sql';
 
 /** Accounts that good and failing updates share; each starts with START salary. */
 export const ACCOUNTS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

@@ -1,10 +1,10 @@
 import { Syncrep } from '../../src/app';
 import { loadSettings } from '../../src/config/load-settings';
 import { createLogger } from '../../src/logger';
-import type { TestNodes } from './nodes';
+import type { LocalNodes } from '../../harness/nodes';
 
 /** Starts a real syncrep server in this process on a free port, in front of `nodes`. */
-export function startServer(nodes: TestNodes, env: Record<string, string> = {}): Promise<Syncrep> {
+export function startServer(nodes: LocalNodes, env: Record<string, string> = {}): Promise<Syncrep> {
   const settings = loadSettings({
     REPLICATION_NODES: nodes.replicationNodes,
     PORT: '0',

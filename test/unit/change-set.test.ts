@@ -1,5 +1,5 @@
-import { mergeChanges } from '../../src/replication/change-set';
-import type { Change } from '../../src/replication/mutation';
+import { mergeChanges } from '../../src/replication/write/change-set';
+import type { Change } from '../../src/replication/change';
 
 const shape = { table: 'emp', key: ['id'], columns: ['id', 'name', 'salary'] };
 const row = (id: number, salary: number) => ({ id, name: `e${id}`, salary });

@@ -1,5 +1,5 @@
-import { confirmed, differingChunks, differingKeys, leaderIsOddOneOut, type FollowerDiff } from '../../src/replication/chunk-diff';
-import { judgeRefusals } from '../../src/replication/divergence';
+import { confirmed, differingChunks, differingKeys, leaderIsOddOneOut, type FollowerDiff } from '../../src/replication/verify/chunk-diff';
+import { judgeRefusals } from '../../src/replication/write/divergence';
 
 describe('chunk diffing', () => {
   test('a chunk differs by count or checksum, or when one node lacks it; integer chunks sort numerically', () => {

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { FollowerNode, LeaderNode } from '../../src/replication/cluster-node';
+import { FollowerNode, LeaderNode } from '../../src/replication/nodes/cluster-node';
 import { ReadRouter } from '../../src/replication/read-router';
 
 const ds = {} as DataSource;

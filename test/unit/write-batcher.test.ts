@@ -1,6 +1,6 @@
-import type { Mutation } from '../../src/replication/mutation';
-import { WriteBatcher } from '../../src/replication/write-batcher';
-import type { PendingWrite } from '../../src/replication/write-outcome';
+import type { Mutation } from '../../src/replication/write/mutation';
+import { WriteBatcher } from '../../src/replication/write/write-batcher';
+import type { PendingWrite } from '../../src/replication/write/write-outcome';
 
 const mutation = (lockKey: number) => ({ lockKey }) as unknown as Mutation<number>;
 

@@ -1,0 +1,95 @@
+import type { Logger } from '../../logger';
+import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
+import { transition } from '../nodes/transitions';
+import { missingPositions } from './log-scan';
+import { inTransaction, row, rows } from '../sql/sql';
+import { deleteLogUpTo, forgetAppliedUpTo, horizonPassed, positionBeyond, positionHorizon, raiseTrimPoint, raiseWatermark } from '../sql/statements';
+
+/**
+ * Keeps the leader's log bounded. An entry goes once every follower has applied it, or once it
+ * is more than `retention` entries old, whatever the followers: a follower left below the trim
+ * point is NEEDS_RESYNC and is rebuilt from a snapshot.
+ *
+ * Positions are taken before commit, so "every follower has applied everything up to P" is only
+ * meaningful once no transaction can still commit a position at or below P. The trimmer reads the
+ * position sequence together with the leader's transaction horizon, and trusts that position only
+ * after every transaction running at that moment has ended.
+ */
+export class LogTrimmer {
+  private pending: { horizon: bigint; xmax: string } | undefined;
+  private settled = 0n;
+
+  constructor(
+    private readonly leader: LeaderNode,
+    private readonly followers: readonly FollowerNode[],
+    private readonly retention: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** One round: move the settled horizon, then the followers' watermarks, then trim. */
+  async round(): Promise<void> {
+    await this.advanceHorizon();
+    for (const follower of this.followers) {
+      if (follower.state.kind === 'IN_SYNC') await this.advanceWatermark(follower).catch(() => undefined);
+    }
+    await this.trim();
+  }
+
+  private async advanceHorizon(): Promise<void> {
+    const leader = this.leader.pool;
+    if (this.pending) {
+      const { done } = await row(leader, horizonPassed(this.pending.xmax));
+      if (!done) return;
+      this.settled = this.pending.horizon;
+    }
+    const { horizon, xmax } = await row(leader, positionHorizon());
+    this.pending = { horizon: BigInt(horizon), xmax };
+  }
+
+  /** Raises a follower's watermark to the first settled position it lacks, and drops its per-position rows below. */
+  private async advanceWatermark(follower: FollowerNode): Promise<void> {
+    if (this.settled <= follower.watermark) return;
+    let watermark = this.settled;
+    for await (const { missing } of missingPositions(this.leader, follower, follower.watermark, this.settled)) {
+      if (missing.length > 0) {
+        watermark = BigInt(missing[0]) - 1n;
+        break;
+      }
+    }
+    if (watermark <= follower.watermark) return;
+    await inTransaction(follower.pool, async (client) => {
+      await rows(client, raiseWatermark(watermark));
+      await rows(client, forgetAppliedUpTo(watermark));
+    });
+    follower.watermark = watermark;
+  }
+
+  private async trim(): Promise<void> {
+    const inSync = this.followers.filter((f) => f.state.kind === 'IN_SYNC');
+    const lagging = this.followers.filter((f) => f.state.kind !== 'IN_SYNC');
+    // In-sync followers are never trimmed past; lagging ones only up to the retention bound.
+    const [beyond] = await rows(this.leader.pool, positionBeyond(this.retention));
+    const bound = beyond ? BigInt(beyond.position) : 0n;
+    const laggingFloor = lagging.length === 0 ? this.settled : max(min(lagging.map((f) => f.watermark)), bound);
+    const upto = min([this.settled, laggingFloor, ...inSync.map((f) => f.watermark)]);
+    if (upto <= 0n) return;
+    // One transaction: a trim point below what is deleted would let catch-up skip a deleted entry.
+    const deleted = await inTransaction(this.leader.pool, async (client) => {
+      const result = await client.query(deleteLogUpTo(upto));
+      await rows(client, raiseTrimPoint(upto));
+      return result.rowCount ?? 0;
+    });
+    for (const follower of this.followers) {
+      if (follower.watermark < upto) transition(follower, { kind: 'log-trimmed', reason: `the log no longer holds what it lacks (trimmed up to ${upto})` }, this.log);
+    }
+    if (deleted > 0) this.log.debug({ upto: upto.toString(), deleted }, 'log trimmed');
+  }
+}
+
+function min(values: bigint[]): bigint {
+  return values.reduce((a, b) => (b < a ? b : a));
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}

@@ -1,0 +1,46 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { PgNode } from './cluster-node';
+import { NODE_STATE_NAMES } from './node-state';
+
+/**
+ * Each node's state as this server sees it, read when metrics are collected: one series per
+ * node and state, 1 for the current one, so an alert can watch `state!="IN_SYNC"` followers.
+ */
+export function registerNodeMetrics(registry: Registry, nodes: readonly PgNode[]): void {
+  new Gauge({
+    name: 'syncrep_node_state',
+    help: 'Node state as this server sees it: 1 for the current state of each node, 0 for the others',
+    labelNames: ['node', 'role', 'state'],
+    registers: [registry],
+    collect() {
+      for (const node of nodes) {
+        for (const state of NODE_STATE_NAMES) this.set({ node: node.name, role: node.role, state }, node.state.kind === state ? 1 : 0);
+      }
+    },
+  });
+  new Counter({
+    name: 'syncrep_node_transitions_total',
+    help: 'State changes of each node as this server saw them, by the state left and the state entered',
+    labelNames: ['node', 'from', 'to'],
+    registers: [registry],
+    collect() {
+      // The nodes keep the counts (see transitions.ts); a scrape copies them.
+      this.reset();
+      for (const node of nodes) {
+        for (const [move, count] of node.transitions) {
+          const [from, to] = move.split('->');
+          this.inc({ node: node.name, from, to }, count);
+        }
+      }
+    },
+  });
+  new Gauge({
+    name: 'syncrep_follower_applied_position',
+    help: 'Highest replication position this server knows the follower has applied',
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      for (const node of nodes) if (node.role === 'FOLLOWER') this.set({ node: node.name }, Number(node.appliedPosition));
+    },
+  });
+}

@@ -1,0 +1,68 @@
+import { UnreachableCaseError } from '../../errors/unreachable';
+
+/** Every state name, declared once: the GraphQL enum and the metrics are built from this list. */
+export const NODE_STATE_NAMES = ['UP', 'DOWN', 'IN_SYNC', 'CATCHING_UP', 'OUT_OF_SYNC', 'NEEDS_RESYNC', 'DIVERGED'] as const;
+export type NodeStateName = (typeof NODE_STATE_NAMES)[number];
+
+/** States a follower can be in; only IN_SYNC followers serve reads and take part in writes. */
+export type FollowerState =
+  | { kind: 'IN_SYNC' }
+  /** Replaying the leader's log; joins the synchronous set when it reaches the leader's position. */
+  | { kind: 'CATCHING_UP' }
+  /** Missed a write (or failed to commit one); waits for the monitor to start catch-up. */
+  | { kind: 'OUT_OF_SYNC'; reason: string }
+  /** Behind what the leader's log keeps: its tables are rebuilt from a snapshot of the leader. */
+  | { kind: 'NEEDS_RESYNC'; reason: string }
+  /**
+   * Holds data the leader does not (found by a consistency check, or by refusing a write it lacks
+   * nothing for). Out of service until an operator rebuilds it (`resyncNode`): catch-up cannot fix
+   * it, as it only adds what is missing, so the health monitor never rejoins it on its own.
+   */
+  | { kind: 'DIVERGED'; reason: string }
+  | { kind: 'DOWN'; reason: string };
+
+export type LeaderState = { kind: 'UP' } | { kind: 'DOWN'; reason: string };
+
+/** Fails to compile when a state kind is missing from NODE_STATE_NAMES, or listed there without a kind. */
+const namesMatchKinds: [Exclude<FollowerState['kind'] | LeaderState['kind'], NodeStateName>, Exclude<NodeStateName, FollowerState['kind'] | LeaderState['kind']>] extends [never, never]
+  ? true
+  : never = true;
+void namesMatchKinds;
+
+/** Why a node cannot serve reads, or undefined when it can. */
+export function readBlocker(state: FollowerState | LeaderState): string | undefined {
+  switch (state.kind) {
+    case 'UP':
+    case 'IN_SYNC':
+      return undefined;
+    case 'CATCHING_UP':
+      return 'it is catching up with the leader';
+    case 'OUT_OF_SYNC':
+    case 'NEEDS_RESYNC':
+    case 'DIVERGED':
+    case 'DOWN':
+      return `it is ${state.kind.replace(/_/g, ' ').toLowerCase()}: ${state.reason}`;
+    default:
+      throw new UnreachableCaseError(state, 'node state');
+  }
+}
+
+/**
+ * Whether the health monitor should hand a reachable follower in `state` to catch-up. A diverged
+ * follower is not: replaying what it lacks would not remove what it holds and the leader does not,
+ * so only an explicit rebuild (`resyncNode`) brings it back.
+ */
+export function monitorRejoins(state: FollowerState): boolean {
+  switch (state.kind) {
+    case 'IN_SYNC':
+    case 'CATCHING_UP':
+    case 'DIVERGED':
+      return false;
+    case 'OUT_OF_SYNC':
+    case 'NEEDS_RESYNC':
+    case 'DOWN':
+      return true;
+    default:
+      throw new UnreachableCaseError(state, 'node state');
+  }
+}

@@ -1,0 +1,102 @@
+import { UnreachableCaseError } from '../../errors/unreachable';
+import type { FollowerNode, LeaderNode, PgNode } from './cluster-node';
+import type { FollowerState, LeaderState } from './node-state';
+
+/**
+ * What happened to a node. Callers say this, never which state to set: `transition` alone knows
+ * which state each event leads to from each state, and which moves are not allowed.
+ */
+export type NodeEvent =
+  /** A check, a read or a write could not reach it. */
+  | { kind: 'unreachable'; reason: string }
+  /** The leader answered the health check again (a follower comes back through catch-up). */
+  | { kind: 'reachable' }
+  /** It missed a write that committed without it, or failed to commit one it had prepared. */
+  | { kind: 'missed-write'; reason: string }
+  /** It refused a write for a row an earlier write changed, and lacks that earlier write. */
+  | { kind: 'behind'; reason: string }
+  /** Its rows differ from the leader's (a refused write it lacked nothing for, a consistency check, a refused replay). */
+  | { kind: 'diverged'; reason: string }
+  /** What it lacks is no longer in the leader's log. */
+  | { kind: 'log-trimmed'; reason: string }
+  /** A rebuild from a snapshot of the leader starts (it takes no writes meanwhile). */
+  | { kind: 'rebuild-started'; reason: string }
+  | { kind: 'catch-up-started' }
+  /** Catch-up replayed the last entries with new commits held back: it has every write. */
+  | { kind: 'caught-up' }
+  | { kind: 'catch-up-failed'; reason: string };
+
+type Logger = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+
+/**
+ * Records `event` on `node`: moves it to the state the event leads to (logging and counting the
+ * move), or leaves it where it is when the event does not apply there (keeping the reason as
+ * `lastError`). Returns whether the state is now the one the event leads to; false for an event
+ * that is not allowed from the current state (caught-up on a follower that went DOWN meanwhile).
+ */
+export function transition(node: PgNode, event: NodeEvent, log: Logger): boolean {
+  const next = node.role === 'LEADER' ? leaderNext(node, event) : followerNext(node, event);
+  if ('reason' in event) node.lastError = event.reason;
+  if (next === undefined) return false;
+  const previous = node.state;
+  node.state = next;
+  if (previous.kind === next.kind) return true;
+  const move = `${previous.kind}->${next.kind}`;
+  node.transitions.set(move, (node.transitions.get(move) ?? 0) + 1);
+  const entry = { node: node.name, from: previous.kind, to: next.kind, event: event.kind, reason: 'reason' in next ? next.reason : undefined };
+  // Divergence needs a person (resyncNode), so it stands out in the log.
+  if (next.kind === 'DIVERGED') log.warn(entry, 'node state changed: diverged from the leader');
+  else log.info(entry, 'node state changed');
+  return true;
+}
+
+function leaderNext(node: LeaderNode, event: NodeEvent): LeaderState | undefined {
+  switch (event.kind) {
+    case 'unreachable':
+      return { kind: 'DOWN', reason: event.reason };
+    case 'reachable':
+      return { kind: 'UP' };
+    case 'missed-write':
+    case 'behind':
+    case 'diverged':
+    case 'log-trimmed':
+    case 'rebuild-started':
+    case 'catch-up-started':
+    case 'caught-up':
+    case 'catch-up-failed':
+      throw new Error(`${event.kind} does not apply to the leader ${node.name}`);
+    default:
+      throw new UnreachableCaseError(event, 'node event');
+  }
+}
+
+function followerNext(node: FollowerNode, event: NodeEvent): FollowerState | undefined {
+  const now = node.state.kind;
+  switch (event.kind) {
+    case 'unreachable':
+      // A diverged follower stays DIVERGED: were it DOWN, its return would start a catch-up that
+      // cannot undo its divergence and would put it back in service.
+      return now === 'DIVERGED' || now === 'DOWN' ? undefined : { kind: 'DOWN', reason: event.reason };
+    case 'reachable':
+      // A follower comes back through catch-up, never by being reached.
+      return undefined;
+    case 'missed-write':
+      return now === 'DIVERGED' || now === 'NEEDS_RESYNC' ? undefined : { kind: 'OUT_OF_SYNC', reason: event.reason };
+    case 'behind':
+      return now === 'IN_SYNC' ? { kind: 'OUT_OF_SYNC', reason: event.reason } : undefined;
+    case 'diverged':
+      return { kind: 'DIVERGED', reason: event.reason };
+    case 'log-trimmed':
+      return now === 'OUT_OF_SYNC' || now === 'CATCHING_UP' ? { kind: 'NEEDS_RESYNC', reason: event.reason } : undefined;
+    case 'rebuild-started':
+      return { kind: 'NEEDS_RESYNC', reason: event.reason };
+    case 'catch-up-started':
+      return now === 'DIVERGED' ? undefined : { kind: 'CATCHING_UP' };
+    case 'caught-up':
+      return now === 'CATCHING_UP' ? { kind: 'IN_SYNC' } : undefined;
+    case 'catch-up-failed':
+      return now === 'DOWN' || now === 'NEEDS_RESYNC' || now === 'DIVERGED' ? undefined : { kind: 'OUT_OF_SYNC', reason: event.reason };
+    default:
+      throw new UnreachableCaseError(event, 'node event');
+  }
+}

@@ -1,0 +1,129 @@
+import type { Logger } from '../../logger';
+import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
+import { transition } from '../nodes/transitions';
+import { isDivergence } from '../write/divergence';
+import type { InDoubtResolver } from './in-doubt-resolver';
+import { applyOn, applySql } from '../sql/apply-sql';
+import { missingPositions } from '../log/log-scan';
+import type { Change } from '../change';
+import type { MembershipGate } from '../write/membership-gate';
+import { resync } from './resync';
+import { describeFailure, isServerError, rollingBack, row, rows, withClient } from '../sql/sql';
+import { logEntries, trimPoint, watermark as watermarkOf } from '../sql/statements';
+import { SqlState } from '../sql/sqlstate';
+
+/** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */
+const REPLAY_ATTEMPTS = 5;
+
+/** Options of one rejoin. */
+export interface RejoinOptions {
+  /** Rebuild the follower from a snapshot of the leader first, whatever its state (resyncNode). */
+  rebuild?: boolean;
+}
+
+/**
+ * Brings a follower that missed writes back into the synchronous set.
+ * Positions are taken before commit, so writes can commit out of position order: catch-up does
+ * not trust "everything up to the highest applied position"; it compares every position in the
+ * leader's log above the follower's watermark with the follower's own record of applied
+ * positions, and replays each one missing, in position order, in batches. Writes go on meanwhile;
+ * the last entries are replayed with the membership gate held, so the follower joins without
+ * missing or repeating a write. A follower below the log's trim point is first rebuilt.
+ */
+export class CatchUp {
+  constructor(
+    private readonly leader: LeaderNode,
+    private readonly gate: MembershipGate,
+    private readonly inDoubt: InDoubtResolver,
+    private readonly batchSize: number,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Settles in-doubt transactions, rebuilds the follower when it needs it (or `options.rebuild`
+   * asks), replays what it lacks, and makes it IN_SYNC. A replay refused as diverged (SR001) makes
+   * it DIVERGED: catch-up applies in position order, so the follower holds rows the leader did not.
+   */
+  async rejoin(follower: FollowerNode, options: RejoinOptions = {}): Promise<void> {
+    const from = follower.state;
+    if (from.kind === 'DIVERGED' && !options.rebuild) throw new Error(`${follower.name} has diverged: only a rebuild (resyncNode) brings it back`);
+    let rebuilt = false;
+    try {
+      await this.inDoubt.resolve(follower);
+      const { upto: watermark } = await row(follower.pool, watermarkOf());
+      const { upto: trimmed } = await row(this.leader.pool, trimPoint());
+      follower.watermark = BigInt(watermark);
+      const behindLog = follower.watermark < BigInt(trimmed);
+      // NEEDS_RESYNC stays until a rebuild succeeds: a rebuild asked for and not done is retried.
+      if (options.rebuild || behindLog || follower.state.kind === 'NEEDS_RESYNC') {
+        const reason = behindLog
+          ? `applied up to ${watermark}, but the log starts after ${trimmed}`
+          : follower.state.kind === 'NEEDS_RESYNC'
+            ? follower.state.reason
+            : 'rebuild requested (resyncNode)';
+        // Under the gate: no commit in flight still counts it as a target when the rebuild starts.
+        await this.gate.exclusive(async () => transition(follower, { kind: 'rebuild-started', reason }, this.log));
+        await resync(this.leader, follower, this.log);
+        rebuilt = true;
+      }
+      transition(follower, { kind: 'catch-up-started' }, this.log);
+      const replayed = await this.replay(follower);
+      const last = await this.gate.exclusive(async () => {
+        const n = await this.replay(follower);
+        // Refused when something else happened to it meanwhile (a failed write made it DOWN, say).
+        if (!transition(follower, { kind: 'caught-up' }, this.log)) throw new Error(`it became ${follower.state.kind} while catching up`);
+        return n;
+      });
+      this.log.info({ node: follower.name, from: from.kind, rebuilt, replayed: replayed + last }, 'follower rejoined');
+    } catch (error) {
+      const failure = describeFailure(error);
+      if (isDivergence(error)) {
+        transition(follower, { kind: 'diverged', reason: `catch-up replay refused: ${failure}` }, this.log);
+      } else if (from.kind === 'DIVERGED' && !rebuilt) {
+        // Its tables were not replaced (the rebuild is one transaction): it is still diverged.
+        transition(follower, { kind: 'diverged', reason: `${from.reason}; rebuild failed (${failure}), run resyncNode again` }, this.log);
+      } else {
+        // A follower NEEDS_RESYNC or DOWN stays so: the monitor retries the rebuild, or the rejoin once it answers.
+        transition(follower, { kind: 'catch-up-failed', reason: `catch-up failed: ${failure}` }, this.log);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * Replays every committed position the follower lacks; returns how many. While it catches up, a
+   * follower also takes new writes (sync mode `all`): one may be prepared there when the scan sees
+   * its position missing and commit before the replay records it, which then fails on
+   * syncrep_applied's key. Nothing was applied by the failed batch, so it scans again.
+   */
+  async replay(follower: FollowerNode): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.replayOnce(follower);
+      } catch (error) {
+        const raced = isServerError(error) && error.code === SqlState.UniqueViolation && error.constraint === 'syncrep_applied_pkey';
+        if (!raced || attempt >= REPLAY_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  private async replayOnce(follower: FollowerNode): Promise<number> {
+    let replayed = 0;
+    for await (const { missing, scannedTo } of missingPositions(this.leader, follower, follower.watermark)) {
+      for (let i = 0; i < missing.length; i += this.batchSize) {
+        replayed += await this.apply(follower, missing.slice(i, i + this.batchSize));
+      }
+      if (scannedTo > follower.appliedPosition) follower.appliedPosition = scannedTo;
+    }
+    return replayed;
+  }
+
+  private async apply(follower: FollowerNode, positions: string[]): Promise<number> {
+    const entries = (await rows(this.leader.pool, logEntries(positions))).map((e) => ({ position: e.position, changes: e.changes as Change[] }));
+    if (entries.length === 0) return 0;
+    // One transaction, one round trip, strictly in position order.
+    const apply = applySql(entries);
+    await withClient(follower.pool, (client) => rollingBack(client, () => applyOn(client, apply, 'COMMIT')));
+    return entries.length;
+  }
+}

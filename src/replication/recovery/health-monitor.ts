@@ -1,0 +1,113 @@
+import type { Logger } from '../../logger';
+import type { FollowerNode, PgNode } from '../nodes/cluster-node';
+import { transition } from '../nodes/transitions';
+import type { CatchUp } from './catch-up';
+import { monitorRejoins } from '../nodes/node-state';
+import type { Cluster } from '../nodes/cluster';
+import type { InDoubtResolver } from './in-doubt-resolver';
+import { describeFailure, withClient } from '../sql/sql';
+
+export interface HealthMonitorOptions {
+  intervalMs: number;
+  timeoutMs: number;
+  /** Housekeeping after each round's checks (trimming the leader's log). */
+  afterRound?: () => Promise<void>;
+}
+
+/**
+ * Checks every node at an interval. A node that does not answer within the timeout is DOWN
+ * (a follower stops serving reads); a follower that answers again, or that is out of sync,
+ * is handed to the rejoiner, which replays what it missed before it serves or votes again.
+ * Each round also settles prepared transactions that a crashed server left on a healthy node.
+ */
+export class HealthMonitor {
+  private timer: NodeJS.Timeout | undefined;
+  private checking: Promise<void> | undefined;
+  /** Rejoins in progress, by follower name. */
+  private readonly rejoining = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly rejoiner: CatchUp,
+    private readonly inDoubt: InDoubtResolver,
+    private readonly options: HealthMonitorOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.checkRound(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  /** One round of checks; rounds never overlap. */
+  private checkRound(): Promise<void> {
+    this.checking ??= this.round().finally(() => (this.checking = undefined));
+    return this.checking;
+  }
+
+  /**
+   * Rebuilds `follower` from the leader and brings it back into the synchronous set (resyncNode).
+   * Goes through the same `rejoining` map as the monitor's own rejoins, so the two never run on
+   * one follower at once: a rejoin under way is waited for first, and the monitor starts none
+   * while this one runs. Rejects with the rebuild's failure.
+   */
+  async resync(follower: FollowerNode): Promise<void> {
+    for (let running = this.rejoining.get(follower.name); running; running = this.rejoining.get(follower.name)) await running;
+    const work = this.rejoiner.rejoin(follower, { rebuild: true });
+    // The map holds a promise that never rejects (as the monitor's own entries); the caller gets the failure.
+    const entry = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.rejoining.set(follower.name, entry);
+    void entry.finally(() => {
+      if (this.rejoining.get(follower.name) === entry) this.rejoining.delete(follower.name);
+    });
+    await work;
+  }
+
+  /** Stops checking and waits for the round and the rejoins under way (each bounded by the database timeout). */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.checking;
+    await Promise.all(this.rejoining.values());
+  }
+
+  private async round(): Promise<void> {
+    await Promise.all(this.cluster.nodes.map((node) => this.check(node)));
+    if (this.cluster.leader.state.kind === 'UP') {
+      await this.options.afterRound?.().catch((error) => this.log.warn({ failure: describeFailure(error) }, 'housekeeping failed'));
+    }
+  }
+
+  private async check(node: PgNode): Promise<void> {
+    try {
+      await withTimeout(withClient(node.pool, (client) => client.query('SELECT 1')), this.options.timeoutMs);
+      node.lastContact = new Date();
+    } catch (error) {
+      transition(node, { kind: 'unreachable', reason: describeFailure(error) }, this.log);
+      return;
+    }
+    if (node.role === 'LEADER') {
+      transition(node, { kind: 'reachable' }, this.log);
+      await this.inDoubt.resolve(node).catch(() => undefined);
+      return;
+    }
+    if (node.state.kind === 'IN_SYNC' || node.state.kind === 'DIVERGED') await this.inDoubt.resolve(node).catch(() => undefined);
+    if (monitorRejoins(node.state) && !this.rejoining.has(node.name)) {
+      const rejoin = this.rejoiner
+        .rejoin(node)
+        .catch((error) => this.log.warn({ node: node.name, failure: describeFailure(error) }, 'rejoin failed; retrying'))
+        .finally(() => this.rejoining.delete(node.name));
+      this.rejoining.set(node.name, rejoin);
+    }
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('health check timeout')), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}

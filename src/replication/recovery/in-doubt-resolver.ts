@@ -1,0 +1,44 @@
+import type { Logger } from '../../logger';
+import type { PgNode, LeaderNode } from '../nodes/cluster-node';
+import { GID_PREFIX, GidSource } from '../write/gid';
+import type { InstanceLiveness } from './instance-liveness';
+import { describeFailure, literal, rows, withClient } from '../sql/sql';
+import { isDecided, preparedGids } from '../sql/statements';
+
+export interface InDoubtOptions {
+  /** Gids of this server's writes between PREPARE and their outcome. */
+  inFlight: Set<string>;
+  gids: GidSource;
+  /** Tells a live server instance (whose prepared transactions may be in flight) from a dead one. */
+  liveness: InstanceLiveness;
+}
+
+/**
+ * Settles prepared transactions left behind by a crash between PREPARE and COMMIT PREPARED.
+ * The leader's syncrep_log is the decision record: a gid found there is committed, a gid not
+ * found there is rolled back once no live server can still decide it: one of ours not in flight, or
+ * one of a server instance that no longer holds its liveness lock. Only syncrep's gids are touched.
+ */
+export class InDoubtResolver {
+  constructor(private readonly leader: LeaderNode, private readonly options: InDoubtOptions, private readonly log: Logger) {}
+
+  /** Settles the prepared transactions `node` holds that no live server can still decide. */
+  async resolve(node: PgNode): Promise<void> {
+    const { inFlight, gids, liveness } = this.options;
+    const prepared = await rows(node.pool, preparedGids(GID_PREFIX));
+    for (const { gid } of prepared) {
+      if (inFlight.has(gid)) continue;
+      const instance = GidSource.instanceOf(gid);
+      if (!instance || (instance !== gids.instance && (await liveness.isAlive(instance)))) continue;
+      const decided = await rows(this.leader.pool, isDecided(gid));
+      const verb = decided.length > 0 ? 'COMMIT' : 'ROLLBACK';
+      try {
+        await withClient(node.pool, (client) => client.query(`${verb} PREPARED ${literal(gid)}`));
+        this.log.info({ node: node.name, gid, outcome: verb }, 'in-doubt transaction settled');
+      } catch (error) {
+        // Another server may have settled it first; it is gone either way.
+        this.log.debug({ node: node.name, gid, failure: describeFailure(error) }, 'in-doubt transaction not settled here');
+      }
+    }
+  }
+}

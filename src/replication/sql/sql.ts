@@ -1,0 +1,116 @@
+import { DatabaseError, escapeLiteral, type ClientBase, type Pool, type PoolClient, type QueryResult } from 'pg';
+import type { Statement } from './statements';
+
+/** Quotes any value for inlining into a simple-protocol statement (several statements, one round trip). */
+export function literal(value: string | number | bigint | boolean | null): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`cannot inline ${value}`);
+    return String(value);
+  }
+  if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return escapeLiteral(value);
+}
+
+/**
+ * Dollar-quotes a long text (row images as JSON) for a simple-protocol statement: unlike
+ * escapeLiteral it does not walk the text character by character, only checks the tag is unused.
+ */
+export function dollarQuote(text: string): string {
+  let tag = 'j';
+  while (text.includes(`$${tag}$`)) tag += 'j';
+  return `$${tag}$${text}$${tag}$`;
+}
+
+/** True for an error the server sent: the connection is still usable after ROLLBACK. */
+export function isServerError(error: unknown): error is DatabaseError {
+  return error instanceof DatabaseError;
+}
+
+/**
+ * Runs `work` on one pooled connection. A connection that failed for any reason other than an
+ * error from the server (timeout, reset) is destroyed, never handed back to the pool half-used.
+ */
+export async function withClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  // A node that dies while we hold the connection emits 'error' on it; without a listener that
+  // would crash the process. The failing query reports it; this only marks the connection broken.
+  const onError = (error: Error) => (broken = error);
+  client.on('error', onError);
+  try {
+    return await work(client);
+  } catch (error) {
+    if (!isServerError(error)) broken = error instanceof Error ? error : new Error(String(error));
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
+/** Runs several `;`-separated statements in one round trip and returns each one's result. */
+export async function multi(client: PoolClient, sql: string): Promise<QueryResult[]> {
+  const result = (await client.query(sql)) as unknown as QueryResult | QueryResult[];
+  return Array.isArray(result) ? result : [result];
+}
+
+/** A short, safe description of a database failure (no SQL, no host, no password). */
+export function describeFailure(error: unknown): string {
+  if (isServerError(error)) return error.message;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/timeout/i.test(message)) return 'timed out';
+  if (/ECONNREFUSED|connect|terminat|closed|ended|ECONNRESET|EPIPE/i.test(message)) return 'connection failed';
+  return 'unexpected driver error';
+}
+
+/** Something that runs a statement: a pool (one pooled connection, see withClient) or a connection. */
+export type Runner = Pool | ClientBase;
+
+/** Runs a named statement (statements.ts) and returns its rows, typed. */
+export async function rows<Row>(runner: Runner, statement: Statement<Row>): Promise<Row[]> {
+  const run = (client: ClientBase) => client.query(statement.text, statement.values);
+  const result = isPool(runner) ? await withClient(runner, run) : await run(runner);
+  return result.rows as Row[];
+}
+
+/** The first row of a statement that returns exactly one. */
+export async function row<Row>(runner: Runner, statement: Statement<Row>): Promise<Row> {
+  const [first] = await rows(runner, statement);
+  if (!first) throw new Error(`expected a row from: ${statement.text.slice(0, 60)}`);
+  return first;
+}
+
+/**
+ * BEGIN (or `begin`, e.g. an isolation level), `body`, COMMIT, on one pooled connection. On a
+ * server error the transaction is rolled back before the connection goes back to the pool; on
+ * any other failure (timeout, reset) the connection is destroyed (withClient), never reused.
+ */
+export function inTransaction<T>(pool: Pool, body: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query(begin);
+    return rollingBack(client, async () => {
+      const result = await body(client);
+      await client.query('COMMIT');
+      return result;
+    });
+  });
+}
+
+/**
+ * For a transaction whose BEGIN and end travel inside `work`'s own messages (one round trip):
+ * a server error rolls it back before it is rethrown, so the connection goes back clean.
+ */
+export async function rollingBack<T>(client: ClientBase, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    // A failed ROLLBACK is not a server answer: withClient then destroys the connection.
+    if (isServerError(error)) await client.query('ROLLBACK');
+    throw error;
+  }
+}
+
+function isPool(runner: Runner): runner is Pool {
+  return typeof (runner as Pool).totalCount === 'number';
+}

@@ -1,0 +1,24 @@
+/**
+ * Every SQLSTATE syncrep tells apart, in one place
+ * (https://www.postgresql.org/docs/current/errcodes-appendix.html), and syncrep's own two.
+ */
+export const SqlState = {
+  /** syncrep_expect: a follower's rows are not what the leader's were (it diverged, or lacks an earlier write). */
+  Diverged: 'SR001',
+  /** syncrep_confirm: the leader's rows differ from the row images it was about to ship. */
+  ImagesDiffer: 'SR002',
+  UniqueViolation: '23505',
+  NumericValueOutOfRange: '22003',
+  StringDataRightTruncation: '22001',
+  CharacterNotInRepertoire: '22021',
+  UntranslatableCharacter: '22P05',
+  DeadlockDetected: '40P01',
+  SerializationFailure: '40001',
+  LockNotAvailable: '55P03',
+  QueryCanceled: '57014',
+  ProtocolViolation: '08P01',
+  /** "prepared transaction with identifier ... does not exist" */
+  UndefinedObject: '42704',
+  InvalidPassword: '28P01',
+  InvalidCatalogName: '3D000',
+} as const;

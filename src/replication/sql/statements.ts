@@ -1,0 +1,137 @@
+import { literal } from './sql';
+
+/**
+ * Every statement on syncrep's own tables (syncrep_log, syncrep_applied, syncrep_watermark,
+ * syncrep_trim, the syncrep_position sequence) and on the catalog views it reads, each a named
+ * function: the rest of the replication layer holds no SQL of its own about them. A statement
+ * carries the type of its rows, so callers read typed fields.
+ *
+ * Positions travel as text (bigint), so every ORDER BY names the bigint column itself: an output
+ * column of the same name would win, and sort '100' before '34'.
+ */
+export interface Statement<Row> {
+  text: string;
+  values?: unknown[];
+  /** Never set: it only carries the row type. */
+  readonly row?: Row;
+}
+
+const statement = <Row>(text: string, values?: unknown[]): Statement<Row> => ({ text, values });
+
+// ---- The leader's write path (inlined into its one-round-trip messages) ----
+
+/** Takes the next replication position (after the batch's row locks, so per row it orders commits). */
+export const NEXT_POSITION = "SELECT nextval('syncrep_position')::text AS position";
+
+export const nextPosition = () => statement<{ position: string }>(NEXT_POSITION);
+
+/** The durable decision of a distributed commit: its gid in the log means "commit". */
+export function logDecisionSql(position: bigint, gid: string, changesLiteral: string): string {
+  return `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${changesLiteral})`;
+}
+
+/** A follower records a position it applies in the same transaction as the change. */
+export function recordAppliedSql(position: bigint | string): string {
+  return `INSERT INTO syncrep_applied (position) VALUES (${literal(String(position))}::bigint)`;
+}
+
+// ---- Followers' applied positions, and the log ----
+
+export const isApplied = (position: bigint) =>
+  statement<{ applied: number }>('SELECT 1 AS applied FROM syncrep_applied WHERE position = $1', [position.toString()]);
+
+/** One page of the leader's log positions above `after` (and at or below `upto`). */
+export const logPage = (after: string, upto: bigint | undefined, limit: number) =>
+  statement<{ position: string }>(
+    `SELECT position::text FROM syncrep_log WHERE position > $1 AND ($2::bigint IS NULL OR position <= $2)
+      ORDER BY syncrep_log.position LIMIT $3`,
+    [after, upto?.toString() ?? null, limit],
+  );
+
+/** Of `positions`, those a follower has no record of applying. */
+export const unapplied = (positions: string[]) =>
+  statement<{ p: string }>(
+    `SELECT x.p::text AS p FROM unnest($1::bigint[]) AS x(p)
+      WHERE NOT EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = x.p) ORDER BY x.p`,
+    [positions],
+  );
+
+export const logEntries = (positions: string[]) =>
+  statement<{ position: string; changes: unknown }>(
+    'SELECT position::text, changes FROM syncrep_log WHERE position = ANY($1::bigint[]) ORDER BY syncrep_log.position',
+    [positions],
+  );
+
+export const isDecided = (gid: string) => statement<{ decided: number }>('SELECT 1 AS decided FROM syncrep_log WHERE gid = $1', [gid]);
+
+export const logIsEmpty = () => statement<{ empty: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM syncrep_log) AS empty');
+
+/** The leader's highest logged position, and per follower (by its applied position) how many it lacks and since when. */
+export const lags = (applied: bigint[]) =>
+  statement<{ i: number; positions: number; ms: number; max: string }>(
+    `SELECT f.i, count(l.position)::int AS positions,
+            coalesce(extract(epoch FROM clock_timestamp() - min(l.committed_at)) * 1000, 0)::int AS ms,
+            (SELECT coalesce(max(position), 0) FROM syncrep_log)::text AS max
+       FROM unnest($1::bigint[]) WITH ORDINALITY AS f(applied, i)
+       LEFT JOIN syncrep_log l ON l.position > f.applied
+      GROUP BY f.i ORDER BY f.i`,
+    [applied.map(String)],
+  );
+
+// ---- Trimming the log ----
+
+export const watermark = () => statement<{ upto: string }>('SELECT upto::text FROM syncrep_watermark');
+
+export const trimPoint = () => statement<{ upto: string }>('SELECT upto::text FROM syncrep_trim');
+
+/** The highest position taken so far, and the transaction horizon at this moment. */
+export const positionHorizon = () =>
+  statement<{ horizon: string; xmax: string }>(
+    `SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM syncrep_position)::text AS horizon,
+            pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+  );
+
+/** Whether every transaction running when `xmax` was read has ended. */
+export const horizonPassed = (xmax: string) =>
+  statement<{ done: boolean }>('SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS done', [xmax]);
+
+export const raiseWatermark = (upto: bigint) =>
+  statement<never>('UPDATE syncrep_watermark SET upto = $1 WHERE upto < $1', [upto.toString()]);
+
+export const forgetAppliedUpTo = (upto: bigint) => statement<never>('DELETE FROM syncrep_applied WHERE position <= $1', [upto.toString()]);
+
+/** The position `retention` entries below the newest, if the log is longer than that. */
+export const positionBeyond = (retention: number) =>
+  statement<{ position: string }>('SELECT position::text FROM syncrep_log ORDER BY syncrep_log.position DESC OFFSET $1 LIMIT 1', [retention]);
+
+export const deleteLogUpTo = (upto: bigint) => statement<never>('DELETE FROM syncrep_log WHERE position <= $1', [upto.toString()]);
+
+export const raiseTrimPoint = (upto: bigint) => statement<never>('UPDATE syncrep_trim SET upto = $1 WHERE upto < $1', [upto.toString()]);
+
+// ---- Rebuilding a follower ----
+
+/** What a snapshot of the leader holds of the log: its trim point and every position in it. */
+export const logSnapshot = () =>
+  statement<{ trimmed: string; positions: string }>(
+    `SELECT (SELECT upto FROM syncrep_trim)::text AS trimmed,
+            (SELECT coalesce(array_agg(position), '{}') FROM syncrep_log)::text AS positions`,
+  );
+
+export const forgetApplied = () => statement<never>('TRUNCATE syncrep_applied');
+
+export const recordAppliedAll = (positions: string) =>
+  statement<never>('INSERT INTO syncrep_applied (position) SELECT unnest($1::bigint[])', [positions]);
+
+export const setWatermark = (upto: string) => statement<never>('UPDATE syncrep_watermark SET upto = $1', [upto]);
+
+// ---- In-doubt transactions and server instances ----
+
+export const preparedGids = (prefix: string) =>
+  statement<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND gid LIKE $1', [
+    `${prefix.replace(/_/g, '\\_')}%`,
+  ]);
+
+export const sessionAlive = (pid: number) => statement<{ alive: number }>('SELECT 1 AS alive FROM pg_stat_activity WHERE pid = $1', [pid]);
+
+export const instanceSessions = (applicationName: string) =>
+  statement<{ alive: number }>('SELECT 1 AS alive FROM pg_stat_activity WHERE application_name = $1', [applicationName]);

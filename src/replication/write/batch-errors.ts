@@ -1,0 +1,45 @@
+import type { GraphQLError } from 'graphql';
+import type { DatabaseError } from 'pg';
+import { ErrorCode, userError } from '../../errors/error-code';
+import { describeFailure } from '../sql/sql';
+import { SqlState } from '../sql/sqlstate';
+import type { Prepared } from './follower-ops';
+import type { PendingWrite } from './write-outcome';
+
+/** The errors every write of a distributed commit gets when the commit as a whole fails. */
+
+export function rejectAll(writes: PendingWrite[], error: GraphQLError): void {
+  for (const write of writes) write.reject(error);
+}
+
+/** The leader refused the transaction (nothing was written). */
+export function commitRefused(error: DatabaseError): GraphQLError {
+  if (error.code !== SqlState.ImagesDiffer) return userError(ErrorCode.InternalServerError, 'the write failed');
+  return userError(
+    ErrorCode.ReplicationFailed,
+    "the write was rolled back on every node: the leader's rows did not match the row images shipped to the followers",
+    { nodes: [] },
+  );
+}
+
+export function leaderUnavailable(cause: unknown): GraphQLError {
+  const reason = typeof cause === 'string' ? cause : describeFailure(cause);
+  return userError(ErrorCode.LeaderUnavailable, `the leader could not take the write (${reason}); nothing was written`);
+}
+
+/** Too few followers prepared: the write was rolled back on every node. */
+export function replicationFailed(failed: Prepared[], prepared: number, required: number): GraphQLError {
+  const causes = failed.map((f) => `${f.node.name}: ${f.failure}`).join('; ');
+  const reason = failed.length > 0 ? causes : `only ${prepared} follower(s) in sync, ${required} required`;
+  return userError(ErrorCode.ReplicationFailed, `the write was rolled back on every node: ${reason}`, { nodes: failed.map((f) => f.node.name) });
+}
+
+/** The leader connection failed after COMMIT was sent: only the leader's log knows the outcome. */
+export function outcomeUnknown(cause: unknown): GraphQLError {
+  return userError(
+    ErrorCode.LeaderUnavailable,
+    `the leader connection failed after COMMIT was sent (${describeFailure(cause)}): the write may or may not have ` +
+      "committed; every node will be settled to the leader's outcome, so read the row before retrying",
+    { outcomeUnknown: true },
+  );
+}

@@ -1,0 +1,175 @@
+import type { PoolClient } from 'pg';
+import type { FaultPoint } from '../../config/settings';
+import type { Logger } from '../../logger';
+import type { WriteMetrics } from './write-metrics';
+import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
+import { transition } from '../nodes/transitions';
+import type { GidSource } from './gid';
+import type { MembershipGate } from './membership-gate';
+import { applySql } from '../sql/apply-sql';
+import { confirmSql } from '../sql/confirm-sql';
+import { ensurePrepared } from '../sql/session-statements';
+import { mergeChanges } from './change-set';
+import { classifyRefusals } from './divergence';
+import { FollowerOps, type Prepared } from './follower-ops';
+import { runOnLeader } from './leader-batch';
+import { describeFailure, dollarQuote, isServerError, multi, rollingBack, withClient } from '../sql/sql';
+import { logDecisionSql } from '../sql/statements';
+import { commitRefused, leaderUnavailable, outcomeUnknown, rejectAll, replicationFailed } from './batch-errors';
+import { releaseWhenGone } from './undecided';
+import type { SyncPolicy } from './sync-policy';
+import { formatPosition, owned, type PendingWrite } from './write-outcome';
+
+/** Everything the write path needs, given once. */
+export interface WritePathDeps {
+  leader: LeaderNode;
+  followers: readonly FollowerNode[];
+  policy: SyncPolicy;
+  gids: GidSource;
+  log: Logger;
+  faultPoint?: FaultPoint;
+  /** Gids between PREPARE and their outcome; the in-doubt resolver leaves these alone. */
+  inFlight: Set<string>;
+  gate: MembershipGate;
+  metrics: WriteMetrics;
+}
+
+/**
+ * One distributed commit of a batch of mutations, by two-phase commit with the leader deciding:
+ * 1. leader: BEGIN; each mutation (see leader-batch.ts for one that fails); take the next position;
+ * 2. followers, in parallel: BEGIN; apply the row images strictly (apply-sql.ts); PREPARE TRANSACTION gid;
+ * 3. leader: append gid and row images to syncrep_log; COMMIT (the decision: the gid in
+ *    syncrep_log means "commit");
+ * 4. followers, in parallel: COMMIT PREPARED gid.
+ * The leader keeps its row locks until step 3, so its lock order is the order on every node.
+ * Every pending write is settled before `commit` returns; it never throws.
+ */
+export class WritePath {
+  private readonly followerOps: FollowerOps;
+
+  constructor(private readonly deps: WritePathDeps) {
+    this.followerOps = new FollowerOps(deps.log);
+  }
+
+  async commit(batch: PendingWrite[]): Promise<void> {
+    await this.deps.gate.enter();
+    try {
+      await this.commitInGate(batch);
+    } finally {
+      this.deps.gate.leave();
+    }
+  }
+
+  private async commitInGate(batch: PendingWrite[]): Promise<void> {
+    const { leader, log, metrics } = this.deps;
+    metrics.batch(batch.length);
+    // Fail fast while the monitor sees the leader down, rather than each write waiting out a timeout.
+    if (leader.state.kind === 'DOWN') {
+      metrics.outcome('failed');
+      return rejectAll(batch, leaderUnavailable(leader.state.reason));
+    }
+    try {
+      await withClient(leader.pool, (client) => rollingBack(client, () => this.run(client, batch)));
+    } catch (error) {
+      // Writes already settled keep their outcome; this only reaches the ones still waiting.
+      metrics.outcome('failed');
+      if (isServerError(error)) {
+        log.error({ err: error }, 'distributed commit failed');
+        return rejectAll(owned(batch), commitRefused(error));
+      }
+      transition(leader, { kind: 'unreachable', reason: describeFailure(error) }, log);
+      rejectAll(owned(batch), leaderUnavailable(error));
+    }
+  }
+
+  private async run(client: PoolClient, batch: PendingWrite[]): Promise<void> {
+    const { leader, followers, policy, gids, inFlight, log, metrics } = this.deps;
+    const { applied, refused, position } = await metrics.timed('leader', () => runOnLeader(client, batch, log));
+    const settleRefused = () => {
+      for (const { write, error } of refused) write.reject(error);
+    };
+    if (applied.length === 0) {
+      await client.query('ROLLBACK');
+      settleRefused();
+      metrics.outcome('rolled_back');
+      return;
+    }
+    const changes = mergeChanges(applied.map((a) => a.change));
+    const gid = gids.next();
+    const targets = policy.targets(followers);
+    inFlight.add(gid);
+    let commitSent = false;
+    let keepUntilGone: number | undefined;
+    try {
+      let outcomes: Prepared[] = [];
+      if (targets.length > 0) {
+        const apply = applySql([{ position, changes }]);
+        outcomes = await metrics.timed('prepare', () => Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply))));
+      }
+      const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
+      const failed = outcomes.filter((o) => o.failure);
+      if (prepared.length < policy.required(targets.length)) {
+        await client.query('ROLLBACK');
+        await Promise.all(outcomes.map((o) => this.followerOps.rollbackPrepared(o.node, gid)));
+        await this.classifyFailed(targets.length, failed, position);
+        const error = replicationFailed(failed, prepared.length, policy.required(targets.length));
+        metrics.outcome('rolled_back');
+        // A refused mutation was judged on the state just rolled back: it gets this failure too.
+        return rejectAll([...applied.map((a) => a.write), ...refused.map((r) => r.write)], error);
+      }
+      const judged = await this.classifyFailed(targets.length, failed, position);
+      for (const { node, failure } of failed) {
+        if (!judged.has(node)) transition(node, { kind: 'missed-write', reason: `missed position ${position}: ${failure}` }, log);
+        void this.followerOps.rollbackPrepared(node, gid);
+      }
+      this.faultPoint('after-prepare');
+      // Step 3: the log row and the commit travel together; the row is the durable decision.
+      // The leader confirms its rows are the images shipped, then records the decision, then commits.
+      const confirm = confirmSql(changes);
+      await ensurePrepared(client, confirm.statements);
+      const decision =
+        `${confirm.sql}; ` +
+        `${logDecisionSql(position, gid, dollarQuote(JSON.stringify(changes)))}; COMMIT`;
+      commitSent = true;
+      await metrics.timed('commit', () => multi(client, decision));
+      this.faultPoint('after-commit');
+      settleRefused();
+      let committed: boolean[] = [];
+      if (prepared.length > 0) {
+        committed = await metrics.timed('commit_prepared', () => Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position))));
+      }
+      metrics.outcome('committed');
+      const committedOn = [leader.name, ...prepared.filter((_, i) => committed[i]).map((n) => n.name)];
+      for (const { write, value } of applied) write.resolve({ value, position: formatPosition(position), committedOn });
+    } catch (error) {
+      // Until the COMMIT is sent, or when the leader refused it, nothing is decided: undo every
+      // PREPARE now. When the connection failed after it was sent, only syncrep_log knows the
+      // outcome; the in-doubt resolver settles the followers from it once the leader session that
+      // got the COMMIT is gone (until then it may still commit).
+      if (!commitSent || isServerError(error)) await Promise.all(targets.map((node) => this.followerOps.rollbackPrepared(node, gid)));
+      else {
+        keepUntilGone = (client as unknown as { processID: number }).processID;
+        rejectAll(applied.map((a) => a.write), outcomeUnknown(error));
+      }
+      throw error;
+    } finally {
+      if (keepUntilGone === undefined) inFlight.delete(gid);
+      else void releaseWhenGone(leader, inFlight, gid, keepUntilGone);
+    }
+  }
+
+  /**
+   * Classifies the followers that refused this write as diverged (SR001): each becomes DIVERGED, or
+   * OUT_OF_SYNC when it merely lacks earlier writes; when every follower refused, the leader is
+   * suspected and none is touched (divergence.ts). Returns the followers whose state it set.
+   */
+  private classifyFailed(targets: number, failed: Prepared[], position: bigint): Promise<Set<FollowerNode>> {
+    const refusals = failed.map((f) => ({ node: f.node, sqlState: f.sqlState, wasInSync: f.stateBefore === 'IN_SYNC', failure: f.failure ?? '' }));
+    return classifyRefusals(this.deps.leader, targets, refusals, position, this.deps.log).catch(() => new Set<FollowerNode>());
+  }
+
+  /** Test-only: dies on the spot, as a crash would, at the named step. */
+  private faultPoint(point: FaultPoint): void {
+    if (this.deps.faultPoint === point) process.kill(process.pid, 'SIGKILL');
+  }
+}
