@@ -48,11 +48,17 @@ export const logPage = (after: string, upto: bigint | undefined, limit: number) 
     [after, upto?.toString() ?? null, limit],
   );
 
-/** Of `positions`, those a follower has no record of applying. */
+/**
+ * Of `positions`, those a follower has no record of applying. Everything at or below its
+ * watermark is applied, whatever rows remain: the trimmer raises the watermark and deletes the
+ * rows below it in one transaction, and this one statement sees both or neither, so a caller
+ * holding an older watermark never mistakes a deleted row for a missing write.
+ */
 export const unapplied = (positions: string[]) =>
   statement<{ p: string }>(
     `SELECT x.p::text AS p FROM unnest($1::bigint[]) AS x(p)
-      WHERE NOT EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = x.p) ORDER BY x.p`,
+      WHERE x.p > (SELECT upto FROM syncrep_watermark)
+        AND NOT EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = x.p) ORDER BY x.p`,
     [positions],
   );
 
@@ -102,7 +108,9 @@ export const forgetAppliedUpTo = (upto: bigint) => statement<never>('DELETE FROM
 
 /** The position `retention` entries below the newest, if the log is longer than that. */
 export const positionBeyond = (retention: number) =>
-  statement<{ position: string }>('SELECT position::text FROM syncrep_log ORDER BY syncrep_log.position DESC OFFSET $1 LIMIT 1', [retention]);
+  statement<{ position: string }>('SELECT position::text FROM syncrep_log ORDER BY syncrep_log.position DESC OFFSET $1 LIMIT 1', [
+    retention,
+  ]);
 
 export const deleteLogUpTo = (upto: bigint) => statement<never>('DELETE FROM syncrep_log WHERE position <= $1', [upto.toString()]);
 
