@@ -15,8 +15,12 @@ beforeAll(async () => {
   // One distributed commit at a time: whatever arrives while it runs goes into the next one, together.
   app = await startServer(nodes, { WRITE_CONCURRENCY: '1', METRICS_PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
   // 517 is left out, for a NOT_FOUND.
-  const inputs = range(501, 40).filter((id) => id !== 517).map((id) => ({ id, name: `Group ${id}`, salary: 100 }));
-  const seeded = await gql(app.url, 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }', { inputs });
+  const inputs = range(501, 40)
+    .filter((id) => id !== 517)
+    .map((id) => ({ id, name: `Group ${id}`, salary: 100 }));
+  const seeded = await gql(app.url, 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }', {
+    inputs,
+  });
   expect(seeded.errors).toBeUndefined();
 });
 
@@ -26,7 +30,8 @@ afterAll(async () => {
 });
 
 const UPDATE = 'mutation ($id: Int!, $s: Int!) { updateEmployee(id: $id, input: { salary: $s }) { position } }';
-const TRANSFER = 'mutation ($from: Int!, $to: Int!, $amount: Int!) { transferSalary(fromId: $from, toId: $to, amount: $amount) { position } }';
+const TRANSFER =
+  'mutation ($from: Int!, $to: Int!, $amount: Int!) { transferSalary(fromId: $from, toId: $to, amount: $amount) { position } }';
 const CREATE = 'mutation ($id: Int!) { createEmployee(input: { id: $id, name: "Twin", salary: 1 }) { position } }';
 
 /** One sample of a Prometheus text exposition, e.g. `syncrep_write_batch_mutations_count`. */
@@ -51,7 +56,8 @@ async function inOneCommit(ids: number[], salary: number, failing: () => Promise
     const mutations = await metric('syncrep_write_batch_mutations_sum');
     await holder.query('BEGIN; SELECT 1 FROM emp WHERE id = 540 FOR UPDATE');
     const running = gql(app.url, UPDATE, { id: 540, s: salary });
-    const blocked = "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+    // Blocked by the holder itself: other sessions may wait on locks of their own meanwhile.
+    const blocked = 'SELECT 1 FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))';
     await waitFor(async () => (await holder.query(blocked)).rowCount === 1, 'the running commit to wait for the row lock');
     const good = ids.map((id) => gql(app.url, UPDATE, { id, s: salary }));
     const failures = failing();
@@ -79,7 +85,9 @@ async function salaries(node: string, from: number, to: number): Promise<number[
 }
 
 test('a mutation that changed rows and is then refused (overdraft) is undone alone in its group commit', async () => {
-  const codes = await inOneCommit([...range(501, 5), ...range(508, 5)], 1000, () => [gql(app.url, TRANSFER, { from: 506, to: 507, amount: 5_000 })]);
+  const codes = await inOneCommit([...range(501, 5), ...range(508, 5)], 1000, () => [
+    gql(app.url, TRANSFER, { from: 506, to: 507, amount: 5_000 }),
+  ]);
   expect(codes).toEqual(['BAD_USER_INPUT']);
   for (const node of ['leader', 'follower-1']) {
     expect(await salaries(node, 501, 512)).toEqual([...Array(5).fill(1000), 100, 100, ...Array(5).fill(1000)]);
@@ -102,7 +110,7 @@ test('a mutation the database refuses (duplicate key) fails alone in its group c
   }
 });
 
-test('the metrics endpoint shows the commits, their steps, mutations per commit and every node\'s state', async () => {
+test("the metrics endpoint shows the commits, their steps, mutations per commit and every node's state", async () => {
   const response = await fetch(app.metrics!.url);
   expect(response.status).toBe(200);
   const text = await response.text();

@@ -25,7 +25,12 @@ const HOLD = 1;
 beforeAll(async () => {
   nodes = await LocalNodes.start(2);
   app = await startServer(nodes, { WRITE_CONCURRENCY: '1' });
-  await app.service.write(m().createMany([{ id: HOLD, name: 'hold', salary: 0 }, { id: 2, name: 'taken', salary: 0 }]));
+  await app.service.write(
+    m().createMany([
+      { id: HOLD, name: 'hold', salary: 0 },
+      { id: 2, name: 'taken', salary: 0 },
+    ]),
+  );
 });
 
 afterAll(async () => {
@@ -43,7 +48,10 @@ async function inOneCommit(ops: Op[]): Promise<Outcome[]> {
   try {
     await holder.query(`BEGIN; SELECT 1 FROM emp WHERE id = ${HOLD} FOR UPDATE`);
     const running = app.service.write(m().update(HOLD, { salary: 1 }));
-    await waitFor(async () => (await holder.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rowCount === 1, 'held');
+    await waitFor(
+      async () => (await holder.query('SELECT 1 FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))')).rowCount === 1,
+      'held',
+    );
     const results = ops.map((op) =>
       app.service.write(op()).then(
         () => 'ok',
@@ -67,7 +75,10 @@ async function rows(ids: number[]): Promise<unknown[]> {
 }
 
 const dup: Op = () => m().create({ id: 2, name: 'dup', salary: 0 });
-const nul = (id: number): Op => () => m().create({ id, name: `bad\u0000${id}`, salary: 0 });
+const nul =
+  (id: number): Op =>
+  () =>
+    m().create({ id, name: `bad\u0000${id}`, salary: 0 });
 
 interface Combo {
   name: string;
@@ -117,7 +128,13 @@ const combos: Combo[] = [
   },
   {
     name: 'transfers both ways, a delete of one side, a transfer to the deleted one',
-    setup: (b) => [() => m().createMany([{ id: b, name: 'a', salary: 100 }, { id: b + 1, name: 'b', salary: 100 }])],
+    setup: (b) => [
+      () =>
+        m().createMany([
+          { id: b, name: 'a', salary: 100 },
+          { id: b + 1, name: 'b', salary: 100 },
+        ]),
+    ],
     ops: (b) => [
       () => m().transfer(b, b + 1, 30),
       () => m().transfer(b + 1, b, 50),
@@ -131,23 +148,44 @@ const combos: Combo[] = [
   },
   {
     name: 'update, overdraft of the same row (changed rows then refused), update again',
-    setup: (b) => [() => m().createMany([{ id: b, name: 'a', salary: 100 }, { id: b + 1, name: 'b', salary: 100 }])],
-    ops: (b) => [() => m().update(b, { salary: 50 }), () => m().transfer(b, b + 1, 60), () => m().update(b, { name: 'a2' }), () => m().transfer(b, b + 1, 50)],
+    setup: (b) => [
+      () =>
+        m().createMany([
+          { id: b, name: 'a', salary: 100 },
+          { id: b + 1, name: 'b', salary: 100 },
+        ]),
+    ],
+    ops: (b) => [
+      () => m().update(b, { salary: 50 }),
+      () => m().transfer(b, b + 1, 60),
+      () => m().update(b, { name: 'a2' }),
+      () => m().transfer(b, b + 1, 50),
+    ],
     outcomes: ['ok', 'BAD_USER_INPUT', 'ok', 'ok'],
-    final: (b) => [{ id: b, name: 'a2', salary: 0 }, { id: b + 1, name: 'b', salary: 150 }],
+    final: (b) => [
+      { id: b, name: 'a2', salary: 0 },
+      { id: b + 1, name: 'b', salary: 150 },
+    ],
     ids: (b) => [b, b + 1],
   },
   {
     name: 'createMany, delete one of them, update another, re-create the deleted one',
     ops: (b) => [
-      () => m().createMany([{ id: b, name: 'p', salary: 1 }, { id: b + 1, name: 'q', salary: 1 }]),
+      () =>
+        m().createMany([
+          { id: b, name: 'p', salary: 1 },
+          { id: b + 1, name: 'q', salary: 1 },
+        ]),
       () => m().delete(b),
       () => m().update(b + 1, { salary: 9 }),
       () => m().create({ id: b, name: 'p2', salary: 2 }),
       () => m().create({ id: b + 1, name: 'dupq', salary: 2 }),
     ],
     outcomes: ['ok', 'ok', 'ok', 'ok', 'ALREADY_EXISTS'],
-    final: (b) => [{ id: b, name: 'p2', salary: 2 }, { id: b + 1, name: 'q', salary: 9 }],
+    final: (b) => [
+      { id: b, name: 'p2', salary: 2 },
+      { id: b + 1, name: 'q', salary: 9 },
+    ],
     ids: (b) => [b, b + 1],
   },
   {
