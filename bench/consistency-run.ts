@@ -33,9 +33,14 @@ export async function consistencyRun(t: Topology, o: BenchOptions, seededRows: n
   // Let the load reach its pace first; the checks then run back to back inside it.
   await new Promise((resolve) => setTimeout(resolve, 500));
   for (let i = 0; i < CHECKS; i++) {
-    const { consistency } = await gql<{ consistency: ConsistencyResult['checks'][number] & { checkedRows: number } }>(t.url, QUERY, {}, {
-      authorization: `Bearer ${BENCH_ADMIN_TOKEN}`,
-    });
+    const { consistency } = await gql<{ consistency: ConsistencyResult['checks'][number] & { checkedRows: number } }>(
+      t.url,
+      QUERY,
+      {},
+      {
+        authorization: `Bearer ${BENCH_ADMIN_TOKEN}`,
+      },
+    );
     checks.push({ totalMs: consistency.totalMs, heldCommitsMs: consistency.heldCommitsMs, consistent: consistency.consistent });
   }
   return { rows: CONSISTENCY_ROWS, checks, load: await loading };

@@ -20,7 +20,12 @@ export interface NodeStatus {
  * connection, closed afterwards: an idle keep-alive socket would hold the server's graceful
  * shutdown for its full drain period.
  */
-export function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<T> {
+export function gql<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<T> {
   const payload = JSON.stringify({ query, variables });
   return new Promise<T>((resolve, reject) => {
     const request = httpRequest(url, {
@@ -42,7 +47,7 @@ export function gql<T>(url: string, query: string, variables: Record<string, unk
           }
           resolve(body.data);
         } catch (error) {
-          reject(error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
       });
     });

@@ -8,7 +8,13 @@ const UPDATE_SQL = 'UPDATE emp SET salary = $1 WHERE id = $2';
  * GraphQL, no replication. `clients` workers share a pool of as many connections, each sending
  * its next statement as soon as the previous returned: an untimed warm-up, then `seconds` measured.
  */
-export async function runPgUpdates(url: string, rows: number, clients: number, seconds: number, warmupSeconds: number): Promise<LoadResult> {
+export async function runPgUpdates(
+  url: string,
+  rows: number,
+  clients: number,
+  seconds: number,
+  warmupSeconds: number,
+): Promise<LoadResult> {
   const pool = new Pool({ connectionString: url, max: clients });
   try {
     // Open every connection before the clock starts.
@@ -40,5 +46,13 @@ async function measure(pool: Pool, rows: number, clients: number, seconds: numbe
   };
   await Promise.all(Array.from({ length: clients }, worker));
   const elapsed = (performance.now() - started) / 1000;
-  return { clients, seconds: elapsed, requests: latencies.count, reqPerSec: latencies.count / elapsed, ...latencies.summary(), errors, firstError };
+  return {
+    clients,
+    seconds: elapsed,
+    requests: latencies.count,
+    reqPerSec: latencies.count / elapsed,
+    ...latencies.summary(),
+    errors,
+    firstError,
+  };
 }

@@ -6,7 +6,7 @@ import type { LoadResult } from './stats';
 import { checkTargets, type TargetCheck } from './targets';
 import { TOPOLOGIES } from './topology';
 
-const PHASES_TITLE = 'Steps of a distributed commit (mean per commit, from the server\'s metrics; the median write run)';
+const PHASES_TITLE = "Steps of a distributed commit (mean per commit, from the server's metrics; the median write run)";
 
 type Table = { headers: string[]; rows: string[][]; right: boolean[] };
 
@@ -33,7 +33,17 @@ export function figuresTable(r: BenchResults): Table {
     rows.push(loadRow('employees(first: 100)', label('f2-all'), r.reads.page));
   }
   for (const [key, time] of Object.entries(r.bulk)) {
-    rows.push(['createEmployees 10,000 rows', label(key), '1', '', '', '', '0', '', `${int(time)} ms (seed, cold: ${int(r.seed[key] ?? NaN)} ms)`]);
+    rows.push([
+      'createEmployees 10,000 rows',
+      label(key),
+      '1',
+      '',
+      '',
+      '',
+      '0',
+      '',
+      `${int(time)} ms (seed, cold: ${int(r.seed[key] ?? NaN)} ms)`,
+    ]);
   }
   if (r.catchUp) {
     const c = r.catchUp;
@@ -55,7 +65,14 @@ export function figuresTable(r: BenchResults): Table {
   }
   if (r.soak) {
     const s = r.soak;
-    rows.push(loadRow(`long write run (${r.options.soak.toLocaleString("en-US")} writes)`, label('f2-all'), s.load, `peak RSS first half ${(s.startRss / MB).toFixed(0)} MB, second half ${(s.endRss / MB).toFixed(0)} MB`));
+    rows.push(
+      loadRow(
+        `long write run (${r.options.soak.toLocaleString('en-US')} writes)`,
+        label('f2-all'),
+        s.load,
+        `peak RSS first half ${(s.startRss / MB).toFixed(0)} MB, second half ${(s.endRss / MB).toFixed(0)} MB`,
+      ),
+    );
   }
   const headers = ['Scenario', 'Topology', 'Clients', 'req/s', 'p50 ms', 'p99 ms', 'Errors', 'Peak RSS MB', 'Notes'];
   return { headers, rows, right: [false, false, true, true, true, true, true, true, false] };
@@ -68,7 +85,16 @@ export function phasesTable(r: BenchResults): Table {
     for (const { clients, phases: p } of Object.values(byClients)) {
       if (!p) continue;
       const step = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '-');
-      rows.push([label(key), String(clients), int(p.commits), p.mutationsPerCommit.toFixed(1), step(p.ms.leader), step(p.ms.prepare), step(p.ms.commit), step(p.ms.commit_prepared)]);
+      rows.push([
+        label(key),
+        String(clients),
+        int(p.commits),
+        p.mutationsPerCommit.toFixed(1),
+        step(p.ms.leader),
+        step(p.ms.prepare),
+        step(p.ms.commit),
+        step(p.ms.commit_prepared),
+      ]);
     }
   }
   return {
@@ -89,7 +115,11 @@ export function targetsTable(checks: TargetCheck[]): Table {
 
 export function formatText(table: Table): string {
   const widths = table.headers.map((h, i) => Math.max(h.length, ...table.rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (table.right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (table.right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(table.headers), widths.map((w) => '-'.repeat(w)).join('  '), ...table.rows.map(line)].join('\n');
 }
 
@@ -104,9 +134,15 @@ export function formatMarkdown(table: Table): string {
 
 function header(r: BenchResults): string {
   const o = r.options;
-  return `syncrep bench ${r.startedAt}: ${r.machine.cpus} CPUs, node ${r.machine.node}; ${o.duration}s runs after ${o.warmup}s warm-up, ` +
+  return (
+    `syncrep bench ${r.startedAt}: ${r.machine.cpus} CPUs, node ${r.machine.node}; ${o.duration}s runs after ${o.warmup}s warm-up, ` +
     `write clients ${o.clients.join('/')} (median of ${o.repeat} runs), read clients ${o.readClients}, ${int(o.rows)} rows` +
-    (Object.keys(o.serverEnv).length ? `; server settings ${Object.entries(o.serverEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : '');
+    (Object.keys(o.serverEnv).length
+      ? `; server settings ${Object.entries(o.serverEnv)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`
+      : '')
+  );
 }
 
 /** Prints the tables and writes them as JSON and Markdown; returns the paths written. */
@@ -120,15 +156,34 @@ export async function report(r: BenchResults): Promise<string[]> {
     ...Object.entries(r.serverLog).flatMap(([k, lines]) => {
       const own = lines.filter((l) => l.startsWith(HARNESS_NOTE)).map((l) => `${label(k)}: ${l}`);
       const server = lines.filter((l) => !l.startsWith(HARNESS_NOTE));
-      return server.length ? [...own, `${label(k)}: server logged ${server.length} warning/error lines, first: ${server[0].slice(0, 300)}`] : own;
+      return server.length
+        ? [...own, `${label(k)}: server logged ${server.length} warning/error lines, first: ${server[0].slice(0, 300)}`]
+        : own;
     }),
   ];
-  console.log(`\n${header(r)}\n\n${formatText(figures)}\n\n${PHASES_TITLE}\n${formatText(phases)}\n\n${formatText(targets)}\n${problems.length ? `\n${problems.join('\n')}\n` : ''}`);
+  console.log(
+    `\n${header(r)}\n\n${formatText(figures)}\n\n${PHASES_TITLE}\n${formatText(phases)}\n\n${formatText(targets)}\n${problems.length ? `\n${problems.join('\n')}\n` : ''}`,
+  );
   await mkdir(r.options.out, { recursive: true });
   const base = path.join(r.options.out, `bench-${r.startedAt.replace(/[:.]/g, '-')}`);
   await writeFile(`${base}.json`, `${JSON.stringify({ ...r, targets: checks }, null, 2)}\n`);
-  const md = [`# syncrep benchmark`, '', header(r), '', formatMarkdown(figures), '', `## ${PHASES_TITLE}`, '', formatMarkdown(phases), '', '## Targets', '', formatMarkdown(targets), '',
-    ...(problems.length ? ['## Problems', '', ...problems.map((p) => `- ${p}`), ''] : [])].join('\n');
+  const md = [
+    `# syncrep benchmark`,
+    '',
+    header(r),
+    '',
+    formatMarkdown(figures),
+    '',
+    `## ${PHASES_TITLE}`,
+    '',
+    formatMarkdown(phases),
+    '',
+    '## Targets',
+    '',
+    formatMarkdown(targets),
+    '',
+    ...(problems.length ? ['## Problems', '', ...problems.map((p) => `- ${p}`), ''] : []),
+  ].join('\n');
   await writeFile(`${base}.md`, md);
   return [`${base}.json`, `${base}.md`];
 }

@@ -4,7 +4,10 @@ export class RssSampler {
   readonly samples: number[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly read: () => number, private readonly intervalMs = 100) {}
+  constructor(
+    private readonly read: () => number,
+    private readonly intervalMs = 100,
+  ) {}
 
   start(): this {
     this.sample();

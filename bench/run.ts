@@ -28,7 +28,8 @@ async function otherScenarios(t: Topology, o: BenchOptions, r: BenchResults): Pr
   r.bulk[spec.key] = await timed(`${spec.label}: bulk createEmployees`, () => bulkRun(t, o, 0));
   if (spec.key === 'f2-all') r.consistency = await timed(`${spec.label}: consistency checks`, () => consistencyRun(t, o, o.rows + 10_000));
   if (spec.key === 'f2-all' && o.soak > 0) r.soak = await timed(`${spec.label}: long write run`, () => soakRun(t, o));
-  if (spec.key === 'f2-q1' && o.catchup > 0) r.catchUp = await timed(`${spec.label}: catch-up of ${o.catchup} writes`, () => catchUpRun(t, o));
+  if (spec.key === 'f2-q1' && o.catchup > 0)
+    r.catchUp = await timed(`${spec.label}: catch-up of ${o.catchup} writes`, () => catchUpRun(t, o));
 }
 
 /**
@@ -45,7 +46,9 @@ async function measure(specs: TopologySpec[], o: BenchOptions, r: BenchResults):
   try {
     for (const spec of specs) {
       try {
-        const t = await timed(`${spec.label}: nodes + server started, ${o.rows} rows seeded`, () => Topology.start(spec, o.rows, o.serverEnv));
+        const t = await timed(`${spec.label}: nodes + server started, ${o.rows} rows seeded`, () =>
+          Topology.start(spec, o.rows, o.serverEnv),
+        );
         r.seed[spec.key] = t.seedMs;
         running.push(t);
       } catch (error) {
@@ -95,7 +98,11 @@ async function main(): Promise<void> {
     serverLog: {},
     failures: [],
   };
-  await measure(TOPOLOGIES.filter((t) => options.topologies.includes(t.key)), options, results);
+  await measure(
+    TOPOLOGIES.filter((t) => options.topologies.includes(t.key)),
+    options,
+    results,
+  );
   const files = await report(results);
   progress(`done; wrote ${files.join(', ')}`);
 }

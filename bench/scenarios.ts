@@ -32,8 +32,7 @@ export interface SoakResult {
   endRss: number;
 }
 
-const updateBody = (rows: number) => () =>
-  JSON.stringify({ query: UPDATE, variables: { id: randomId(rows), salary: randomSalary() } });
+const updateBody = (rows: number) => () => JSON.stringify({ query: UPDATE, variables: { id: randomId(rows), salary: randomSalary() } });
 const readBody = (query: string, rows: number) => () => JSON.stringify({ query, variables: { id: randomId(rows) } });
 
 /**
@@ -70,7 +69,10 @@ export async function writeRuns(
   const results: Record<string, Record<number, LoadResult>> = {};
   for (const [t, byClients] of runs) {
     results[t.spec.key] = Object.fromEntries(
-      Object.entries(byClients).map(([clients, list]) => [clients, list.sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(list.length / 2)]]),
+      Object.entries(byClients).map(([clients, list]) => [
+        clients,
+        list.sort((a, b) => a.reqPerSec - b.reqPerSec)[Math.floor(list.length / 2)],
+      ]),
     );
   }
   return { results, failed };

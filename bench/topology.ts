@@ -25,7 +25,12 @@ const live = new Set<Topology>();
 
 /** Fresh embedded nodes, a syncrep server process in front of them, and `rows` seeded employees. */
 export class Topology {
-  private constructor(readonly spec: TopologySpec, readonly nodes: LocalNodes, readonly server: ServerProcess, readonly seedMs: number) {}
+  private constructor(
+    readonly spec: TopologySpec,
+    readonly nodes: LocalNodes,
+    readonly server: ServerProcess,
+    readonly seedMs: number,
+  ) {}
 
   static async start(spec: TopologySpec, rows: number, extraEnv: Record<string, string>): Promise<Topology> {
     const nodes = await LocalNodes.start(spec.followers);

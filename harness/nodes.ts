@@ -52,7 +52,10 @@ async function startOnFreePort(name: string, dataDir: string, settings: string[]
 
 /** Real PostgreSQL nodes on free ports, `leader`, `follower-1`, ...: one set per test file or bench topology. */
 export class LocalNodes {
-  private constructor(readonly dir: string, readonly nodes: EmbeddedNode[]) {}
+  private constructor(
+    readonly dir: string,
+    readonly nodes: EmbeddedNode[],
+  ) {}
 
   static async start(followers: number, settings: Record<string, string[]> = {}): Promise<LocalNodes> {
     const dir = await mkdtemp(path.join(tmpdir(), 'syncrep-nodes-'));

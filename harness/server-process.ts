@@ -62,19 +62,23 @@ export class ServerProcess {
     if (childEnv.SYNC_MODE !== 'quorum') delete childEnv.SYNC_QUORUM;
     const child = spawn(process.execPath, [MAIN], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     const early: string[] = [];
-    let server: ServerProcess | undefined;
+    // Set once ready: lines after that go to its log, lines before to `early`.
+    const started: { server?: ServerProcess } = {};
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server not ready after ${START_TIMEOUT_MS} ms: ${early.join('\n')}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`server not ready after ${START_TIMEOUT_MS} ms: ${early.join('\n')}`)),
+        START_TIMEOUT_MS,
+      );
       const onLine = (line: string): void => {
         const ready = /syncrep ready at (\S+)/.exec(line);
-        if (ready && !server) {
+        if (ready && !started.server) {
           clearTimeout(timer);
           resolve(ready[1]);
-        } else if (server) server.log(line);
+        } else if (started.server) started.server.log(line);
         else early.push(line);
       };
-      createInterface({ input: child.stdout! }).on('line', onLine);
-      createInterface({ input: child.stderr! }).on('line', onLine);
+      createInterface({ input: child.stdout }).on('line', onLine);
+      createInterface({ input: child.stderr }).on('line', onLine);
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         reject(new Error(`server exited during start (code ${code}, signal ${signal}): ${early.join('\n')}`));
@@ -83,7 +87,8 @@ export class ServerProcess {
       if (child.exitCode === null) child.kill('SIGKILL');
       throw error;
     });
-    server = new ServerProcess(child, url, `http://127.0.0.1:${metricsPort}/metrics`);
+    const server = new ServerProcess(child, url, `http://127.0.0.1:${metricsPort}/metrics`);
+    started.server = server;
     server.logLines.push(...early);
     return server;
   }
@@ -129,7 +134,8 @@ export class ServerProcess {
     await exited;
     clearTimeout(timer);
     if (killed) this.logLines.push(`${HARNESS_NOTE} the server had not exited ${STOP_TIMEOUT_MS} ms after SIGTERM; killed it`);
-    else if (performance.now() - started > 1000) this.logLines.push(`${HARNESS_NOTE} the server took ${Math.round(performance.now() - started)} ms to exit after SIGTERM`);
+    else if (performance.now() - started > 1000)
+      this.logLines.push(`${HARNESS_NOTE} the server took ${Math.round(performance.now() - started)} ms to exit after SIGTERM`);
     return !killed;
   }
 }

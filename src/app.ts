@@ -125,7 +125,7 @@ export class Syncrep {
         return;
       }
       default:
-      throw new UnreachableCaseError(this.state, 'server state');
+        throw new UnreachableCaseError(this.state, 'server state');
     }
   }
 }

@@ -23,8 +23,8 @@ async function main(): Promise<void> {
     app = await Syncrep.start(settings, log);
   } catch (error) {
     const known = error instanceof StartupError || error instanceof ConfigError;
-    log.fatal({ err: known ? undefined : error }, known ? (error as Error).message : 'startup failed');
-    process.stderr.write(`syncrep: cannot start: ${(error as Error).message}\n`);
+    log.fatal({ err: known ? undefined : error }, known ? error.message : 'startup failed');
+    process.stderr.write(`syncrep: cannot start: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   }
   process.stdout.write(`syncrep ready at ${app.url}\n`);

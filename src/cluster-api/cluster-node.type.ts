@@ -36,7 +36,10 @@ export class ClusterNode {
   @Field(() => Int, { nullable: true, description: 'How many positions the follower is behind the leader.' })
   lagPositions?: number;
 
-  @Field(() => Int, { nullable: true, description: 'How long ago, in ms, the leader committed the oldest write this follower lacks (0 when caught up).' })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'How long ago, in ms, the leader committed the oldest write this follower lacks (0 when caught up).',
+  })
   lagMs?: number;
 
   @Field({

@@ -26,7 +26,10 @@ export class NodeConsistency {
   @Field({ description: 'Compared, and holds the same rows as the leader. False when skipped.' })
   consistent!: boolean;
 
-  @Field({ nullable: true, description: 'Why the node was not compared: its state (only IN_SYNC and DIVERGED followers are), or it did not answer.' })
+  @Field({
+    nullable: true,
+    description: 'Why the node was not compared: its state (only IN_SYNC and DIVERGED followers are), or it did not answer.',
+  })
   skipped?: string;
 
   @Field(() => Int, { description: 'Rows that differ from the leader at both consistent points (missing, extra or changed).' })
@@ -35,7 +38,7 @@ export class NodeConsistency {
   @Field(() => [Int], {
     description:
       'Ids of the differing rows, in tables keyed by one integer column: at most 100 per node (see truncated). ' +
-      "On the leader, filled only when the leader is the odd one out.",
+      'On the leader, filled only when the leader is the odd one out.',
   })
   differingIds!: number[];
 
@@ -58,7 +61,7 @@ export class ConsistencyReport {
   @Field({ description: 'Every node was compared and holds the same rows.' })
   consistent!: boolean;
 
-  @Field(() => Int, { description: "Rows on the leader, every table." })
+  @Field(() => Int, { description: 'Rows on the leader, every table.' })
   checkedRows!: number;
 
   @Field({

@@ -5,7 +5,9 @@ import { ClusterNode } from './cluster-node.type';
 
 @Resolver(() => ClusterNode)
 export class ClusterResolver {
-  @Query(() => [ClusterNode], { description: 'Every node, leader first, with its role, state and lag (and, for operators, its last error).' })
+  @Query(() => [ClusterNode], {
+    description: 'Every node, leader first, with its role, state and lag (and, for operators, its last error).',
+  })
   async nodes(@Ctx() ctx: AppContext): Promise<ClusterNode[]> {
     const lags = await ctx.replication.lags();
     const admin = isAdmin(ctx);

@@ -4,7 +4,10 @@ import type { AdminAccess, ClusterSource, FaultPoint, NodeSettings, Settings, Sy
 
 /** A setting that cannot be used; the message names the setting and what to write instead. */
 export class ConfigError extends Error {
-  constructor(readonly setting: string, problem: string) {
+  constructor(
+    readonly setting: string,
+    problem: string,
+  ) {
     super(`${setting}: ${problem}`);
     this.name = 'ConfigError';
   }
@@ -59,7 +62,10 @@ function parseCluster(env: Env): ClusterSource {
 /** Parses `name=url,name=url`; the first node is the leader. */
 export function parseNodeList(raw: string): NodeSettings[] {
   const setting = 'REPLICATION_NODES';
-  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   if (entries.length === 0) {
     throw new ConfigError(setting, 'is empty; give at least the leader as name=postgres://user:password@host:port/database');
   }

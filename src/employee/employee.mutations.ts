@@ -7,7 +7,6 @@ import type { Employee } from './employee.entity';
 import { EMPLOYEE_LIMITS, type CreateEmployeeInput, type UpdateEmployeeInput } from './employee.inputs';
 import { SqlState } from '../replication/sql/sqlstate';
 
-
 /**
  * Employee writes as the replication layer runs them: one statement each, returning the row
  * images the followers will apply. Values are validated before they get here and inlined
@@ -79,8 +78,14 @@ export class EmployeeMutations {
           `WHEN emp.id = ${literal(fromId)} THEN ${-amount} ELSE ${amount} END`,
       ),
       interpret: (rows) => {
-        const from = found(rows.filter((r) => r.id === fromId), fromId);
-        const to = found(rows.filter((r) => r.id === toId), toId);
+        const from = found(
+          rows.filter((r) => r.id === fromId),
+          fromId,
+        );
+        const to = found(
+          rows.filter((r) => r.id === toId),
+          toId,
+        );
         if (from.salary < 0) {
           throw badInput('amount', `employee ${fromId} has only ${from.salary + amount}, cannot transfer ${amount}; transfer at most that`);
         }

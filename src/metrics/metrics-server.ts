@@ -6,7 +6,10 @@ import { StartupError } from '../errors/startup-error';
 
 /** `GET /metrics` in Prometheus text format, on a port of its own, apart from the GraphQL API. */
 export class MetricsServer {
-  private constructor(private readonly server: Server, readonly url: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
 
   static async start(registry: Registry, port: number, host: string, log: Logger): Promise<MetricsServer> {
     const server = createServer((request, response) => {
@@ -24,7 +27,11 @@ export class MetricsServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new StartupError(`METRICS_PORT: cannot listen on ${host}:${port} (${error.code ?? error.message}); choose a free port or leave METRICS_PORT unset`)),
+        reject(
+          new StartupError(
+            `METRICS_PORT: cannot listen on ${host}:${port} (${error.code ?? error.message}); choose a free port or leave METRICS_PORT unset`,
+          ),
+        ),
       );
       server.listen(port, host, () => resolve());
     });

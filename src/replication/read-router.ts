@@ -19,7 +19,10 @@ export interface ReadTarget {
 export class ReadRouter {
   private turn = 0;
 
-  constructor(private readonly leader: LeaderNode, private readonly followers: readonly FollowerNode[]) {}
+  constructor(
+    private readonly leader: LeaderNode,
+    private readonly followers: readonly FollowerNode[],
+  ) {}
 
   candidates(target: ReadTarget | null | undefined): PgNode[] {
     const role = target?.role ?? 'ANY';
@@ -37,7 +40,7 @@ export class ReadRouter {
       case 'ANY':
         return readBlocker(this.leader.state) ? this.inTurn() : [...this.inTurn(), this.leader];
       default:
-      throw new UnreachableCaseError(role, 'read role');
+        throw new UnreachableCaseError(role, 'read role');
     }
   }
 
@@ -48,7 +51,10 @@ export class ReadRouter {
       throw badInput('readFrom.node', `there is no node named "${name}"; known nodes: ${known}`);
     }
     if (role !== 'ANY' && node.role !== role) {
-      throw badInput('readFrom.role', `node "${name}" is the ${node.role.toLowerCase()}, not a ${role.toLowerCase()}; drop role or name another node`);
+      throw badInput(
+        'readFrom.role',
+        `node "${name}" is the ${node.role.toLowerCase()}, not a ${role.toLowerCase()}; drop role or name another node`,
+      );
     }
     return this.usable(node);
   }

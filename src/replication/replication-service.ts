@@ -68,7 +68,7 @@ export class ReplicationService {
         tracker.servedBy.add(node.name);
         return value;
       } catch (error) {
-        const cause = error instanceof QueryFailedError ? error.driverError : error;
+        const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
         if (isServerError(cause)) throw error;
         failure = `node "${node.name}" did not answer (${describeFailure(cause)})`;
         // Stop routing reads to it now; the health monitor brings it back once it answers.
@@ -119,7 +119,7 @@ export class ReplicationService {
     try {
       await this.admin.monitor.resync(follower);
     } catch (error) {
-      const cause = error instanceof QueryFailedError ? error.driverError : error;
+      const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
       throw userError(
         ErrorCode.NodeUnavailable,
         `node "${name}" could not be rebuilt (${describeFailure(cause)}); it is ${follower.state.kind}: try again once it answers`,

@@ -65,7 +65,10 @@ export async function startReplication(
     cluster,
     catchUp,
     inDoubt,
-    { intervalMs: settings.healthIntervalMs, timeoutMs: settings.healthTimeoutMs, afterRound: async () => {
+    {
+      intervalMs: settings.healthIntervalMs,
+      timeoutMs: settings.healthTimeoutMs,
+      afterRound: async () => {
         await liveness.hold();
         await trimmer.round();
       },

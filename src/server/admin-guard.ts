@@ -32,9 +32,12 @@ export function requireAdmin(ctx: AppContext): void {
         'this operation is for operators: send the header "Authorization: Bearer <ADMIN_TOKEN>" (in Apollo Sandbox, under Headers)',
       );
     case 'wrong':
-      throw userError(ErrorCode.Forbidden, 'the admin token is wrong: send the server\'s ADMIN_TOKEN as "Authorization: Bearer <ADMIN_TOKEN>"');
+      throw userError(
+        ErrorCode.Forbidden,
+        'the admin token is wrong: send the server\'s ADMIN_TOKEN as "Authorization: Bearer <ADMIN_TOKEN>"',
+      );
     default:
-    throw new UnreachableCaseError(standing, 'admin standing');
+      throw new UnreachableCaseError(standing, 'admin standing');
   }
 }
 

@@ -1,3 +1,4 @@
+import { OperationTypeNode } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { AppContext } from './context';
 
@@ -11,7 +12,8 @@ export function replicationExtensionPlugin(): ApolloServerPlugin<AppContext> {
       return {
         async willSendResponse({ response, contextValue, operation }) {
           if (response.body.kind !== 'single') return;
-          const served = operation?.operation === 'mutation' ? [contextValue.replication.leaderName] : [...contextValue.servedBy];
+          const served =
+            operation?.operation === OperationTypeNode.MUTATION ? [contextValue.replication.leaderName] : [...contextValue.servedBy];
           const servedBy = served.length === 0 ? null : served.length === 1 ? served[0] : served;
           const result = response.body.singleResult;
           result.extensions = { ...result.extensions, replication: { servedBy } };

@@ -39,7 +39,8 @@ export function IsStorableText(options?: ValidationOptions): PropertyDecorator {
       options,
       validator: {
         validate: (value: unknown, args: ValidationArguments) => storableTextProblem(args.property, value) === undefined,
-        defaultMessage: (args: ValidationArguments) => storableTextProblem(args.property, args.value) ?? `${args.property} is not storable text`,
+        defaultMessage: (args: ValidationArguments) =>
+          storableTextProblem(args.property, args.value) ?? `${args.property} is not storable text`,
       },
     });
   };

@@ -43,7 +43,7 @@ async function nodesAs(headers: Record<string, string>, url = app.url): Promise<
   return result.data!.nodes;
 }
 
-test('with the admin token, nodes shows the down follower\'s lastError', async () => {
+test("with the admin token, nodes shows the down follower's lastError", async () => {
   const follower = (await nodesAs(ADMIN_HEADERS)).find((n) => n.name === 'follower-1')!;
   expect(follower.state).toBe('DOWN');
   expect(follower.lastError).toEqual(expect.any(String));

@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../src/app';
-import type { FollowerNode } from '../../src/replication/nodes/cluster-node';
 import { LocalNodes } from '../../harness/nodes';
 import { gql, startServer } from '../support/server';
 
@@ -29,7 +28,7 @@ test('catch-up replays a position below one already applied (writes commit out o
   await nodes.query('follower-1', 'DELETE FROM emp WHERE id = 2');
   await nodes.query('follower-1', 'DELETE FROM syncrep_applied WHERE position = $1', [missing]);
 
-  const follower = app.layer.cluster.followers[0] as FollowerNode;
+  const follower = app.layer.cluster.followers[0];
   expect(await app.layer.catchUp.replay(follower)).toBe(1);
   expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('leader'));
   expect(await app.layer.catchUp.replay(follower)).toBe(0);
@@ -48,7 +47,7 @@ test('catch-up replays in numeric position order across a digit boundary (9 befo
   await nodes.query('follower-1', 'UPDATE emp SET salary = $1 WHERE id = 50', [kept]);
   await nodes.query('follower-1', 'DELETE FROM syncrep_applied WHERE position = ANY($1::bigint[])', [lost.map(String)]);
 
-  const follower = app.layer.cluster.followers[0] as FollowerNode;
+  const follower = app.layer.cluster.followers[0];
   expect(await app.layer.catchUp.replay(follower)).toBe(lost.length);
   expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('leader'));
 });

@@ -29,7 +29,9 @@ beforeAll(async () => {
   nodes = await LocalNodes.start(2);
   app = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
   const inputs = Array.from({ length: ROWS }, (_, i) => ({ id: i + 1, name: `E${i + 1}`, salary: i }));
-  const created = await gql(app.url, 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }', { inputs });
+  const created = await gql(app.url, 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }', {
+    inputs,
+  });
   expect(created.errors).toBeUndefined();
 });
 
@@ -52,7 +54,7 @@ test('identical nodes are consistent, and the report says how long it held commi
   ]);
 });
 
-test('a row changed behind syncrep\'s back is found, the follower leaves service, and resyncNode rebuilds it while writes go on', async () => {
+test("a row changed behind syncrep's back is found, the follower leaves service, and resyncNode rebuilds it while writes go on", async () => {
   await nodes.query('follower-1', 'UPDATE emp SET salary = salary + 1 WHERE id = 1500');
 
   const result = await admin(CONSISTENCY);
@@ -61,7 +63,14 @@ test('a row changed behind syncrep\'s back is found, the follower leaves service
   expect(report.consistent).toBe(false);
   expect(report.leaderSuspect).toBe(false);
   const [, f1, f2] = report.nodes;
-  expect(f1).toMatchObject({ name: 'follower-1', consistent: false, differingIds: [1500], differingRows: 1, markedDiverged: true, state: 'DIVERGED' });
+  expect(f1).toMatchObject({
+    name: 'follower-1',
+    consistent: false,
+    differingIds: [1500],
+    differingRows: 1,
+    markedDiverged: true,
+    state: 'DIVERGED',
+  });
   expect(f1.differences).toEqual([{ table: 'emp', keys: ['1500'] }]);
   expect(f2).toMatchObject({ name: 'follower-2', consistent: true, differingIds: [], state: 'IN_SYNC' });
 
@@ -138,7 +147,8 @@ test('when the leader is the odd one out, the report says so and no follower is 
     expect(report).toMatchObject({ consistent: false, leaderSuspect: true });
     expect(report.summary).toMatch(/leader/);
     expect(report.nodes[0]).toMatchObject({ name: 'leader', consistent: false, differingIds: [42] });
-    for (const follower of report.nodes.slice(1)) expect(follower).toMatchObject({ differingIds: [42], markedDiverged: false, state: 'IN_SYNC' });
+    for (const follower of report.nodes.slice(1))
+      expect(follower).toMatchObject({ differingIds: [42], markedDiverged: false, state: 'IN_SYNC' });
     expect(await states()).toEqual({ leader: 'UP', 'follower-1': 'IN_SYNC', 'follower-2': 'IN_SYNC' });
   } finally {
     await nodes.query('leader', "UPDATE emp SET name = 'E42' WHERE id = 42");

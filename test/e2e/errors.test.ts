@@ -41,7 +41,12 @@ test('more than the batch maximum, an empty batch or a repeated id is BAD_USER_I
   expect(errorCode(result)).toBe('BAD_USER_INPUT');
   expect(result.errors![0].message).toContain('at most 10000');
   expect(errorCode(await gql(app.url, MANY, { inputs: [] }))).toBe('BAD_USER_INPUT');
-  const repeated = await gql(app.url, MANY, { inputs: [{ id: 7, name: 'a', salary: 1 }, { id: 7, name: 'b', salary: 1 }] });
+  const repeated = await gql(app.url, MANY, {
+    inputs: [
+      { id: 7, name: 'a', salary: 1 },
+      { id: 7, name: 'b', salary: 1 },
+    ],
+  });
   expect(errorCode(repeated)).toBe('BAD_USER_INPUT');
   expect(repeated.errors![0].message).toContain('inputs[1].id');
   expect(await nodes.query('leader', 'SELECT count(*)::int AS n FROM emp')).toEqual([{ n: 1 }]);
@@ -164,12 +169,41 @@ test('every hand-raised BAD_USER_INPUT has the validation shape: extensions.fiel
   const MANY = 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }';
   // [what, operation, variables, field, part of the rule]
   const cases: [string, string, Record<string, unknown>, string, string][] = [
-    ['repeated id', MANY, { inputs: [{ id: 42, name: 'a', salary: 1 }, { id: 42, name: 'b', salary: 1 }] }, 'inputs[1].id', 'appears more than once'],
+    [
+      'repeated id',
+      MANY,
+      {
+        inputs: [
+          { id: 42, name: 'a', salary: 1 },
+          { id: 42, name: 'b', salary: 1 },
+        ],
+      },
+      'inputs[1].id',
+      'appears more than once',
+    ],
     ['empty update', 'mutation { updateEmployee(id: 1, input: {}) { position } }', {}, 'input', 'give name, salary or both'],
     ['fromId == toId', 'mutation { transferSalary(fromId: 41, toId: 41, amount: 1) { position } }', {}, 'toId', 'must differ from fromId'],
-    ['unknown readFrom.node', '{ employee(id: 1, readFrom: { node: "nope" }) { id } }', {}, 'readFrom.node', 'known nodes: leader, follower-1'],
-    ['wrong role for the node', '{ employee(id: 1, readFrom: { node: "leader", role: FOLLOWER }) { id } }', {}, 'readFrom.role', 'is the leader, not a follower'],
-    ['overdraft', 'mutation { transferSalary(fromId: 41, toId: 1, amount: 6) { position } }', {}, 'amount', 'has only 5, cannot transfer 6'],
+    [
+      'unknown readFrom.node',
+      '{ employee(id: 1, readFrom: { node: "nope" }) { id } }',
+      {},
+      'readFrom.node',
+      'known nodes: leader, follower-1',
+    ],
+    [
+      'wrong role for the node',
+      '{ employee(id: 1, readFrom: { node: "leader", role: FOLLOWER }) { id } }',
+      {},
+      'readFrom.role',
+      'is the leader, not a follower',
+    ],
+    [
+      'overdraft',
+      'mutation { transferSalary(fromId: 41, toId: 1, amount: 6) { position } }',
+      {},
+      'amount',
+      'has only 5, cannot transfer 6',
+    ],
     ['overflow', 'mutation { transferSalary(fromId: 41, toId: 40, amount: 1) { position } }', {}, 'amount', 'would exceed the largest Int'],
   ];
   // Every case is run before comparing, so a failure lists each case that is off, not just the first.
@@ -199,12 +233,16 @@ test('every hand-raised BAD_USER_INPUT has the validation shape: extensions.fiel
 
 test('a transfer between a missing employee and one at the largest salary is NOT_FOUND naming the missing one, not an overflow', async () => {
   await gql(app.url, CREATE, { input: { id: 43, name: 'Max', salary: 2_147_483_647 } });
-  for (const [from, to, missing] of [[999_999, 43, 999_999], [43, 999_998, 999_998]]) {
+  for (const [from, to, missing] of [
+    [999_999, 43, 999_999],
+    [43, 999_998, 999_998],
+  ]) {
     const result = await gql(app.url, `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: 1) { position } }`);
     expect(errorCode(result)).toBe('NOT_FOUND');
     expect(result.errors![0].extensions!.id).toBe(missing);
   }
-  for (const node of ['leader', 'follower-1']) expect(await nodes.query(node, 'SELECT salary FROM emp WHERE id = 43')).toEqual([{ salary: 2_147_483_647 }]);
+  for (const node of ['leader', 'follower-1'])
+    expect(await nodes.query(node, 'SELECT salary FROM emp WHERE id = 43')).toEqual([{ salary: 2_147_483_647 }]);
 });
 
 test('Apollo Sandbox can introspect the schema', async () => {

@@ -81,7 +81,7 @@ test('an update that touches no row on a follower (row missing there) is diverge
   expect(await nodes.query('follower-2', 'SELECT salary FROM emp WHERE id = 700')).toEqual([{ salary: 1 }]);
 });
 
-test('a follower whose row differs from the leader\'s refuses to overwrite it: REPLICATION_FAILED, nothing changes', async () => {
+test("a follower whose row differs from the leader's refuses to overwrite it: REPLICATION_FAILED, nothing changes", async () => {
   // Only a follower that was in sync when it refused is judged diverged (one catching up may merely lack a write).
   await waitAllInSync(app.url);
   expect((await create(750)).errors).toBeUndefined();
@@ -91,7 +91,8 @@ test('a follower whose row differs from the leader\'s refuses to overwrite it: R
     const result = await gql(app.url, `mutation { ${mutation} { position } }`);
     expect(errorCode(result)).toBe('REPLICATION_FAILED');
     expect(result.errors![0].message).toMatch(/follower-2: diverged/);
-    for (const node of ['leader', 'follower-1']) expect(await nodes.query(node, 'SELECT name, salary FROM emp WHERE id = 750')).toEqual([{ name: 'N750', salary: 1 }]);
+    for (const node of ['leader', 'follower-1'])
+      expect(await nodes.query(node, 'SELECT name, salary FROM emp WHERE id = 750')).toEqual([{ name: 'N750', salary: 1 }]);
     expect(await nodes.query('follower-2', 'SELECT name, salary FROM emp WHERE id = 750')).toEqual([{ name: 'N750', salary: 999 }]);
     await expectDivergedThenRebuild('follower-2');
   }

@@ -42,7 +42,10 @@ test('default reads spread over the followers, never the leader while they are i
 });
 
 test('employees pages by id with first and after', async () => {
-  await gql(app.url, 'mutation { createEmployees(inputs: [{ id: 2, name: "B", salary: 1 }, { id: 3, name: "C", salary: 1 }]) { position } }');
+  await gql(
+    app.url,
+    'mutation { createEmployees(inputs: [{ id: 2, name: "B", salary: 1 }, { id: 3, name: "C", salary: 1 }]) { position } }',
+  );
   const page1 = await gql(app.url, '{ employees(first: 2, readFrom: { role: LEADER }) { id } }');
   expect(page1.data!.employees).toEqual([{ id: 1 }, { id: 2 }]);
   const page2 = await gql(app.url, '{ employees(first: 2, after: 2) { id } }');

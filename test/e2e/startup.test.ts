@@ -21,7 +21,9 @@ test('a node with max_prepared_transactions = 0 stops startup, naming the node a
 
 test('an unreachable node stops startup, naming it, without its password', async () => {
   const port = await freePort();
-  const env = { REPLICATION_NODES: `${nodes.settings[0].name}=${nodes.settings[0].url},ghost=postgres://postgres:secret@127.0.0.1:${port}/employee` };
+  const env = {
+    REPLICATION_NODES: `${nodes.settings[0].name}=${nodes.settings[0].url},ghost=postgres://postgres:secret@127.0.0.1:${port}/employee`,
+  };
   const started = startServer(nodes, env);
   await expect(started).rejects.toThrow(/node "ghost" \(127\.0\.0\.1:\d+\/employee\) is unreachable: connection refused/);
   await expect(started).rejects.not.toThrow(/secret/);

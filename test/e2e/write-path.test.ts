@@ -28,7 +28,10 @@ test('the tutorial: John and Sam, created once, read back identical from every n
   expect(john.data!.createEmployee.committedOn).toEqual(NODES);
   expect(sam.data!.createEmployee.position > john.data!.createEmployee.position).toBe(true);
   for (const node of NODES) {
-    for (const [id, name, salary] of [[101, 'John', 285000], [102, 'Sam', 255000]] as const) {
+    for (const [id, name, salary] of [
+      [101, 'John', 285000],
+      [102, 'Sam', 255000],
+    ] as const) {
       const read = await gql(app.url, READ, { id, node });
       expect(read.data!.employee).toEqual({ id, name, salary });
       expect(read.extensions!.replication!.servedBy).toBe(node);
@@ -41,7 +44,10 @@ test('the tutorial: John and Sam, created once, read back identical from every n
 
 test('update and delete replicate to every node', async () => {
   await gql(app.url, CREATE, { input: { id: 201, name: 'Ann', salary: 1000 } });
-  const updated = await gql(app.url, 'mutation { updateEmployee(id: 201, input: { name: "Anna", salary: 2000 }) { employee { id name salary } } }');
+  const updated = await gql(
+    app.url,
+    'mutation { updateEmployee(id: 201, input: { name: "Anna", salary: 2000 }) { employee { id name salary } } }',
+  );
   expect(updated.data!.updateEmployee.employee).toEqual({ id: 201, name: 'Anna', salary: 2000 });
   for (const node of NODES) {
     expect((await nodes.query(node, 'SELECT name, salary FROM emp WHERE id = 201'))[0]).toEqual({ name: 'Anna', salary: 2000 });
@@ -83,11 +89,15 @@ test('20 concurrent clients updating the same few rows leave every node identica
   const clients = Array.from({ length: 20 }, async (_, client) => {
     for (let i = 0; i < 15; i++) {
       const id = ids[(client + i) % ids.length];
-      const result = await gql(app.url, 'mutation ($id: Int!, $s: Int!, $n: String!) { updateEmployee(id: $id, input: { salary: $s, name: $n }) { position } }', {
-        id,
-        s: client * 100 + i,
-        n: `c${client}-${i}`,
-      });
+      const result = await gql(
+        app.url,
+        'mutation ($id: Int!, $s: Int!, $n: String!) { updateEmployee(id: $id, input: { salary: $s, name: $n }) { position } }',
+        {
+          id,
+          s: client * 100 + i,
+          n: `c${client}-${i}`,
+        },
+      );
       expect(result.errors).toBeUndefined();
     }
   });
@@ -105,7 +115,10 @@ test('transferSalary moves salary atomically and refuses overdrafts', async () =
   await gql(app.url, CREATE, { input: { id: 401, name: 'Payer', salary: 100 } });
   await gql(app.url, CREATE, { input: { id: 402, name: 'Payee', salary: 0 } });
   const ok = await gql(app.url, 'mutation { transferSalary(fromId: 401, toId: 402, amount: 60) { employees { id salary } } }');
-  expect(ok.data!.transferSalary.employees).toEqual([{ id: 401, salary: 40 }, { id: 402, salary: 60 }]);
+  expect(ok.data!.transferSalary.employees).toEqual([
+    { id: 401, salary: 40 },
+    { id: 402, salary: 60 },
+  ]);
   const overdraft = await gql(app.url, 'mutation { transferSalary(fromId: 401, toId: 402, amount: 41) { position } }');
   expect(errorCode(overdraft)).toBe('BAD_USER_INPUT');
   const missing = await gql(app.url, 'mutation { transferSalary(fromId: 401, toId: 499, amount: 1) { position } }');

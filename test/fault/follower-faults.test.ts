@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
 import { ADMIN_HEADERS, errorCode, gql, startServer, TEST_ADMIN_TOKEN } from '../support/server';
 import { waitAllInSync, waitFor } from '../support/wait';
@@ -120,7 +119,10 @@ test('transfers while a follower is killed and restarted: total salary unchanged
         const from = ((lane * 7 + i) % 10) + 1;
         const to = ((lane * 3 + i * 5 + 1) % 10) + 1;
         if (from === to) continue;
-        const result = await gql(app.url, `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: ${1 + (i % 50)}) { position } }`);
+        const result = await gql(
+          app.url,
+          `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: ${1 + (i % 50)}) { position } }`,
+        );
         if (!result.errors) ok++;
       }
     });
@@ -146,7 +148,10 @@ test('a follower behind the retained log is rebuilt from a snapshot while writes
   try {
     await nodes.node('follower-2').stop();
     for (let id = 1; id <= 120; id++) expect((await gql(app.url, CREATE, { id })).errors).toBeUndefined();
-    await waitFor(async () => Number((await nodes.query<{ n: number }>('leader', 'SELECT count(*)::int AS n FROM syncrep_log'))[0].n) <= 21, 'the log trimmed to the retention bound');
+    await waitFor(
+      async () => Number((await nodes.query<{ n: number }>('leader', 'SELECT count(*)::int AS n FROM syncrep_log'))[0].n) <= 21,
+      'the log trimmed to the retention bound',
+    );
     const load = writeLoad(app.url, 1000, 2);
     await nodes.node('follower-2').start();
     await waitFor(async () => {

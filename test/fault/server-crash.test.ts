@@ -68,7 +68,10 @@ test('two server processes writing conflicting updates to one cluster leave ever
           for (let i = 0; i < 25; i++) {
             const id = ((lane + i) % 5) + 1;
             const other = ((lane + i + 2) % 5) + 1;
-            const update = gql(server.url, `mutation { updateEmployee(id: ${id}, input: { name: "s${s}-${lane}-${i}", salary: ${i} }) { position } }`);
+            const update = gql(
+              server.url,
+              `mutation { updateEmployee(id: ${id}, input: { name: "s${s}-${lane}-${i}", salary: ${i} }) { position } }`,
+            );
             const transfer = gql(server.url, `mutation { transferSalary(fromId: ${id}, toId: ${other}, amount: 1) { position } }`);
             const results = await Promise.all([update, transfer]);
             failures += results.filter((r) => r.errors && r.errors[0].extensions?.code !== 'BAD_USER_INPUT').length;

@@ -100,9 +100,15 @@ function acceptableRefusal(outcome: Outcome & { acked: false }, connectionLost: 
 }
 
 async function settled(): Promise<void> {
-  await waitFor(async () => app.service.nodes().every((n) => n.state.kind === 'UP' || n.state.kind === 'IN_SYNC'), 'every node UP or IN_SYNC');
+  await waitFor(
+    async () => app.service.nodes().every((n) => n.state.kind === 'UP' || n.state.kind === 'IN_SYNC'),
+    'every node UP or IN_SYNC',
+  );
   for (const node of nodes.nodes) {
-    await waitFor(async () => (await nodes.prepared(node.options.name)).length === 0, `no prepared transaction left on ${node.options.name}`);
+    await waitFor(
+      async () => (await nodes.prepared(node.options.name)).length === 0,
+      `no prepared transaction left on ${node.options.name}`,
+    );
   }
 }
 
@@ -118,11 +124,12 @@ test('acknowledged writes are on every node, refused ones on none, whatever fail
           apply(outcome);
           continue;
         }
-        const { code, outcomeUnknown } = outcome.error.extensions ?? {};
+        const code = outcome.error.extensions?.code as string | undefined;
+        const outcomeUnknown = outcome.error.extensions?.outcomeUnknown === true;
         // Nothing here loses the connection after COMMIT is sent, so every refusal means "nothing written".
         if (outcomeUnknown) throw new Error(`${JSON.stringify(outcome.op)}: outcome unknown (${outcome.error.message})`);
         if (!code) throw new Error(`${JSON.stringify(outcome.op)}: uncoded error ${outcome.error.message}`);
-        codesSeen.add(String(code));
+        codesSeen.add(code);
         if (!mustFail(outcome.op) && !acceptableRefusal(outcome, connectionLost)) {
           throw new Error(`good write ${JSON.stringify(outcome.op)} refused: ${code} ${outcome.error.message}`);
         }
@@ -135,5 +142,12 @@ test('acknowledged writes are on every node, refused ones on none, whatever fail
     { seed: SEED, numRuns: RUNS, endOnFailure: true },
   );
   // The mixes reached every kind of refusal (a generator that stopped producing one would pass silently).
-  expect([...codesSeen].sort()).toEqual(['ALREADY_EXISTS', 'BAD_USER_INPUT', 'INTERNAL_SERVER_ERROR', 'LEADER_UNAVAILABLE', 'NOT_FOUND', 'WRITE_CONFLICT']);
+  expect([...codesSeen].sort()).toEqual([
+    'ALREADY_EXISTS',
+    'BAD_USER_INPUT',
+    'INTERNAL_SERVER_ERROR',
+    'LEADER_UNAVAILABLE',
+    'NOT_FOUND',
+    'WRITE_CONFLICT',
+  ]);
 });

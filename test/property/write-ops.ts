@@ -101,7 +101,12 @@ export function mutationFor(op: WriteOp, id: number, target: WriteTarget): Mutat
     case 'delete':
       return employees.delete(id);
     case 'loseConnection':
-      return update(target, op.account, `emp.id = ${op.account}`, 'salary = emp.salary + (SELECT 0 FROM pg_terminate_backend(pg_backend_pid()))');
+      return update(
+        target,
+        op.account,
+        `emp.id = ${op.account}`,
+        'salary = emp.salary + (SELECT 0 FROM pg_terminate_backend(pg_backend_pid()))',
+      );
   }
 }
 

@@ -16,7 +16,11 @@ function announced(env: Record<string, string>, level = 'info'): { lines: { leve
   });
   const settings = loadSettings(env);
   announceAdminAccess(settings.admin, pino({ level }, sink));
-  const lines = chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  const lines = chunks
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
   return { lines, token: settings.admin.kind === 'token' ? settings.admin.token : undefined };
 }
 

@@ -35,7 +35,10 @@ test.each([
   ['the token without a scheme', TOKEN],
   ['"Bearer" and no token', 'Bearer '],
 ])('%s is UNAUTHENTICATED, saying how to send the token', (_what, header) => {
-  expect(outcome(context(header))).toEqual({ code: 'UNAUTHENTICATED', message: expect.stringContaining('Authorization: Bearer <ADMIN_TOKEN>') });
+  expect(outcome(context(header))).toEqual({
+    code: 'UNAUTHENTICATED',
+    message: expect.stringContaining('Authorization: Bearer <ADMIN_TOKEN>'),
+  });
   expect(isAdmin(context(header))).toBe(false);
 });
 
@@ -52,7 +55,10 @@ test.each([
 
 test('with admin access off, every request is FORBIDDEN, telling the operator to set ADMIN_TOKEN', () => {
   for (const header of [undefined, `Bearer ${TOKEN}`, 'Bearer anything-at-all-long-enough']) {
-    expect(outcome(context(header, null))).toEqual({ code: 'FORBIDDEN', message: expect.stringContaining('admin operations are off: set ADMIN_TOKEN') });
+    expect(outcome(context(header, null))).toEqual({
+      code: 'FORBIDDEN',
+      message: expect.stringContaining('admin operations are off: set ADMIN_TOKEN'),
+    });
     expect(isAdmin(context(header, null))).toBe(false);
   }
 });

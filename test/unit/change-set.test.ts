@@ -11,7 +11,20 @@ const update = (before: [number, number][], after: [number, number][]): Change =
 });
 
 test('neighbouring updates become one change, a row updated twice going from its first before image to its last after image', () => {
-  const merged = mergeChanges([update([[1, 10], [2, 20]], [[1, 5], [2, 25]]), update([[1, 5]], [[1, 7]]), update([[3, 30]], [[3, 31]])]);
+  const merged = mergeChanges([
+    update(
+      [
+        [1, 10],
+        [2, 20],
+      ],
+      [
+        [1, 5],
+        [2, 25],
+      ],
+    ),
+    update([[1, 5]], [[1, 7]]),
+    update([[3, 30]], [[3, 31]]),
+  ]);
   expect(merged).toHaveLength(1);
   expect(merged[0].rows).toEqual([row(1, 7), row(2, 25), row(3, 31)]);
   expect(merged[0].before).toEqual([row(1, 10), row(2, 20), row(3, 30)]);

@@ -3,15 +3,31 @@ import { judgeRefusals } from '../../src/replication/write/divergence';
 
 describe('chunk diffing', () => {
   test('a chunk differs by count or checksum, or when one node lacks it; integer chunks sort numerically', () => {
-    const leader = new Map([['0', '1000:5'], ['9', '10:1'], ['10', '3:7']]);
-    const follower = new Map([['0', '1000:5'], ['9', '10:2'], ['11', '1:1']]);
+    const leader = new Map([
+      ['0', '1000:5'],
+      ['9', '10:1'],
+      ['10', '3:7'],
+    ]);
+    const follower = new Map([
+      ['0', '1000:5'],
+      ['9', '10:2'],
+      ['11', '1:1'],
+    ]);
     expect(differingChunks(leader, follower)).toEqual(['9', '10', '11']);
     expect(differingChunks(leader, new Map(leader))).toEqual([]);
   });
 
   test('rows differ when changed, missing or extra; `among` limits the comparison', () => {
-    const leader = new Map([['1', 10], ['2', 20], ['3', 30]]);
-    const follower = new Map([['1', 10], ['2', 21], ['4', 40]]);
+    const leader = new Map([
+      ['1', 10],
+      ['2', 20],
+      ['3', 30],
+    ]);
+    const follower = new Map([
+      ['1', 10],
+      ['2', 21],
+      ['4', 40],
+    ]);
     expect(differingKeys(leader, follower)).toEqual(['2', '3', '4']);
     expect(differingKeys(leader, follower, ['1', '3'])).toEqual(['3']);
   });

@@ -56,7 +56,11 @@ describe('ADMIN_TOKEN', () => {
 
   test('a token of 16 or more visible ASCII characters is used as given', () => {
     expect(loadSettings({ ADMIN_TOKEN: CHOSEN }).admin).toEqual({ kind: 'token', token: CHOSEN, generated: false });
-    expect(loadSettings({ ADMIN_TOKEN: 'x'.repeat(16), REPLICATION_NODES: TUTORIAL }).admin).toEqual({ kind: 'token', token: 'x'.repeat(16), generated: false });
+    expect(loadSettings({ ADMIN_TOKEN: 'x'.repeat(16), REPLICATION_NODES: TUTORIAL }).admin).toEqual({
+      kind: 'token',
+      token: 'x'.repeat(16),
+      generated: false,
+    });
   });
 
   test.each([

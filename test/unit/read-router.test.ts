@@ -26,7 +26,9 @@ test('a role or node that cannot serve is an error, never another node', () => {
   const router = new ReadRouter(leader, [f1, f2]);
   f1.state = { kind: 'DOWN', reason: 'connection failed' };
   f2.state = { kind: 'OUT_OF_SYNC', reason: 'missed position 3' };
-  expect(() => router.candidates({ role: 'FOLLOWER' })).toThrow(/no follower can serve reads now \(follower-1 DOWN, follower-2 OUT_OF_SYNC\)/);
+  expect(() => router.candidates({ role: 'FOLLOWER' })).toThrow(
+    /no follower can serve reads now \(follower-1 DOWN, follower-2 OUT_OF_SYNC\)/,
+  );
   expect(() => router.candidates({ node: 'follower-2' })).toThrow(/cannot serve reads: it is out of sync: missed position 3/);
   expect(names(router.candidates(undefined))).toEqual(['leader']);
   leader.state = { kind: 'DOWN', reason: 'timed out' };

@@ -3,7 +3,15 @@ import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
 import { missingPositions } from './log-scan';
 import { inTransaction, row, rows } from '../sql/sql';
-import { deleteLogUpTo, forgetAppliedUpTo, horizonPassed, positionBeyond, positionHorizon, raiseTrimPoint, raiseWatermark } from '../sql/statements';
+import {
+  deleteLogUpTo,
+  forgetAppliedUpTo,
+  horizonPassed,
+  positionBeyond,
+  positionHorizon,
+  raiseTrimPoint,
+  raiseWatermark,
+} from '../sql/statements';
 
 /**
  * Keeps the leader's log bounded. An entry goes once every follower has applied it, or once it
@@ -80,7 +88,8 @@ export class LogTrimmer {
       return result.rowCount ?? 0;
     });
     for (const follower of this.followers) {
-      if (follower.watermark < upto) transition(follower, { kind: 'log-trimmed', reason: `the log no longer holds what it lacks (trimmed up to ${upto})` }, this.log);
+      if (follower.watermark < upto)
+        transition(follower, { kind: 'log-trimmed', reason: `the log no longer holds what it lacks (trimmed up to ${upto})` }, this.log);
     }
     if (deleted > 0) this.log.debug({ upto: upto.toString(), deleted }, 'log trimmed');
   }

@@ -10,7 +10,10 @@ abstract class NodeBase {
   /** State changes so far, by "FROM->TO" (counted by `transition`, exported as a metric). */
   readonly transitions = new Map<string, number>();
 
-  constructor(readonly name: string, readonly dataSource: DataSource) {}
+  constructor(
+    readonly name: string,
+    readonly dataSource: DataSource,
+  ) {}
 
   /** The pg pool TypeORM created for this node; the write path uses it directly to save round trips. */
   get pool(): Pool {
@@ -24,7 +27,11 @@ export class LeaderNode extends NodeBase {
   state: LeaderState = { kind: 'UP' };
 
   /** PostgreSQL 18 and later can return a row's prior image from an UPDATE (`RETURNING old`). */
-  constructor(name: string, dataSource: DataSource, readonly returnsOld: boolean) {
+  constructor(
+    name: string,
+    dataSource: DataSource,
+    readonly returnsOld: boolean,
+  ) {
     super(name, dataSource);
   }
 }

@@ -20,7 +20,10 @@ export interface NodeSource {
 export class Cluster {
   readonly nodes: readonly PgNode[];
 
-  private constructor(readonly leader: LeaderNode, readonly followers: readonly FollowerNode[]) {
+  private constructor(
+    readonly leader: LeaderNode,
+    readonly followers: readonly FollowerNode[],
+  ) {
     this.nodes = [leader, ...followers];
   }
 
@@ -36,11 +39,11 @@ export class Cluster {
         log.info({ node: node.name, migrations: ran.map((m) => m.name) }, 'node ready');
       }
     } catch (error) {
-      await Promise.all(sources.map(({ dataSource }) => (dataSource.isInitialized ? dataSource.destroy() : undefined)));
+      await Promise.all(sources.filter(({ dataSource }) => dataSource.isInitialized).map(({ dataSource }) => dataSource.destroy()));
       throw error;
     }
     const [leader, ...followers] = sources;
-    const [{ server_version_num: version }] = await leader.dataSource.query('SHOW server_version_num');
+    const version = await setting(leader.dataSource, 'server_version_num');
     return new Cluster(
       new LeaderNode(leader.node.name, leader.dataSource, Number(version) >= 180000),
       followers.map((f) => new FollowerNode(f.node.name, f.dataSource)),
@@ -53,7 +56,7 @@ export class Cluster {
 
   /** Closes every node's pool. */
   async stop(): Promise<void> {
-    await Promise.all(this.nodes.map((node) => (node.dataSource.isInitialized ? node.dataSource.destroy() : undefined)));
+    await Promise.all(this.nodes.filter((node) => node.dataSource.isInitialized).map((node) => node.dataSource.destroy()));
   }
 }
 
@@ -62,23 +65,31 @@ async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<
   try {
     await dataSource.initialize();
   } catch (error) {
-    throw new StartupError(`node "${node.name}" (${where}) is unreachable: ${reason(error)}. Check REPLICATION_NODES and that the server is running.`);
+    throw new StartupError(
+      `node "${node.name}" (${where}) is unreachable: ${reason(error)}. Check REPLICATION_NODES and that the server is running.`,
+    );
   }
   listenForErrorsOnEveryClient((dataSource.driver as PostgresDriver).master as Pool);
-  const [{ server_version_num: version }] = await dataSource.query('SHOW server_version_num');
+  const version = await setting(dataSource, 'server_version_num');
   if (Number(version) < MIN_SERVER_VERSION) {
     throw new StartupError(
       `node "${node.name}" (${where}) runs PostgreSQL ${Math.floor(Number(version) / 10000)}; syncrep needs 12 or later ` +
         '(followers apply writes with generic plans, plan_cache_mode, which 12 introduced).',
     );
   }
-  const [{ max_prepared_transactions: max }] = await dataSource.query('SHOW max_prepared_transactions');
+  const max = await setting(dataSource, 'max_prepared_transactions');
   if (Number(max) === 0) {
     throw new StartupError(
       `node "${node.name}" (${where}) has max_prepared_transactions = 0, so it cannot take part in two-phase commit. ` +
         'Start it with -c max_prepared_transactions=64 (or set it in postgresql.conf and restart).',
     );
   }
+}
+
+/** One server setting of a node, as text. */
+async function setting(dataSource: DataSource, name: 'server_version_num' | 'max_prepared_transactions'): Promise<string> {
+  const found: Record<string, string>[] = await dataSource.query(`SHOW ${name}`);
+  return found[0][name];
 }
 
 /**

@@ -24,7 +24,10 @@ export type FollowerState =
 export type LeaderState = { kind: 'UP' } | { kind: 'DOWN'; reason: string };
 
 /** Fails to compile when a state kind is missing from NODE_STATE_NAMES, or listed there without a kind. */
-const namesMatchKinds: [Exclude<FollowerState['kind'] | LeaderState['kind'], NodeStateName>, Exclude<NodeStateName, FollowerState['kind'] | LeaderState['kind']>] extends [never, never]
+const namesMatchKinds: [
+  Exclude<FollowerState['kind'] | LeaderState['kind'], NodeStateName>,
+  Exclude<NodeStateName, FollowerState['kind'] | LeaderState['kind']>,
+] extends [never, never]
   ? true
   : never = true;
 void namesMatchKinds;

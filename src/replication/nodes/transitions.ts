@@ -43,7 +43,13 @@ export function transition(node: PgNode, event: NodeEvent, log: Logger): boolean
   if (previous.kind === next.kind) return true;
   const move = `${previous.kind}->${next.kind}`;
   node.transitions.set(move, (node.transitions.get(move) ?? 0) + 1);
-  const entry = { node: node.name, from: previous.kind, to: next.kind, event: event.kind, reason: 'reason' in next ? next.reason : undefined };
+  const entry = {
+    node: node.name,
+    from: previous.kind,
+    to: next.kind,
+    event: event.kind,
+    reason: 'reason' in next ? next.reason : undefined,
+  };
   // Divergence needs a person (resyncNode), so it stands out in the log.
   if (next.kind === 'DIVERGED') log.warn(entry, 'node state changed: diverged from the leader');
   else log.info(entry, 'node state changed');

@@ -46,7 +46,8 @@ export class CatchUp {
    */
   async rejoin(follower: FollowerNode, options: RejoinOptions = {}): Promise<void> {
     const from = follower.state;
-    if (from.kind === 'DIVERGED' && !options.rebuild) throw new Error(`${follower.name} has diverged: only a rebuild (resyncNode) brings it back`);
+    if (from.kind === 'DIVERGED' && !options.rebuild)
+      throw new Error(`${follower.name} has diverged: only a rebuild (resyncNode) brings it back`);
     let rebuilt = false;
     try {
       await this.inDoubt.resolve(follower);
@@ -119,7 +120,10 @@ export class CatchUp {
   }
 
   private async apply(follower: FollowerNode, positions: string[]): Promise<number> {
-    const entries = (await rows(this.leader.pool, logEntries(positions))).map((e) => ({ position: e.position, changes: e.changes as Change[] }));
+    const entries = (await rows(this.leader.pool, logEntries(positions))).map((e) => ({
+      position: e.position,
+      changes: e.changes as Change[],
+    }));
     if (entries.length === 0) return 0;
     // One transaction, one round trip, strictly in position order.
     const apply = applySql(entries);

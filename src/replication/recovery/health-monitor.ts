@@ -82,7 +82,10 @@ export class HealthMonitor {
 
   private async check(node: PgNode): Promise<void> {
     try {
-      await withTimeout(withClient(node.pool, (client) => client.query('SELECT 1')), this.options.timeoutMs);
+      await withTimeout(
+        withClient(node.pool, (client) => client.query('SELECT 1')),
+        this.options.timeoutMs,
+      );
       node.lastContact = new Date();
     } catch (error) {
       transition(node, { kind: 'unreachable', reason: describeFailure(error) }, this.log);

@@ -20,7 +20,11 @@ export interface InDoubtOptions {
  * one of a server instance that no longer holds its liveness lock. Only syncrep's gids are touched.
  */
 export class InDoubtResolver {
-  constructor(private readonly leader: LeaderNode, private readonly options: InDoubtOptions, private readonly log: Logger) {}
+  constructor(
+    private readonly leader: LeaderNode,
+    private readonly options: InDoubtOptions,
+    private readonly log: Logger,
+  ) {}
 
   /** Settles the prepared transactions `node` holds that no live server can still decide. */
   async resolve(node: PgNode): Promise<void> {

@@ -14,7 +14,11 @@ import { instanceSessions } from '../sql/statements';
 export class InstanceLiveness {
   private client: Client | undefined;
 
-  constructor(private readonly leader: LeaderNode, private readonly leaderUrl: string, readonly instance: string) {}
+  constructor(
+    private readonly leader: LeaderNode,
+    private readonly leaderUrl: string,
+    readonly instance: string,
+  ) {}
 
   /** Opens (or, after the leader restarted, reopens) this instance's presence session. */
   async hold(): Promise<void> {

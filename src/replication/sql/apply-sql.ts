@@ -62,8 +62,7 @@ function argumentsOf(change: Change, position: string): string {
   const what = literal(`${change.op} on ${change.table} at position ${position}`);
   const n = change.rows.length;
   // An update ships each row's new image beside the image the follower must still hold.
-  const images =
-    change.op === 'update' ? change.rows.map((r, i) => ({ r, b: (change.before ?? [])[i] })) : change.rows;
+  const images = change.op === 'update' ? change.rows.map((r, i) => ({ r, b: (change.before ?? [])[i] })) : change.rows;
   return `${dollarQuote(JSON.stringify(images))}, ${n}, ${what}`;
 }
 
@@ -94,10 +93,15 @@ function buildStatements({ table, key, columns }: TableShape, prefix: string): T
   // Only the key may be in the WHERE clause: a row that another write holds prepared is scanned as
   // it was, and only a row that passed the WHERE is waited for and re-read. The comparison with
   // the prior values must see the row as it is once that write commits, so it goes in the SET.
-  const guardedSets = cols.map((c) => `${c} = CASE WHEN ${row('t')} IS NOT DISTINCT FROM ${row('b')} THEN r.${c} ELSE t.${c} END`).join(', ');
+  const guardedSets = cols
+    .map((c) => `${c} = CASE WHEN ${row('t')} IS NOT DISTINCT FROM ${row('b')} THEN r.${c} ELSE t.${c} END`)
+    .join(', ');
   const statement = (op: ChangeOp, body: string): SessionStatement => ({ name: `${prefix}_${op}`, definition: `${PARAMS} AS ${body}` });
   return {
-    insert: statement('insert', `WITH c AS (INSERT INTO ${name} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${images} AS r RETURNING 1) ${check('0')}`),
+    insert: statement(
+      'insert',
+      `WITH c AS (INSERT INTO ${name} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${images} AS r RETURNING 1) ${check('0')}`,
+    ),
     update: statement(
       'update',
       `WITH c AS (UPDATE ${name} AS t SET ${guardedSets} ` +

@@ -9,5 +9,8 @@ export function tableAsJson(table: string): Statement<{ rows: string }> {
 /** Replaces a replicated table's rows with `json` (from tableAsJson), inside the caller's transaction. */
 export function replaceTable(table: string, json: string): { text: string; values?: unknown[] }[] {
   const name = escapeIdentifier(table);
-  return [{ text: `TRUNCATE ${name}` }, { text: `INSERT INTO ${name} SELECT * FROM jsonb_populate_recordset(NULL::${name}, $1::jsonb)`, values: [json] }];
+  return [
+    { text: `TRUNCATE ${name}` },
+    { text: `INSERT INTO ${name} SELECT * FROM jsonb_populate_recordset(NULL::${name}, $1::jsonb)`, values: [json] },
+  ];
 }

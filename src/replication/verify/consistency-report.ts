@@ -59,7 +59,11 @@ export function describeReport(parts: Omit<ConsistencyReport, 'consistent' | 'su
     sentences.push(`Every node holds the same ${checkedRows} row(s).`);
   } else {
     for (const node of nodes.filter((n) => n.differingRows > 0)) {
-      const now = node.markedDiverged ? ' It is now DIVERGED: run resyncNode to rebuild it.' : node.state === 'DIVERGED' ? ' It is DIVERGED.' : '';
+      const now = node.markedDiverged
+        ? ' It is now DIVERGED: run resyncNode to rebuild it.'
+        : node.state === 'DIVERGED'
+          ? ' It is DIVERGED.'
+          : '';
       sentences.push(`${node.name} differs from the leader in ${node.differingRows} row(s) (${keysOf(node)}).${now}`);
     }
   }

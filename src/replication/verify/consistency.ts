@@ -45,11 +45,14 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
     followers.filter((f) => !compared.includes(f)).map((f) => [f, `not compared: ${readBlocker(f.state)}`]),
   );
   const tables = await withClient(leader.pool, (client) =>
-    describeTables(client, leader.dataSource.entityMetadatas.map((m) => m.tableName)),
+    describeTables(
+      client,
+      leader.dataSource.entityMetadatas.map((m) => m.tableName),
+    ),
   ).catch((error) => leaderFailed(leader, error));
 
   const first = await ConsistentPoint.open([leader, ...compared], gate);
-  let checkedRows = 0;
+  let checkedRows: number;
   let truncated = false;
   const candidates: Found = new Map();
   try {
@@ -70,7 +73,11 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
       const leaderRows = rows.get(leader) ?? leaderFailed(leader, first.failed.get(leader));
       for (const follower of compared) {
         const own = rows.get(follower);
-        if (own) candidates.set(follower, tables.map((_, i) => differingKeys(leaderRows[i], own[i])));
+        if (own)
+          candidates.set(
+            follower,
+            tables.map((_, i) => differingKeys(leaderRows[i], own[i])),
+          );
       }
     }
   } finally {
@@ -94,7 +101,10 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
         const own = rows.get(follower);
         if (!own) continue;
         held.set(follower, own);
-        found.set(follower, tables.map((_, i) => confirmed(candidates.get(follower)![i], differingKeys(leaderRows[i], own[i], candidates.get(follower)![i]))));
+        found.set(
+          follower,
+          tables.map((_, i) => confirmed(candidates.get(follower)![i], differingKeys(leaderRows[i], own[i], candidates.get(follower)![i]))),
+        );
       }
     } finally {
       await second.close();
@@ -110,9 +120,14 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
     const differing = diffs[index].keys;
     // Only a follower whose state is the very one seen at the start: a rebuild or another
     // verdict in between makes this check's view of it stale.
-    if (leaderSuspect || differing.length === 0 || follower.state !== stateAtStart.get(follower) || follower.state.kind !== 'IN_SYNC') return;
+    if (leaderSuspect || differing.length === 0 || follower.state !== stateAtStart.get(follower) || follower.state.kind !== 'IN_SYNC')
+      return;
     const sample = differing.slice(0, 10).join(', ');
-    transition(follower, { kind: 'diverged', reason: `consistency check: ${differing.length} row(s) differ from the leader (${sample})` }, log);
+    transition(
+      follower,
+      { kind: 'diverged', reason: `consistency check: ${differing.length} row(s) differ from the leader (${sample})` },
+      log,
+    );
     marked.push(follower);
   });
 
@@ -130,14 +145,20 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
       consistent: skip === undefined && count === 0 && !(leaderSuspect && node.role === 'LEADER'),
       skipped: skip,
       differingRows: count,
-      differingIds: differences.filter((d) => d.integer).flatMap((d) => d.keys.map(Number)).slice(0, MAX_REPORTED),
+      differingIds: differences
+        .filter((d) => d.integer)
+        .flatMap((d) => d.keys.map(Number))
+        .slice(0, MAX_REPORTED),
       differences: differences.map(({ table, keys }) => ({ table, keys })),
       truncated: truncated && count > 0,
       markedDiverged: node.role === 'FOLLOWER' && marked.includes(node),
     };
   });
   const report = describeReport({ nodes, checkedRows, leaderSuspect, heldCommitsMs: heldMs, totalMs: performance.now() - started });
-  log.info({ consistent: report.consistent, leaderSuspect, totalMs: Math.round(report.totalMs), heldCommitsMs: report.heldCommitsMs }, 'consistency check');
+  log.info(
+    { consistent: report.consistent, leaderSuspect, totalMs: Math.round(report.totalMs), heldCommitsMs: report.heldCommitsMs },
+    'consistency check',
+  );
   return report;
 }
 

@@ -11,16 +11,22 @@ export class Verifier {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(private readonly deps: ConsistencyDeps, private readonly intervalMs: number, private readonly log: Logger) {}
+  constructor(
+    private readonly deps: ConsistencyDeps,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
 
   /** Runs a check once any check under way has finished. */
   async check(): Promise<ConsistencyReport> {
     while (this.running) await this.running.catch(() => undefined);
     const run = checkConsistency(this.deps);
     this.running = run;
-    void run.catch(() => undefined).finally(() => {
-      if (this.running === run) this.running = undefined;
-    });
+    void run
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.running === run) this.running = undefined;
+      });
     return run;
   }
 
@@ -43,7 +49,12 @@ export class Verifier {
     if (this.running || this.stopped) return;
     try {
       const report = await this.check();
-      const entry = { consistent: report.consistent, leaderSuspect: report.leaderSuspect, summary: report.summary, totalMs: Math.round(report.totalMs) };
+      const entry = {
+        consistent: report.consistent,
+        leaderSuspect: report.leaderSuspect,
+        summary: report.summary,
+        totalMs: Math.round(report.totalMs),
+      };
       if (report.leaderSuspect) this.log.error(entry, 'background consistency check: the leader is the odd one out');
       else if (!report.consistent) this.log.warn(entry, 'background consistency check found differences');
       else this.log.info(entry, 'background consistency check');

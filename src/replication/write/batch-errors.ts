@@ -31,7 +31,9 @@ export function leaderUnavailable(cause: unknown): GraphQLError {
 export function replicationFailed(failed: Prepared[], prepared: number, required: number): GraphQLError {
   const causes = failed.map((f) => `${f.node.name}: ${f.failure}`).join('; ');
   const reason = failed.length > 0 ? causes : `only ${prepared} follower(s) in sync, ${required} required`;
-  return userError(ErrorCode.ReplicationFailed, `the write was rolled back on every node: ${reason}`, { nodes: failed.map((f) => f.node.name) });
+  return userError(ErrorCode.ReplicationFailed, `the write was rolled back on every node: ${reason}`, {
+    nodes: failed.map((f) => f.node.name),
+  });
 }
 
 /** The leader connection failed after COMMIT was sent: only the leader's log knows the outcome. */

@@ -6,7 +6,6 @@ import { describeFailure, isServerError, literal, rollingBack, rows, withClient 
 import { isApplied } from '../sql/statements';
 import { SqlState } from '../sql/sqlstate';
 
-
 /** A follower's answer to step 2: prepared, or why not. */
 export interface Prepared {
   node: FollowerNode;
@@ -60,7 +59,11 @@ export class FollowerOps {
       if (position > node.appliedPosition) node.appliedPosition = position;
       return true;
     } catch (error) {
-      transition(node, { kind: 'missed-write', reason: `COMMIT PREPARED of position ${position} failed: ${describeFailure(error)}` }, this.log);
+      transition(
+        node,
+        { kind: 'missed-write', reason: `COMMIT PREPARED of position ${position} failed: ${describeFailure(error)}` },
+        this.log,
+      );
       return false;
     }
   }

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { PoolClient } from 'pg';
 import type { Logger } from '../../logger';
-import type { Change } from '../change';
+import type { Change, RowImage } from '../change';
 import { toChange } from './mutation';
 import { mutationFailure } from './mutation-failure';
 import { isServerError, multi, row } from '../sql/sql';
@@ -54,7 +54,7 @@ export async function runOnLeader(client: PoolClient, batch: PendingWrite[], log
   const refused: Refused[] = [];
   for (let i = 0; i < batch.length; i++) {
     const { mutation } = batch[i];
-    const { rows, change } = toChange(mutation, results[1 + i].rows);
+    const { rows, change } = toChange(mutation, results[1 + i].rows as RowImage[]);
     try {
       applied.push({ write: batch[i], value: mutation.interpret(rows), change });
     } catch (error) {
@@ -64,7 +64,7 @@ export async function runOnLeader(client: PoolClient, batch: PendingWrite[], log
       refused.push({ write: batch[i], error });
     }
   }
-  return { applied, refused, position: BigInt(results[results.length - 1].rows[0].position) };
+  return { applied, refused, position: BigInt((results[results.length - 1].rows as { position: string }[])[0].position) };
 }
 
 /** One pass of `startOver`: done, or stopped by a mutation that left the transaction unusable. */
@@ -103,7 +103,7 @@ async function eachUnderSavepoint(client: PoolClient, batch: PendingWrite[], log
     const savepoint = `m${i + 1}`;
     try {
       const results = await multi(client, `SAVEPOINT ${savepoint}; ${mutation.sql}`);
-      const { rows, change } = toChange(mutation, results[results.length - 1].rows);
+      const { rows, change } = toChange(mutation, results[results.length - 1].rows as RowImage[]);
       applied.push({ write, value: mutation.interpret(rows), change });
     } catch (error) {
       const expected = error instanceof GraphQLError ? error : mutationFailure(mutation, error, log);

@@ -5,7 +5,6 @@ import type { Mutation } from './mutation';
 import { isServerError } from '../sql/sql';
 import { SqlState } from '../sql/sqlstate';
 
-
 /** Failures of concurrency: the mutation itself is fine and may be retried. */
 const CONFLICTS: Partial<Record<string, string>> = {
   [SqlState.DeadlockDetected]: 'a deadlock with another write, retried and lost every time',
@@ -34,12 +33,19 @@ export function mutationFailure(mutation: Mutation<unknown>, error: unknown, log
   const code = error.code ?? '';
   const conflict = CONFLICTS[code];
   if (conflict) {
-    return userError(ErrorCode.WriteConflict, `the leader stopped this mutation (${conflict}); nothing was written, so it is safe to retry`, {
-      sqlstate: code,
-    });
+    return userError(
+      ErrorCode.WriteConflict,
+      `the leader stopped this mutation (${conflict}); nothing was written, so it is safe to retry`,
+      {
+        sqlstate: code,
+      },
+    );
   }
   if (code === SqlState.ProtocolViolation) {
-    return badInput('input', 'the leader rejected the statement whole: a value cannot be sent to PostgreSQL (a NUL character, say); nothing was written');
+    return badInput(
+      'input',
+      'the leader rejected the statement whole: a value cannot be sent to PostgreSQL (a NUL character, say); nothing was written',
+    );
   }
   // Values that cannot be stored, in fixed words: the server's own message may name the schema.
   const unstorable = UNSTORABLE[code];

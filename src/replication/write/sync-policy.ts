@@ -21,7 +21,7 @@ export class SyncPolicy {
       case 'quorum':
         return followers.filter((f) => f.state.kind === 'IN_SYNC');
       default:
-      throw new UnreachableCaseError(this.mode, 'sync mode');
+        throw new UnreachableCaseError(this.mode, 'sync mode');
     }
   }
 

@@ -68,16 +68,15 @@ export class WriteBatcher {
       case 'draining':
         return this.state.drained;
       case 'open': {
-        const drained = this.running === 0 && this.queue.length === 0
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => (this.onIdle = resolve));
+        const drained =
+          this.running === 0 && this.queue.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.onIdle = resolve));
         this.state = { kind: 'draining', drained };
         await drained;
         this.state = { kind: 'closed' };
         return;
       }
       default:
-      throw new UnreachableCaseError(this.state, 'batcher state');
+        throw new UnreachableCaseError(this.state, 'batcher state');
     }
   }
 

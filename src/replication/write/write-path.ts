@@ -127,16 +127,16 @@ export class WritePath {
       // The leader confirms its rows are the images shipped, then records the decision, then commits.
       const confirm = confirmSql(changes);
       await ensurePrepared(client, confirm.statements);
-      const decision =
-        `${confirm.sql}; ` +
-        `${logDecisionSql(position, gid, dollarQuote(JSON.stringify(changes)))}; COMMIT`;
+      const decision = `${confirm.sql}; ` + `${logDecisionSql(position, gid, dollarQuote(JSON.stringify(changes)))}; COMMIT`;
       commitSent = true;
       await metrics.timed('commit', () => multi(client, decision));
       this.faultPoint('after-commit');
       settleRefused();
       let committed: boolean[] = [];
       if (prepared.length > 0) {
-        committed = await metrics.timed('commit_prepared', () => Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position))));
+        committed = await metrics.timed('commit_prepared', () =>
+          Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position))),
+        );
       }
       metrics.outcome('committed');
       const committedOn = [leader.name, ...prepared.filter((_, i) => committed[i]).map((n) => n.name)];
@@ -149,7 +149,10 @@ export class WritePath {
       if (!commitSent || isServerError(error)) await Promise.all(targets.map((node) => this.followerOps.rollbackPrepared(node, gid)));
       else {
         keepUntilGone = (client as unknown as { processID: number }).processID;
-        rejectAll(applied.map((a) => a.write), outcomeUnknown(error));
+        rejectAll(
+          applied.map((a) => a.write),
+          outcomeUnknown(error),
+        );
       }
       throw error;
     } finally {
@@ -164,7 +167,12 @@ export class WritePath {
    * suspected and none is touched (divergence.ts). Returns the followers whose state it set.
    */
   private classifyFailed(targets: number, failed: Prepared[], position: bigint): Promise<Set<FollowerNode>> {
-    const refusals = failed.map((f) => ({ node: f.node, sqlState: f.sqlState, wasInSync: f.stateBefore === 'IN_SYNC', failure: f.failure ?? '' }));
+    const refusals = failed.map((f) => ({
+      node: f.node,
+      sqlState: f.sqlState,
+      wasInSync: f.stateBefore === 'IN_SYNC',
+      failure: f.failure ?? '',
+    }));
     return classifyRefusals(this.deps.leader, targets, refusals, position, this.deps.log).catch(() => new Set<FollowerNode>());
   }
 
