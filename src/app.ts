@@ -17,16 +17,16 @@ import { createFormatError } from './server/format-error';
 import { queryLimits } from './server/query-limits';
 import { replicationExtensionPlugin } from './server/replication-extension.plugin';
 import { buildAppSchema } from './server/schema';
-import type { ServerState } from './server/server-state';
+import { StopOnce } from './lifecycle/stop-once';
 import { seedTutorialRows } from './employee/employee.seed';
-import { UnreachableCaseError } from './errors/unreachable';
 
 /** A running syncrep: the nodes, the replication layer and the GraphQL server, stopped together. */
 export class Syncrep {
-  private state: ServerState;
+  private readonly life = new StopOnce();
 
   private constructor(
-    url: string,
+    /** Where GraphQL listens: a Syncrep exists only once it does. */
+    readonly url: string,
     private readonly server: ApolloServer<AppContext>,
     /** The replication layer: its service is what resolvers use (`ctx.replication`). */
     readonly layer: ReplicationLayer,
@@ -34,9 +34,7 @@ export class Syncrep {
     private readonly log: Logger,
     /** The Prometheus endpoint, when METRICS_PORT is set. */
     readonly metrics: MetricsServer | undefined,
-  ) {
-    this.state = { kind: 'running', url };
-  }
+  ) {}
 
   /** Starts everything `settings` describes; a node that cannot be used stops startup with a StartupError. */
   static async start(settings: Settings, log: Logger): Promise<Syncrep> {
@@ -95,37 +93,18 @@ export class Syncrep {
     }
   }
 
-  get url(): string {
-    if (this.state.kind !== 'running') throw new Error(`syncrep is ${this.state.kind}`);
-    return this.state.url;
-  }
-
   get service(): ReplicationService {
     return this.layer.service;
   }
 
   /** Stops taking requests, lets writes in flight finish, then closes the pools and the embedded nodes. */
-  async stop(): Promise<void> {
-    switch (this.state.kind) {
-      case 'stopped':
-        return;
-      case 'stopping':
-        return this.state.stopped;
-      case 'running': {
-        const stopped = (async () => {
-          await this.server.stop();
-          await this.metrics?.stop();
-          await this.layer.stop();
-          await this.embedded?.stop();
-          this.log.info('syncrep stopped');
-        })();
-        this.state = { kind: 'stopping', stopped };
-        await stopped;
-        this.state = { kind: 'stopped' };
-        return;
-      }
-      default:
-        throw new UnreachableCaseError(this.state, 'server state');
-    }
+  stop(): Promise<void> {
+    return this.life.stop(async () => {
+      await this.server.stop();
+      await this.metrics?.stop();
+      await this.layer.stop();
+      await this.embedded?.stop();
+      this.log.info('syncrep stopped');
+    });
   }
 }

@@ -19,8 +19,9 @@ registerEnumType(NodeState, {
     'out of service until `resyncNode` rebuilds it (lastError says why).',
 });
 
-@ObjectType({ description: 'One PostgreSQL node as this server sees it now.' })
-export class ClusterNode {
+/** What every view of a node starts with: which node, its role, and its state as this server sees it. */
+@ObjectType()
+export abstract class NodeIdentity {
   @Field()
   name!: string;
 
@@ -29,7 +30,10 @@ export class ClusterNode {
 
   @Field(() => NodeState)
   state!: NodeStateName;
+}
 
+@ObjectType({ description: 'One PostgreSQL node as this server sees it now.' })
+export class ClusterNode extends NodeIdentity {
   @Field({ nullable: true, description: 'Highest replication position applied (followers) or written (leader).' })
   appliedPosition?: string;
 

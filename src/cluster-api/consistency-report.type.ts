@@ -1,7 +1,6 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import type { ConsistencyReport as Report } from '../replication/verify/consistency';
-import { NodeRole, NodeState } from './cluster-node.type';
-import type { NodeStateName } from '../replication/nodes/node-state';
+import { NodeIdentity, NodeRole } from './cluster-node.type';
 
 @ObjectType({ description: 'Keys of one table whose rows differ from the leader.' })
 export class TableDifference {
@@ -12,17 +11,8 @@ export class TableDifference {
   keys!: string[];
 }
 
-@ObjectType({ description: "One node's part of a consistency check." })
-export class NodeConsistency {
-  @Field()
-  name!: string;
-
-  @Field(() => NodeRole)
-  role!: NodeRole;
-
-  @Field(() => NodeState, { description: 'The state once the check was done (a follower found different is DIVERGED).' })
-  state!: NodeStateName;
-
+@ObjectType({ description: "One node's part of a consistency check; its state is the one once the check was done." })
+export class NodeConsistency extends NodeIdentity {
   @Field({ description: 'Compared, and holds the same rows as the leader. False when skipped.' })
   consistent!: boolean;
 

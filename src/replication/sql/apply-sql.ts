@@ -1,7 +1,7 @@
 import { escapeIdentifier } from 'pg';
 import type { Change, ChangeOp, TableShape } from '../change';
 import type { ClientBase } from 'pg';
-import { ensurePrepared, type SessionStatement } from './session-statements';
+import { ensurePrepared, perShape, type SessionStatement } from './session-statements';
 import { dollarQuote, literal } from './sql';
 import { recordAppliedSql } from './statements';
 
@@ -19,8 +19,6 @@ export interface ApplyScript {
 
 /** The apply statements of one table shape, one per op, built once per process. */
 type TableStatements = Record<ChangeOp, SessionStatement>;
-
-const byShape = new Map<string, TableStatements>();
 
 /**
  * SQL that applies row images on a follower, strictly, and records each position in the same
@@ -66,16 +64,7 @@ function argumentsOf(change: Change, position: string): string {
   return `${dollarQuote(JSON.stringify(images))}, ${n}, ${what}`;
 }
 
-function statementsFor(shape: TableShape): TableStatements {
-  // Only the shape: a change carries its rows too, which must not become part of the key.
-  const cacheKey = JSON.stringify([shape.table, shape.key, shape.columns]);
-  let built = byShape.get(cacheKey);
-  if (!built) {
-    built = buildStatements(shape, `syncrep_apply_${byShape.size + 1}`);
-    byShape.set(cacheKey, built);
-  }
-  return built;
-}
+const statementsFor = perShape('syncrep_apply', buildStatements);
 
 /** Parameters of every apply statement: $1 the images (jsonb array), $2 how many, $3 what to call the change in an error. */
 const PARAMS = '(jsonb, int, text)';

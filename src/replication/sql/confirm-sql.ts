@@ -1,6 +1,6 @@
 import { escapeIdentifier } from 'pg';
 import type { Change, RowImage, TableShape } from '../change';
-import type { SessionStatement } from './session-statements';
+import { perShape, type SessionStatement } from './session-statements';
 import { dollarQuote, literal } from './sql';
 
 /** What the leader runs inside its commit round trip, and the session statements it needs first. */
@@ -14,8 +14,6 @@ interface FinalImage {
   key: RowImage;
   row?: RowImage;
 }
-
-const byShape = new Map<string, SessionStatement>();
 
 /**
  * SQL that makes the leader refuse to commit anything but what it ships: run in the commit round
@@ -70,15 +68,7 @@ export function finalImages(changes: Change[]): { shape: TableShape; images: Fin
   return [...tables.values()].map(({ shape, byKey }) => ({ shape, images: [...byKey.values()] }));
 }
 
-function statementFor(shape: TableShape): SessionStatement {
-  const cacheKey = JSON.stringify([shape.table, shape.key, shape.columns]);
-  let statement = byShape.get(cacheKey);
-  if (!statement) {
-    statement = build(shape, `syncrep_confirm_${byShape.size + 1}`);
-    byShape.set(cacheKey, statement);
-  }
-  return statement;
-}
+const statementFor = perShape('syncrep_confirm', build);
 
 /**
  * $1 the final images (jsonb array of {k: key, r?: row}), $2 how many, $3 what to call them in an

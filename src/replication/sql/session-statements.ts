@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import type { TableShape } from '../change';
 
 /**
  * A statement PREPAREd by name (SQL-level PREPARE) on each connection that runs it. Followers
@@ -26,4 +27,22 @@ export async function ensurePrepared(client: ClientBase, statements: Iterable<Se
     await client.query(`PREPARE ${name} ${definition}`);
     prepared.add(name);
   }
+}
+
+/**
+ * Memoizes, per table shape, what `build` makes of it, named `${prefix}_${n}` (unique per
+ * process): statements are built once per shape, never once per change. Only the shape is the
+ * key: a change also carries its rows, which must not become part of it.
+ */
+export function perShape<T>(prefix: string, build: (shape: TableShape, name: string) => T): (shape: TableShape) => T {
+  const built = new Map<string, T>();
+  return (shape) => {
+    const key = JSON.stringify([shape.table, shape.key, shape.columns]);
+    let found = built.get(key);
+    if (found === undefined) {
+      found = build(shape, `${prefix}_${built.size + 1}`);
+      built.set(key, found);
+    }
+    return found;
+  };
 }

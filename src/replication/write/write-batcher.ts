@@ -1,7 +1,7 @@
 import { ErrorCode, userError } from '../../errors/error-code';
+import { StopOnce } from '../../lifecycle/stop-once';
 import type { Mutation } from './mutation';
 import type { PendingWrite, WriteOutcome } from './write-outcome';
-import { UnreachableCaseError } from '../../errors/unreachable';
 
 /** The one thing the batcher needs from the write path. */
 export interface BatchCommitter {
@@ -10,8 +10,6 @@ export interface BatchCommitter {
 
 /** A mutation chosen as a deadlock victim is run again in a later commit, up to this many times in all. */
 const MAX_ATTEMPTS = 5;
-
-export type BatcherState = { kind: 'open' } | { kind: 'draining'; drained: Promise<void> } | { kind: 'closed' };
 
 /**
  * Group commit. Up to `concurrency` distributed commits run at once; mutations that arrive while
@@ -23,7 +21,7 @@ export type BatcherState = { kind: 'open' } | { kind: 'draining'; drained: Promi
 export class WriteBatcher {
   private readonly queue: PendingWrite[] = [];
   private running = 0;
-  private state: BatcherState = { kind: 'open' };
+  private readonly life = new StopOnce();
   private onIdle: (() => void) | undefined;
 
   private readonly groupMin: number;
@@ -38,7 +36,7 @@ export class WriteBatcher {
 
   /** Queues a mutation; settles when its distributed commit has. */
   submit<T>(mutation: Mutation<T>): Promise<WriteOutcome<T>> {
-    if (this.state.kind !== 'open') {
+    if (this.life.state.kind !== 'open') {
       return Promise.reject(userError(ErrorCode.LeaderUnavailable, 'the server is shutting down; the write was not attempted'));
     }
     return new Promise<WriteOutcome<T>>((resolve, reject) => {
@@ -61,23 +59,10 @@ export class WriteBatcher {
   }
 
   /** Stops taking writes and waits for every queued and running one to settle. */
-  async stop(): Promise<void> {
-    switch (this.state.kind) {
-      case 'closed':
-        return;
-      case 'draining':
-        return this.state.drained;
-      case 'open': {
-        const drained =
-          this.running === 0 && this.queue.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.onIdle = resolve));
-        this.state = { kind: 'draining', drained };
-        await drained;
-        this.state = { kind: 'closed' };
-        return;
-      }
-      default:
-        throw new UnreachableCaseError(this.state, 'batcher state');
-    }
+  stop(): Promise<void> {
+    return this.life.stop(() =>
+      this.running === 0 && this.queue.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.onIdle = resolve)),
+    );
   }
 
   private pump(): void {
