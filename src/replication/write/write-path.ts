@@ -7,14 +7,12 @@ import { transition } from '../nodes/transitions';
 import type { GidSource } from './gid';
 import type { MembershipGate } from './membership-gate';
 import { applySql } from '../sql/apply-sql';
-import { confirmSql } from '../sql/confirm-sql';
-import { ensurePrepared } from '../sql/session-statements';
 import { mergeChanges } from './change-set';
 import { classifyRefusals } from './divergence';
 import { FollowerOps, type Prepared } from './follower-ops';
 import { runOnLeader } from './leader-batch';
-import { describeFailure, dollarQuote, isServerError, multi, rollingBack, withClient } from '../sql/sql';
-import { logDecisionSql } from '../sql/statements';
+import { commitOnLeader } from './leader-commit';
+import { describeFailure, isServerError, rollingBack, withClient } from '../sql/sql';
 import { commitRefused, leaderUnavailable, outcomeUnknown, rejectAll, replicationFailed } from './batch-errors';
 import { releaseWhenGone } from './undecided';
 import type { SyncPolicy } from './sync-policy';
@@ -36,11 +34,11 @@ export interface WritePathDeps {
 
 /**
  * One distributed commit of a batch of mutations, by two-phase commit with the leader deciding:
- * 1. leader: BEGIN; each mutation (see leader-batch.ts for one that fails); take the next position;
- * 2. followers, in parallel: BEGIN; apply the row images strictly (apply-sql.ts); PREPARE TRANSACTION gid;
- * 3. leader: append gid and row images to syncrep_log; COMMIT (the decision: the gid in
- *    syncrep_log means "commit");
- * 4. followers, in parallel: COMMIT PREPARED gid.
+ * 1. leader: BEGIN; each mutation; take the next position (leader-batch.ts);
+ * 2. followers, in parallel: BEGIN; apply the row images strictly; PREPARE TRANSACTION gid (follower-ops.ts);
+ * 3. leader: confirm its rows are the images shipped; append gid and row images to syncrep_log;
+ *    COMMIT (leader-commit.ts; the gid in syncrep_log means "commit");
+ * 4. followers, in parallel: COMMIT PREPARED gid (follower-ops.ts).
  * The leader keeps its row locks until step 3, so its lock order is the order on every node.
  * Every pending write is settled before `commit` returns; it never throws.
  */
@@ -123,13 +121,7 @@ export class WritePath {
         void this.followerOps.rollbackPrepared(node, gid);
       }
       this.faultPoint('after-prepare');
-      // Step 3: the log row and the commit travel together; the row is the durable decision.
-      // The leader confirms its rows are the images shipped, then records the decision, then commits.
-      const confirm = confirmSql(changes);
-      await ensurePrepared(client, confirm.statements);
-      const decision = `${confirm.sql}; ` + `${logDecisionSql(position, gid, dollarQuote(JSON.stringify(changes)))}; COMMIT`;
-      commitSent = true;
-      await metrics.timed('commit', () => multi(client, decision));
+      await metrics.timed('commit', () => commitOnLeader(client, changes, position, gid, () => (commitSent = true)));
       this.faultPoint('after-commit');
       settleRefused();
       let committed: boolean[] = [];
