@@ -5,7 +5,7 @@ import type { RowImage, TableShape } from '../replication/change';
 import { literal } from '../replication/sql/sql';
 import type { Employee } from './employee.entity';
 import { EMPLOYEE_LIMITS, type CreateEmployeeInput, type UpdateEmployeeInput } from './employee.inputs';
-import { SqlState } from '../replication/sql/sqlstate';
+import { SqlState } from '../errors/sqlstate';
 
 /**
  * Employee writes as the replication layer runs them: one statement each, returning the row

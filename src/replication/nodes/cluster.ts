@@ -5,7 +5,7 @@ import type { NodeSettings } from '../../config/settings';
 import { StartupError } from '../../errors/startup-error';
 import type { Logger } from '../../logger';
 import { FollowerNode, LeaderNode, type PgNode } from './cluster-node';
-import { SqlState } from '../sql/sqlstate';
+import { SqlState } from '../../errors/sqlstate';
 
 /** server_version_num of the oldest PostgreSQL syncrep runs on. */
 const MIN_SERVER_VERSION = 120000;

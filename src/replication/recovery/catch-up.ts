@@ -10,7 +10,7 @@ import type { MembershipGate } from '../write/membership-gate';
 import { resync } from './resync';
 import { describeFailure, isServerError, rollingBack, row, rows, withClient } from '../sql/sql';
 import { logEntries, trimPoint, watermark as watermarkOf } from '../sql/statements';
-import { SqlState } from '../sql/sqlstate';
+import { SqlState } from '../../errors/sqlstate';
 
 /** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */
 const REPLAY_ATTEMPTS = 5;

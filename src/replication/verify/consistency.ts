@@ -1,7 +1,7 @@
 import { ErrorCode, userError } from '../../errors/error-code';
 import type { Logger } from '../../logger';
 import { confirmed, differingChunks, differingKeys, leaderIsOddOneOut, type FollowerDiff, type RowHashes } from './chunk-diff';
-import { chunkSums, describeTables, rowsInChunks, rowsWithKeys, type CheckedTable } from '../sql/checksum-sql';
+import { chunkSums, describeTables, rowsInChunks, rowsWithKeys, type CheckedTable } from './checksum-sql';
 import type { FollowerNode, LeaderNode, PgNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
 import { ConsistentPoint } from './consistent-point';

@@ -2,7 +2,7 @@ import type { GraphQLError } from 'graphql';
 import type { DatabaseError } from 'pg';
 import { ErrorCode, userError } from '../../errors/error-code';
 import { describeFailure } from '../sql/sql';
-import { SqlState } from '../sql/sqlstate';
+import { SqlState } from '../../errors/sqlstate';
 import type { Prepared } from './follower-ops';
 import type { PendingWrite } from './write-outcome';
 

@@ -3,7 +3,7 @@ import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
 import { missingPositions } from '../log/log-scan';
 import { isServerError } from '../sql/sql';
-import { SqlState } from '../sql/sqlstate';
+import { SqlState } from '../../errors/sqlstate';
 
 /** True for a follower's refusal to apply row images because its rows differ from the leader's. */
 export function isDivergence(error: unknown): boolean {

@@ -4,7 +4,7 @@ import { transition } from '../nodes/transitions';
 import { applyOn, type ApplyScript } from '../sql/apply-sql';
 import { describeFailure, isServerError, literal, rollingBack, rows, withClient } from '../sql/sql';
 import { isApplied } from '../sql/statements';
-import { SqlState } from '../sql/sqlstate';
+import { SqlState } from '../../errors/sqlstate';
 
 /** A follower's answer to step 2: prepared, or why not. */
 export interface Prepared {

@@ -6,7 +6,7 @@ import { toChange } from './mutation';
 import { mutationFailure } from './mutation-failure';
 import { isServerError, multi, row } from '../sql/sql';
 import { NEXT_POSITION, nextPosition as takeNextPosition } from '../sql/statements';
-import { SqlState } from '../sql/sqlstate';
+import { SqlState } from '../../errors/sqlstate';
 import type { PendingWrite } from './write-outcome';
 
 /** A mutation that ran on the leader: its result, and the row images followers will apply. */

@@ -3,7 +3,7 @@ import { ErrorCode, badInput, userError } from '../../errors/error-code';
 import type { Logger } from '../../logger';
 import type { Mutation } from './mutation';
 import { isServerError } from '../sql/sql';
-import { SqlState } from '../sql/sqlstate';
+import { SqlState } from '../../errors/sqlstate';
 
 /** Failures of concurrency: the mutation itself is fine and may be retried. */
 const CONFLICTS: Partial<Record<string, string>> = {

@@ -1,5 +1,5 @@
 import { escapeIdentifier, type ClientBase } from 'pg';
-import type { ChunkSums, RowHashes } from '../verify/chunk-diff';
+import type { ChunkSums, RowHashes } from './chunk-diff';
 
 /**
  * A table as the consistency check reads it. A single integer primary key is chunked by key range
