@@ -25,6 +25,8 @@ export class ConsistentPoint {
   static async open(nodes: readonly PgNode[], gate: MembershipGate): Promise<ConsistentPoint> {
     const point = new ConsistentPoint();
     // Connecting and BEGIN take no snapshot (the first query does), so they happen outside the gate.
+    // Opened by hand, not with inTransaction: these transactions stay open across the gate and the
+    // checks that follow, and end together in close().
     await Promise.all(
       nodes.map(async (node) => {
         try {
