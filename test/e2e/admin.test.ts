@@ -74,3 +74,39 @@ test('with REPLICATION_NODES and no ADMIN_TOKEN, admin access is off: lastError 
     ]);
   }
 });
+
+describe.each([
+  ['consistency', '{ consistency { consistent } }'],
+  ['resyncNode', 'mutation { resyncNode(node: "follower-1") { state } }'],
+])('%s is admin only', (_name, operation) => {
+  const attempt = async (url: string, headers: Record<string, string>) => {
+    const result = await gql(url, operation, {}, headers);
+    expect(result.data ?? null).toBeNull();
+    return { code: result.errors?.[0]?.extensions?.code, message: result.errors?.[0]?.message ?? '' };
+  };
+
+  test('without a bearer token: UNAUTHENTICATED, saying how to send it; nothing is run', async () => {
+    const sent: Record<string, string>[] = [{}, { authorization: `Basic ${TEST_ADMIN_TOKEN}` }, { authorization: 'Bearer' }];
+    for (const headers of sent) {
+      const { code, message } = await attempt(app.url, headers);
+      expect(code).toBe('UNAUTHENTICATED');
+      expect(message).toMatch(/Authorization: Bearer/);
+    }
+    // The rebuild was never started: the stopped follower is still reported DOWN, not NEEDS_RESYNC.
+    expect((await nodesAs(ADMIN_HEADERS)).find((n) => n.name === 'follower-1')?.state).toBe('DOWN');
+  });
+
+  test('with a wrong token: FORBIDDEN, never echoing what was sent', async () => {
+    for (const token of [`${TEST_ADMIN_TOKEN}x`, TEST_ADMIN_TOKEN.slice(0, -1) + 'x', 'x']) {
+      const { code, message } = await attempt(app.url, { authorization: `Bearer ${token}` });
+      expect(code).toBe('FORBIDDEN');
+      expect(message).not.toContain(token);
+    }
+  });
+
+  test('with admin access off: FORBIDDEN, naming ADMIN_TOKEN, even for a bearer token', async () => {
+    const { code, message } = await attempt(off.url, ADMIN_HEADERS);
+    expect(code).toBe('FORBIDDEN');
+    expect(message).toContain('ADMIN_TOKEN');
+  });
+});
