@@ -9,7 +9,7 @@ import type { FollowerNode, PgNode } from './nodes/cluster-node';
 import { transition } from './nodes/transitions';
 import { tableShape, writeTarget, type Mutation, type WriteTarget } from './write/mutation';
 import { ReadRouter, type ReadTarget } from './read-router';
-import { describeFailure, isServerError, row, rows } from './sql/sql';
+import { describeFailure, isServerError, publicFailure, row, rows } from './sql/sql';
 import { lags as lagsOf, logIsEmpty } from './sql/statements';
 import type { WriteBatcher } from './write/write-batcher';
 import type { WriteOutcome } from './write/write-outcome';
@@ -122,7 +122,7 @@ export class ReplicationService {
       const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
       throw userError(
         ErrorCode.NodeUnavailable,
-        `node "${name}" could not be rebuilt (${describeFailure(cause)}); it is ${follower.state.kind}: try again once it answers`,
+        `node "${name}" could not be rebuilt (${publicFailure(cause)}); it is ${follower.state.kind}: try again once it answers`,
         { node: name },
       );
     }

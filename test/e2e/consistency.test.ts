@@ -1,8 +1,9 @@
 import 'reflect-metadata';
+import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
 import { ADMIN_HEADERS, TEST_ADMIN_TOKEN, errorCode, gql, startServer, type GqlResponse } from '../support/server';
-import { waitAllInSync } from '../support/wait';
+import { waitAllInSync, waitFor } from '../support/wait';
 
 const ROWS = 3000;
 
@@ -153,6 +154,53 @@ test('when the leader is the odd one out, the report says so and no follower is 
   } finally {
     await nodes.query('leader', "UPDATE emp SET name = 'E42' WHERE id = 42");
   }
+});
+
+test('a row the leader alone changed, while another follower is already diverged elsewhere, suspects the leader: no follower is marked', async () => {
+  await nodes.query('follower-1', "UPDATE emp SET name = 'follower-1 only' WHERE id IN (9, 10)");
+  expect((await admin(CONSISTENCY)).data!.consistency.nodes[1]).toMatchObject({ name: 'follower-1', markedDiverged: true });
+  await nodes.query('leader', "UPDATE emp SET name = 'Changed on the leader only' WHERE id = 42");
+  try {
+    const report = (await admin(CONSISTENCY)).data!.consistency;
+    // Row 42: both followers hold the same and differ from the leader; rows 9 and 10 are follower-1's own.
+    expect(report).toMatchObject({ consistent: false, leaderSuspect: true });
+    expect(report.nodes[0]).toMatchObject({ name: 'leader', differingIds: [42] });
+    expect(report.nodes[1]).toMatchObject({ name: 'follower-1', differingIds: [9, 10, 42], state: 'DIVERGED' });
+    expect(report.nodes[2]).toMatchObject({ name: 'follower-2', differingIds: [42], markedDiverged: false, state: 'IN_SYNC' });
+    expect(await states()).toEqual({ leader: 'UP', 'follower-1': 'DIVERGED', 'follower-2': 'IN_SYNC' });
+  } finally {
+    await nodes.query('leader', "UPDATE emp SET name = 'E42' WHERE id = 42");
+  }
+  expect((await admin('mutation { resyncNode(node: "follower-1") { state } }')).data?.resyncNode.state).toBe('IN_SYNC');
+  await everyNodeIdentical();
+});
+
+test("a server's own words (a follower refusing logins) reach operators in lastError, never a client without the token", async () => {
+  // One session kept open to undo it; new logins refused; the server's connections cut.
+  const keeper = new Client({ connectionString: nodes.node('follower-2').url });
+  keeper.on('error', () => undefined);
+  await keeper.connect();
+  try {
+    await keeper.query('ALTER ROLE postgres NOLOGIN');
+    await keeper.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname IS NOT NULL');
+    // The cut connections fail first ("connection failed"); the next health check meets the refusal itself.
+    const lastError = async () =>
+      (await admin('{ nodes { name state lastError } }')).data!.nodes[2] as { state: string; lastError: string };
+    await waitFor(
+      async () => /not permitted to log in/.test((await lastError()).lastError ?? ''),
+      'follower-2 refusing logins, in lastError',
+    );
+    expect((await lastError()).state).toBe('DOWN');
+    const pinned = await gql(app.url, '{ employee(id: 1, readFrom: { node: "follower-2" }) { id } }');
+    const write = await gql(app.url, 'mutation { updateEmployee(id: 1, input: { salary: 5 }) { position } }');
+    expect([errorCode(pinned), errorCode(write)]).toEqual(['NODE_UNAVAILABLE', 'REPLICATION_FAILED']);
+    for (const response of [pinned, write]) expect(JSON.stringify(response.errors)).not.toMatch(/permitted|role|postgres/);
+  } finally {
+    await keeper.query('ALTER ROLE postgres LOGIN');
+    await keeper.end();
+  }
+  await waitAllInSync(app.url);
+  await everyNodeIdentical();
 });
 
 test.each([

@@ -1,4 +1,10 @@
-import { confirmed, differingChunks, differingKeys, leaderIsOddOneOut, type FollowerDiff } from '../../src/replication/verify/chunk-diff';
+import {
+  differingChunks,
+  differingKeys,
+  leaderOddRows,
+  settledDifferences,
+  type FollowerDiff,
+} from '../../src/replication/verify/chunk-diff';
 import { judgeRefusals } from '../../src/replication/write/divergence';
 
 describe('chunk diffing', () => {
@@ -32,24 +38,66 @@ describe('chunk diffing', () => {
     expect(differingKeys(leader, follower, ['1', '3'])).toEqual(['3']);
   });
 
-  test('only keys differing at both consistent points are confirmed', () => {
-    expect(confirmed(['2', '3', '4'], ['3', '9'])).toEqual(['3']);
+  test('only keys differing at both consistent points, each side holding the same row both times, are settled', () => {
+    const at = (leader: [string, number][], follower: [string, number][]) => ({ leader: new Map(leader), follower: new Map(follower) });
+    const first = at(
+      [
+        ['2', 1],
+        ['3', 1],
+        ['4', 1],
+        ['5', 1],
+      ],
+      [
+        ['2', 2],
+        ['3', 2],
+        ['4', 2],
+        ['5', 2],
+      ],
+    );
+    // 2: the same difference twice; 3: the leader's row moved on (a write in flight); 4: the follower's did; 5: now equal.
+    const second = at(
+      [
+        ['2', 1],
+        ['3', 9],
+        ['4', 1],
+        ['5', 1],
+      ],
+      [
+        ['2', 2],
+        ['3', 2],
+        ['4', 9],
+        ['5', 1],
+      ],
+    );
+    expect(settledDifferences(['2', '3', '4', '5'], first, second)).toEqual(['2']);
   });
 });
 
 describe('the leader as the odd one out', () => {
   const diff = (keys: string[], rows: [string, number | undefined][]): FollowerDiff => ({ keys, rows: new Map(rows) });
 
-  test('two followers that differ from the leader in the same rows, holding the same there', () => {
-    expect(leaderIsOddOneOut([diff(['emp/5'], [['emp/5', 7]]), diff(['emp/5'], [['emp/5', 7]])])).toBe(true);
+  test('rows where two followers both differ from the leader, holding the same there', () => {
+    expect(leaderOddRows([diff(['emp/5'], [['emp/5', 7]]), diff(['emp/5'], [['emp/5', 7]])])).toEqual(['emp/5']);
   });
 
-  test('not with one follower, nor when they differ in other rows or hold different things, nor when none differs', () => {
-    expect(leaderIsOddOneOut([diff(['emp/5'], [['emp/5', 7]])])).toBe(false);
-    expect(leaderIsOddOneOut([diff(['emp/5'], [['emp/5', 7]]), diff(['emp/6'], [['emp/6', 7]])])).toBe(false);
-    expect(leaderIsOddOneOut([diff(['emp/5'], [['emp/5', 7]]), diff(['emp/5'], [['emp/5', 8]])])).toBe(false);
-    expect(leaderIsOddOneOut([diff(['emp/5'], [['emp/5', 7]]), diff([], [])])).toBe(false);
-    expect(leaderIsOddOneOut([diff([], []), diff([], [])])).toBe(false);
+  test('decided row by row: a follower that differs elsewhere too still votes on the rows it shares', () => {
+    const diverged = diff(
+      ['emp/9', 'emp/10', 'emp/42'],
+      [
+        ['emp/9', 1],
+        ['emp/10', 1],
+        ['emp/42', 7],
+      ],
+    );
+    expect(leaderOddRows([diverged, diff(['emp/42'], [['emp/42', 7]])])).toEqual(['emp/42']);
+  });
+
+  test('not with one follower, nor where they differ in other rows or hold different things, nor when none differs', () => {
+    expect(leaderOddRows([diff(['emp/5'], [['emp/5', 7]])])).toEqual([]);
+    expect(leaderOddRows([diff(['emp/5'], [['emp/5', 7]]), diff(['emp/6'], [['emp/6', 7]])])).toEqual([]);
+    expect(leaderOddRows([diff(['emp/5'], [['emp/5', 7]]), diff(['emp/5'], [['emp/5', 8]])])).toEqual([]);
+    expect(leaderOddRows([diff(['emp/5'], [['emp/5', 7]]), diff([], [])])).toEqual([]);
+    expect(leaderOddRows([diff([], []), diff([], [])])).toEqual([]);
   });
 });
 

@@ -29,7 +29,7 @@ test('a role or node that cannot serve is an error, never another node', () => {
   expect(() => router.candidates({ role: 'FOLLOWER' })).toThrow(
     /no follower can serve reads now \(follower-1 DOWN, follower-2 OUT_OF_SYNC\)/,
   );
-  expect(() => router.candidates({ node: 'follower-2' })).toThrow(/cannot serve reads: it is out of sync: missed position 3/);
+  expect(() => router.candidates({ node: 'follower-2' })).toThrow(/cannot serve reads: it is out of sync/);
   expect(names(router.candidates(undefined))).toEqual(['leader']);
   leader.state = { kind: 'DOWN', reason: 'timed out' };
   expect(() => router.candidates({ role: 'LEADER' })).toThrow(/node "leader" cannot serve reads/);

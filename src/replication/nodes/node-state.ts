@@ -32,7 +32,10 @@ const namesMatchKinds: [
   : never = true;
 void namesMatchKinds;
 
-/** Why a node cannot serve reads, or undefined when it can. */
+/**
+ * Why a node cannot serve reads, or undefined when it can, in words any client may see: the
+ * state's own reason can quote a server's message, so only operators see it (nodes.lastError).
+ */
 export function readBlocker(state: FollowerState | LeaderState): string | undefined {
   switch (state.kind) {
     case 'UP':
@@ -41,10 +44,13 @@ export function readBlocker(state: FollowerState | LeaderState): string | undefi
     case 'CATCHING_UP':
       return 'it is catching up with the leader';
     case 'OUT_OF_SYNC':
+      return 'it is out of sync (it missed a write) until it has caught up';
     case 'NEEDS_RESYNC':
+      return 'it is being rebuilt from a snapshot of the leader';
     case 'DIVERGED':
+      return 'it has diverged from the leader and serves nothing until resyncNode rebuilds it';
     case 'DOWN':
-      return `it is ${state.kind.replace(/_/g, ' ').toLowerCase()}: ${state.reason}`;
+      return 'it is down';
     default:
       throw new UnreachableCaseError(state, 'node state');
   }

@@ -1,4 +1,5 @@
 import { DatabaseError, escapeLiteral, type ClientBase, type Pool, type PoolClient, type QueryResult } from 'pg';
+import { SqlState } from '../../errors/sqlstate';
 import type { Statement } from './statements';
 
 /** Quotes any value for inlining into a simple-protocol statement (several statements, one round trip). */
@@ -55,7 +56,16 @@ export async function multi(client: PoolClient, sql: string): Promise<QueryResul
   return Array.isArray(result) ? result : [result];
 }
 
-/** A short, safe description of a database failure (no SQL, no host, no password). */
+/**
+ * What a client may be told of a database failure. The server's own words can name users, hosts
+ * and rows, so they go to operators only (`lastError`, the log); a client gets their kind.
+ */
+export function publicFailure(error: unknown): string {
+  if (!isServerError(error)) return describeFailure(error);
+  return error.code === SqlState.Diverged ? "diverged: its rows are not what the leader's were" : `refused it (SQLSTATE ${error.code})`;
+}
+
+/** A short description of a database failure for operators (no SQL, no password; a server's own message as it is). */
 export function describeFailure(error: unknown): string {
   if (isServerError(error)) return error.message;
   const message = error instanceof Error ? error.message : String(error);

@@ -21,10 +21,25 @@ export function differingKeys(leader: RowHashes, follower: RowHashes, among?: It
   return [...keys].filter((key) => leader.get(key) !== follower.get(key)).sort(byKey);
 }
 
-/** Keys found differing both times: a difference seen once may have been another server's write in flight. */
-export function confirmed(first: readonly string[], second: readonly string[]): string[] {
-  const again = new Set(second);
-  return first.filter((key) => again.has(key));
+/** One table's rows on the leader and on one follower, at one consistent point. */
+export interface RowPair {
+  leader: RowHashes;
+  follower: RowHashes;
+}
+
+/**
+ * Of `keys`, those that differ at both consistent points in the same way: the leader's row and
+ * the follower's row are each what they were at the first point, and still differ. A row that
+ * changed on either side between the points had a write in flight at one of them (another
+ * server's, whose commits this server's gate does not hold back): it gets no verdict.
+ */
+export function settledDifferences(keys: readonly string[], first: RowPair, second: RowPair): string[] {
+  return keys.filter(
+    (key) =>
+      first.leader.get(key) === second.leader.get(key) &&
+      first.follower.get(key) === second.follower.get(key) &&
+      second.leader.get(key) !== second.follower.get(key),
+  );
 }
 
 /** One compared follower's confirmed differences from the leader, and its rows at those keys. */
@@ -36,18 +51,14 @@ export interface FollowerDiff {
 }
 
 /**
- * True when the leader, not the followers, is the odd one out: two or more followers compared,
- * every one differs from the leader in exactly the same rows, and they hold the same thing there.
+ * The rows where the leader, not the followers, is the odd one out: with two or more followers
+ * compared, every one of them differs from the leader there and they all hold the same thing.
+ * Decided row by row: a follower already diverged elsewhere still votes on the rows it agrees on.
  */
-export function leaderIsOddOneOut(followers: readonly FollowerDiff[]): boolean {
-  if (followers.length < 2) return false;
+export function leaderOddRows(followers: readonly FollowerDiff[]): string[] {
+  if (followers.length < 2) return [];
   const [first, ...rest] = followers;
-  if (first.keys.length === 0) return false;
-  return rest.every(
-    (other) =>
-      other.keys.length === first.keys.length &&
-      other.keys.every((key, i) => key === first.keys[i] && other.rows.get(key) === first.rows.get(key)),
-  );
+  return first.keys.filter((key) => rest.every((other) => other.keys.includes(key) && other.rows.get(key) === first.rows.get(key)));
 }
 
 /** Orders integer keys numerically ("9" before "10"), anything else as text. */

@@ -1,6 +1,6 @@
 import { ErrorCode, userError } from '../../errors/error-code';
 import type { Logger } from '../../logger';
-import { confirmed, differingChunks, differingKeys, leaderIsOddOneOut, type FollowerDiff, type RowHashes } from './chunk-diff';
+import { differingChunks, differingKeys, leaderOddRows, settledDifferences, type FollowerDiff, type RowHashes } from './chunk-diff';
 import { chunkSums, describeTables, rowsInChunks, rowsWithKeys, type CheckedTable } from './checksum-sql';
 import type { FollowerNode, LeaderNode, PgNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
@@ -53,8 +53,10 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
 
   const first = await ConsistentPoint.open([leader, ...compared], gate);
   let checkedRows: number;
-  let truncated = false;
+  const truncated = new Set<FollowerNode>();
   const candidates: Found = new Map();
+  // Row hashes at the first point, by node: the re-check compares against them.
+  const firstRows = new Map<PgNode, RowHashes[]>();
   try {
     const sums = await first.each((_node, client) => sequentially(tables, (t) => chunkSums(client, t)));
     const leaderSums = sums.get(leader) ?? leaderFailed(leader, first.failed.get(leader));
@@ -64,13 +66,14 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
     for (const follower of compared) {
       sums.get(follower)?.forEach((s, i) => {
         const differing = differingChunks(leaderSums[i].sums, s.sums);
-        if (differing.length > MAX_REPORTED) truncated = true;
+        if (differing.length > MAX_REPORTED) truncated.add(follower);
         for (const chunk of differing.slice(0, MAX_REPORTED)) chunks[i].add(chunk);
       });
     }
     if (chunks.some((c) => c.size > 0)) {
       const rows = await first.each((_node, client) => sequentially(tables, (t, i) => rowsInChunks(client, t, [...chunks[i]])));
       const leaderRows = rows.get(leader) ?? leaderFailed(leader, first.failed.get(leader));
+      for (const [node, hashes] of rows) firstRows.set(node, hashes);
       for (const follower of compared) {
         const own = rows.get(follower);
         if (own)
@@ -85,7 +88,7 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
   }
   for (const [node, failure] of first.failed) skipped.set(node, `did not answer: ${failure}`);
 
-  // Second consistent point, for the suspects only: keep what differs again.
+  // Second consistent point, for the suspects only: keep what differs again, in the same way.
   let heldMs = first.heldMs;
   const found: Found = new Map();
   const held = new Map<FollowerNode, RowHashes[]>();
@@ -101,9 +104,17 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
         const own = rows.get(follower);
         if (!own) continue;
         held.set(follower, own);
+        const before = firstRows.get(follower)!;
+        const leaderBefore = firstRows.get(leader)!;
         found.set(
           follower,
-          tables.map((_, i) => confirmed(candidates.get(follower)![i], differingKeys(leaderRows[i], own[i], candidates.get(follower)![i]))),
+          tables.map((_, i) =>
+            settledDifferences(
+              candidates.get(follower)![i],
+              { leader: leaderBefore[i], follower: before[i] },
+              { leader: leaderRows[i], follower: own[i] },
+            ),
+          ),
         );
       }
     } finally {
@@ -114,7 +125,8 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
 
   const answered = compared.filter((f) => !skipped.has(f));
   const diffs = answered.map((f) => followerDiff(tables, found.get(f), held.get(f)));
-  const leaderSuspect = leaderIsOddOneOut(diffs);
+  const oddRows = leaderOddRows(diffs);
+  const leaderSuspect = oddRows.length > 0;
   const marked: FollowerNode[] = [];
   answered.forEach((follower, index) => {
     const differing = diffs[index].keys;
@@ -133,7 +145,11 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
 
   const nodes: NodeConsistencyReport[] = [leader, ...followers].map((node) => {
     const skip = skipped.get(node);
-    const own = node.role === 'FOLLOWER' ? found.get(node) : leaderSuspect ? found.get(answered[0]) : undefined;
+    // The leader's rows listed are those where it is the odd one out.
+    const own =
+      node.role === 'FOLLOWER'
+        ? found.get(node)
+        : tables.map((t) => oddRows.filter((k) => k.startsWith(`${t.table}/`)).map((k) => k.slice(t.table.length + 1)));
     const differences = tables
       .map((t, i) => ({ table: t.table, integer: t.integer, keys: (own?.[i] ?? []).slice(0, MAX_REPORTED) }))
       .filter((d) => d.keys.length > 0);
@@ -150,7 +166,7 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
         .flatMap((d) => d.keys.map(Number))
         .slice(0, MAX_REPORTED),
       differences: differences.map(({ table, keys }) => ({ table, keys })),
-      truncated: truncated && count > 0,
+      truncated: node.role === 'FOLLOWER' && truncated.has(node) && count > 0,
       markedDiverged: node.role === 'FOLLOWER' && marked.includes(node),
     };
   });

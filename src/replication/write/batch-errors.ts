@@ -1,7 +1,7 @@
 import type { GraphQLError } from 'graphql';
 import type { DatabaseError } from 'pg';
 import { ErrorCode, userError } from '../../errors/error-code';
-import { describeFailure } from '../sql/sql';
+import { describeFailure, publicFailure } from '../sql/sql';
 import { SqlState } from '../../errors/sqlstate';
 import type { Prepared } from './follower-ops';
 import type { PendingWrite } from './write-outcome';
@@ -22,14 +22,15 @@ export function commitRefused(error: DatabaseError): GraphQLError {
   );
 }
 
-export function leaderUnavailable(cause: unknown): GraphQLError {
-  const reason = typeof cause === 'string' ? cause : describeFailure(cause);
+/** The leader could not take the write: `cause` is the failure met now, or none when it is known to be down. */
+export function leaderUnavailable(cause?: unknown): GraphQLError {
+  const reason = cause === undefined ? 'it is down' : publicFailure(cause);
   return userError(ErrorCode.LeaderUnavailable, `the leader could not take the write (${reason}); nothing was written`);
 }
 
 /** Too few followers prepared: the write was rolled back on every node. */
 export function replicationFailed(failed: Prepared[], prepared: number, required: number): GraphQLError {
-  const causes = failed.map((f) => `${f.node.name}: ${f.failure}`).join('; ');
+  const causes = failed.map((f) => `${f.node.name}: ${f.publicFailure ?? 'failed'}`).join('; ');
   const reason = failed.length > 0 ? causes : `only ${prepared} follower(s) in sync, ${required} required`;
   return userError(ErrorCode.ReplicationFailed, `the write was rolled back on every node: ${reason}`, {
     nodes: failed.map((f) => f.node.name),

@@ -2,14 +2,17 @@ import type { Logger } from '../../logger';
 import type { FollowerNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
 import { applyOn, type ApplyScript } from '../sql/apply-sql';
-import { describeFailure, isServerError, literal, rollingBack, rows, withClient } from '../sql/sql';
+import { describeFailure, isServerError, literal, publicFailure, rollingBack, rows, withClient } from '../sql/sql';
 import { isApplied } from '../sql/statements';
 import { SqlState } from '../../errors/sqlstate';
 
 /** A follower's answer to step 2: prepared, or why not. */
 export interface Prepared {
   node: FollowerNode;
+  /** What went wrong, for operators (lastError, the log). */
   failure?: string;
+  /** The same, in words a client may see (publicFailure). */
+  publicFailure?: string;
   /** SQLSTATE of a failure the follower's server reported (SR001: its rows differ from the leader's). */
   sqlState?: string;
   /** The follower's state kind when the write was sent to it. */
@@ -31,7 +34,7 @@ export class FollowerOps {
       const failure = describeFailure(error);
       if (isServerError(error)) node.lastError = failure;
       else transition(node, { kind: 'unreachable', reason: failure }, this.log);
-      return { node, failure, stateBefore, sqlState: isServerError(error) ? error.code : undefined };
+      return { node, failure, publicFailure: publicFailure(error), stateBefore, sqlState: isServerError(error) ? error.code : undefined };
     }
   }
 

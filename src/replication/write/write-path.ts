@@ -64,7 +64,7 @@ export class WritePath {
     // Fail fast while the monitor sees the leader down, rather than each write waiting out a timeout.
     if (leader.state.kind === 'DOWN') {
       metrics.outcome('failed');
-      return rejectAll(batch, leaderUnavailable(leader.state.reason));
+      return rejectAll(batch, leaderUnavailable());
     }
     try {
       await withClient(leader.pool, (client) => rollingBack(client, () => this.run(client, batch)));
