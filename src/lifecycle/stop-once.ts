@@ -23,11 +23,9 @@ export class StopOnce {
       case 'open': {
         const stopped = work();
         this.current = { kind: 'stopping', stopped };
-        try {
-          await stopped;
-        } finally {
-          this.current = { kind: 'stopped' };
-        }
+        // A stop that fails stays "stopping" with its failure, so every later call reports it too.
+        await stopped;
+        this.current = { kind: 'stopped' };
         return;
       }
       default:

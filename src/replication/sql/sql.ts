@@ -23,10 +23,17 @@ export function dollarQuote(text: string): string {
   return `$${tag}$${text}$${tag}$`;
 }
 
-/** True for an error the server sent: the connection is still usable after ROLLBACK. */
+/**
+ * True for an error the server sent about a statement: the connection is still usable after
+ * ROLLBACK. A FATAL one (the session terminated, the server shutting down) is not: the connection
+ * is gone, and a COMMIT sent before it may or may not have taken effect, as for a lost connection.
+ */
 export function isServerError(error: unknown): error is DatabaseError {
-  return error instanceof DatabaseError;
+  return error instanceof DatabaseError && error.severity !== 'FATAL' && error.severity !== 'PANIC';
 }
+
+/** Connections whose ROLLBACK failed: whatever else went wrong, they are destroyed, never reused. */
+const unusable = new WeakSet<ClientBase>();
 
 /**
  * Runs `work` on one pooled connection. A connection that failed for any reason other than an
@@ -46,7 +53,7 @@ export async function withClient<T>(pool: Pool, work: (client: PoolClient) => Pr
     throw error;
   } finally {
     client.off('error', onError);
-    client.release(broken);
+    client.release(broken ?? (unusable.has(client) ? new Error('ROLLBACK failed') : undefined));
   }
 }
 
@@ -61,13 +68,14 @@ export async function multi(client: PoolClient, sql: string): Promise<QueryResul
  * and rows, so they go to operators only (`lastError`, the log); a client gets their kind.
  */
 export function publicFailure(error: unknown): string {
+  if (error instanceof DatabaseError && !isServerError(error)) return 'connection failed';
   if (!isServerError(error)) return describeFailure(error);
   return error.code === SqlState.Diverged ? "diverged: its rows are not what the leader's were" : `refused it (SQLSTATE ${error.code})`;
 }
 
 /** A short description of a database failure for operators (no SQL, no password; a server's own message as it is). */
 export function describeFailure(error: unknown): string {
-  if (isServerError(error)) return error.message;
+  if (error instanceof DatabaseError) return error.message;
   const message = error instanceof Error ? error.message : String(error);
   if (/timeout/i.test(message)) return 'timed out';
   if (/ECONNREFUSED|connect|terminat|closed|ended|ECONNRESET|EPIPE/i.test(message)) return 'connection failed';
@@ -115,8 +123,9 @@ export async function rollingBack<T>(client: ClientBase, work: () => Promise<T>)
   try {
     return await work();
   } catch (error) {
-    // A failed ROLLBACK is not a server answer: withClient then destroys the connection.
-    if (isServerError(error)) await client.query('ROLLBACK');
+    // The statement's own error is the one to report; a ROLLBACK that fails as well only means
+    // the connection cannot be trusted, so withClient destroys it.
+    if (isServerError(error)) await client.query('ROLLBACK').catch(() => unusable.add(client));
     throw error;
   }
 }
