@@ -6,6 +6,7 @@ import { CreateEmp1732600000000 } from './src/migrations/1732600000000-create-em
 import { ReplicationTables1732600000001 } from './src/migrations/1732600000001-replication-tables';
 import { LogRetention1732600000002 } from './src/migrations/1732600000002-log-retention';
 import { LeaderConfirm1732600000003 } from './src/migrations/1732600000003-leader-confirm';
+import { DivergenceMark1732600000004 } from './src/migrations/1732600000004-divergence-mark';
 
 /** Pool and timeout settings shared by every node's DataSource. */
 export interface DataSourceTuning {
@@ -26,7 +27,13 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
     type: 'postgres',
     url: node.url,
     entities: [Employee],
-    migrations: [CreateEmp1732600000000, ReplicationTables1732600000001, LogRetention1732600000002, LeaderConfirm1732600000003],
+    migrations: [
+      CreateEmp1732600000000,
+      ReplicationTables1732600000001,
+      LogRetention1732600000002,
+      LeaderConfirm1732600000003,
+      DivergenceMark1732600000004,
+    ],
     migrationsTableName: 'syncrep_migrations',
     synchronize: false,
     logging: false,

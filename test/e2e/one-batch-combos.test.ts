@@ -49,7 +49,8 @@ async function inOneCommit(ops: Op[]): Promise<Outcome[]> {
     await holder.query(`BEGIN; SELECT 1 FROM emp WHERE id = ${HOLD} FOR UPDATE`);
     const running = app.service.write(m().update(HOLD, { salary: 1 }));
     await waitFor(
-      async () => (await holder.query('SELECT 1 FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))')).rowCount === 1,
+      async () =>
+        ((await holder.query('SELECT 1 FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))')).rowCount ?? 0) >= 1,
       'held',
     );
     const results = ops.map((op) =>

@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger';
 import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
-import { isDivergence } from '../write/divergence';
+import { isDivergence, markDiverged } from '../write/divergence';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import { applyOn, applySql } from '../sql/apply-sql';
 import { missingPositions } from '../log/log-scan';
@@ -9,7 +9,7 @@ import type { Change } from '../change';
 import type { MembershipGate } from '../write/membership-gate';
 import { resync } from './resync';
 import { describeFailure, isServerError, rollingBack, row, rows, withClient } from '../sql/sql';
-import { logEntries, trimPoint, watermark as watermarkOf } from '../sql/statements';
+import { divergenceMark, logEntries, trimPoint, watermark as watermarkOf } from '../sql/statements';
 import { SqlState } from '../../errors/sqlstate';
 
 /** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */
@@ -50,6 +50,10 @@ export class CatchUp {
       throw new Error(`${follower.name} has diverged: only a rebuild (resyncNode) brings it back`);
     let rebuilt = false;
     try {
+      // Marked diverged on the node itself (by this server before a restart, or by another): it
+      // stays out of service until a rebuild clears the mark.
+      const [mark] = options.rebuild ? [] : await rows(follower.pool, divergenceMark());
+      if (mark) return await markDiverged(follower, `marked diverged on the node: ${mark.reason}`, this.log);
       await this.inDoubt.resolve(follower);
       const { upto: watermark } = await row(follower.pool, watermarkOf());
       const { upto: trimmed } = await row(this.leader.pool, trimPoint());
@@ -79,10 +83,10 @@ export class CatchUp {
     } catch (error) {
       const failure = describeFailure(error);
       if (isDivergence(error)) {
-        transition(follower, { kind: 'diverged', reason: `catch-up replay refused: ${failure}` }, this.log);
+        await markDiverged(follower, `catch-up replay refused: ${failure}`, this.log);
       } else if (from.kind === 'DIVERGED' && !rebuilt) {
         // Its tables were not replaced (the rebuild is one transaction): it is still diverged.
-        transition(follower, { kind: 'diverged', reason: `${from.reason}; rebuild failed (${failure}), run resyncNode again` }, this.log);
+        await markDiverged(follower, `${from.reason}; rebuild failed (${failure}), run resyncNode again`, this.log);
       } else {
         // A follower NEEDS_RESYNC or DOWN stays so: the monitor retries the rebuild, or the rejoin once it answers.
         transition(follower, { kind: 'catch-up-failed', reason: `catch-up failed: ${failure}` }, this.log);

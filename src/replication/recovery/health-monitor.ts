@@ -5,7 +5,9 @@ import type { CatchUp } from './catch-up';
 import { monitorRejoins } from '../nodes/node-state';
 import type { Cluster } from '../nodes/cluster';
 import type { InDoubtResolver } from './in-doubt-resolver';
-import { describeFailure, withClient } from '../sql/sql';
+import { describeFailure, row } from '../sql/sql';
+import { healthCheck } from '../sql/statements';
+import { markDiverged } from '../write/divergence';
 
 export interface HealthMonitorOptions {
   intervalMs: number;
@@ -81,11 +83,9 @@ export class HealthMonitor {
   }
 
   private async check(node: PgNode): Promise<void> {
+    let diverged: string | null;
     try {
-      await withTimeout(
-        withClient(node.pool, (client) => client.query('SELECT 1')),
-        this.options.timeoutMs,
-      );
+      ({ diverged } = await withTimeout(row(node.pool, healthCheck()), this.options.timeoutMs));
       node.lastContact = new Date();
     } catch (error) {
       transition(node, { kind: 'unreachable', reason: describeFailure(error) }, this.log);
@@ -95,6 +95,11 @@ export class HealthMonitor {
       transition(node, { kind: 'reachable' }, this.log);
       await this.inDoubt.resolve(node).catch(() => undefined);
       return;
+    }
+    // Marked diverged on the node (by another server, say): out of service here too. A follower
+    // being rebuilt is left alone: its rebuild clears the mark.
+    if (diverged !== null && node.state.kind !== 'DIVERGED' && node.state.kind !== 'NEEDS_RESYNC') {
+      await markDiverged(node, `marked diverged on the node: ${diverged}`, this.log);
     }
     if (node.state.kind === 'IN_SYNC' || node.state.kind === 'DIVERGED') await this.inDoubt.resolve(node).catch(() => undefined);
     if (monitorRejoins(node.state) && !this.rejoining.has(node.name)) {

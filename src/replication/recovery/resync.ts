@@ -2,7 +2,7 @@ import type { Logger } from '../../logger';
 import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
 import { tableAsJson, replaceTable } from '../sql/table-copy';
 import { inTransaction, row, rows } from '../sql/sql';
-import { forgetApplied, logSnapshot, recordAppliedAll, setWatermark } from '../sql/statements';
+import { clearDivergenceMark, forgetApplied, logSnapshot, recordAppliedAll, setWatermark } from '../sql/statements';
 
 /**
  * Rebuilds a follower that is behind what the leader's log keeps. The leader's tables, the log
@@ -30,6 +30,8 @@ export async function resync(leader: LeaderNode, follower: FollowerNode, log: Lo
     await rows(client, forgetApplied());
     await rows(client, recordAppliedAll(snapshot.positions));
     await rows(client, setWatermark(snapshot.trimmed));
+    // Rebuilt: whatever made it diverge is gone with its old rows.
+    await rows(client, clearDivergenceMark());
   });
   follower.watermark = BigInt(snapshot.trimmed);
   log.info({ node: follower.name, tables, watermark: snapshot.trimmed }, 'follower rebuilt from a snapshot of the leader');

@@ -143,3 +143,19 @@ export const sessionAlive = (pid: number) => statement<{ alive: number }>('SELEC
 
 export const instanceSessions = (applicationName: string) =>
   statement<{ alive: number }>('SELECT 1 AS alive FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+
+// ---- A follower's mark of divergence ----
+
+/** The health check: one round trip that also reads the node's divergence mark (null: none). */
+export const healthCheck = () => statement<{ diverged: string | null }>('SELECT (SELECT reason FROM syncrep_divergence) AS diverged');
+
+export const divergenceMark = () => statement<{ reason: string }>('SELECT reason FROM syncrep_divergence');
+
+export const setDivergenceMark = (reason: string) =>
+  statement<never>(
+    `INSERT INTO syncrep_divergence (id, reason) VALUES (1, $1)
+       ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, marked_at = clock_timestamp()`,
+    [reason],
+  );
+
+export const clearDivergenceMark = () => statement<never>('DELETE FROM syncrep_divergence');

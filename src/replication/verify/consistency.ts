@@ -3,7 +3,7 @@ import type { Logger } from '../../logger';
 import { differingChunks, differingKeys, leaderOddRows, settledDifferences, type FollowerDiff, type RowHashes } from './chunk-diff';
 import { chunkSums, describeTables, rowsInChunks, rowsWithKeys, type CheckedTable } from './checksum-sql';
 import type { FollowerNode, LeaderNode, PgNode } from '../nodes/cluster-node';
-import { transition } from '../nodes/transitions';
+import { markDiverged } from '../write/divergence';
 import { ConsistentPoint } from './consistent-point';
 import type { MembershipGate } from '../write/membership-gate';
 import { readBlocker } from '../nodes/node-state';
@@ -128,20 +128,16 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
   const oddRows = leaderOddRows(diffs);
   const leaderSuspect = oddRows.length > 0;
   const marked: FollowerNode[] = [];
-  answered.forEach((follower, index) => {
+  for (const [index, follower] of answered.entries()) {
     const differing = diffs[index].keys;
     // Only a follower whose state is the very one seen at the start: a rebuild or another
     // verdict in between makes this check's view of it stale.
     if (leaderSuspect || differing.length === 0 || follower.state !== stateAtStart.get(follower) || follower.state.kind !== 'IN_SYNC')
-      return;
+      continue;
     const sample = differing.slice(0, 10).join(', ');
-    transition(
-      follower,
-      { kind: 'diverged', reason: `consistency check: ${differing.length} row(s) differ from the leader (${sample})` },
-      log,
-    );
+    await markDiverged(follower, `consistency check: ${differing.length} row(s) differ from the leader (${sample})`, log);
     marked.push(follower);
-  });
+  }
 
   const nodes: NodeConsistencyReport[] = [leader, ...followers].map((node) => {
     const skip = skipped.get(node);

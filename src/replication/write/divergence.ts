@@ -2,7 +2,8 @@ import type { Logger } from '../../logger';
 import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
 import { missingPositions } from '../log/log-scan';
-import { isServerError } from '../sql/sql';
+import { describeFailure, isServerError, rows } from '../sql/sql';
+import { setDivergenceMark } from '../sql/statements';
 import { SqlState } from '../../errors/sqlstate';
 
 /** True for a follower's refusal to apply row images because its rows differ from the leader's. */
@@ -72,7 +73,20 @@ export async function classifyRefusals(
     if (node.state.kind !== 'IN_SYNC') continue;
     handled.add(node);
     if (behind) transition(node, { kind: 'behind', reason: `refused position ${position} and lacks earlier writes: ${failure}` }, log);
-    else transition(node, { kind: 'diverged', reason: `refused position ${position} though it lacks no earlier write: ${failure}` }, log);
+    else await markDiverged(node, `refused position ${position} though it lacks no earlier write: ${failure}`, log);
   }
   return handled;
+}
+
+/**
+ * Takes a follower out of service as DIVERGED and marks it so on the node itself
+ * (syncrep_divergence), so that a restarted server, and every other server sharing the cluster,
+ * keeps it out too; only a rebuild clears the mark. A mark that cannot be written (the node is
+ * unreachable) leaves the state in this server's memory only; the next finding writes it again.
+ */
+export async function markDiverged(node: FollowerNode, reason: string, log: Logger): Promise<void> {
+  if (!transition(node, { kind: 'diverged', reason }, log)) return;
+  await rows(node.pool, setDivergenceMark(reason)).catch((error) =>
+    log.warn({ node: node.name, failure: describeFailure(error) }, 'could not mark the diverged follower on the node itself'),
+  );
 }
