@@ -43,6 +43,9 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
     extra: {
       // pg's client-side timeout: a hung node fails the call instead of hanging the request.
       query_timeout: tuning.timeoutMs,
+      // And the server's own, a little later: a statement whose client gave up (waiting on a lock,
+      // say) is cancelled instead of holding the locks it has until whatever it waits for ends.
+      statement_timeout: tuning.timeoutMs + 1000,
       idleTimeoutMillis: 30_000,
     },
     // Errors on idle connections (a node restarting) are expected; the health monitor reports them.

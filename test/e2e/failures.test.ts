@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
 import { ADMIN_HEADERS, TEST_ADMIN_TOKEN, errorCode, gql, startServer } from '../support/server';
@@ -112,6 +113,33 @@ test('a paused follower (SIGSTOP) fails writes within the timeout, and the next 
   await expectNowhere(800);
   const retry = await create(800);
   expect(retry.data!.createEmployee.committedOn).toEqual(NODES);
+});
+
+test('a write that timed out waiting on a lock does not leave its session holding locks on the leader', async () => {
+  await waitAllInSync(app.url);
+  expect((await create(900)).errors).toBeUndefined();
+  const holder = new Client({ connectionString: nodes.node('leader').url });
+  holder.on('error', () => undefined);
+  await holder.connect();
+  try {
+    await holder.query('BEGIN; SELECT 1 FROM emp WHERE id = 900 FOR UPDATE');
+    const timedOut = await gql(app.url, 'mutation { updateEmployee(id: 900, input: { salary: 2 }) { position } }');
+    expect(errorCode(timedOut)).toBe('LEADER_UNAVAILABLE');
+    // The client gave up after DB_TIMEOUT_MS; the server cancels the statement soon after, so no
+    // session of the server is left waiting (and holding what it had locked) behind the holder.
+    const waiting = 'SELECT 1 FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))';
+    await waitFor(
+      async () => (await holder.query(waiting)).rowCount === 0,
+      'the abandoned statement to be cancelled by the leader',
+      10_000,
+    );
+  } finally {
+    await holder.query('ROLLBACK');
+    await holder.end();
+  }
+  await waitAllInSync(app.url);
+  expect((await gql(app.url, 'mutation { updateEmployee(id: 900, input: { salary: 3 }) { position } }')).errors).toBeUndefined();
+  for (const node of NODES) expect(await nodes.query(node, 'SELECT salary FROM emp WHERE id = 900')).toEqual([{ salary: 3 }]);
 });
 
 test('leader down: writes fail with LEADER_UNAVAILABLE and reads from in-sync followers go on', async () => {
