@@ -1,6 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { startStandaloneServer } from '@apollo/server/standalone';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { buildDataSource } from '../ormconfig';
 import type { Settings } from './config/settings';
 import { EmbeddedCluster } from './embedded/embedded-cluster';
@@ -14,6 +14,7 @@ import { announceAdminAccess } from './server/admin-access-log';
 import { adminTokenDigest } from './server/admin-guard';
 import type { AppContext } from './server/context';
 import { createFormatError } from './server/format-error';
+import { createHttpServer, listen } from './server/http-server';
 import { queryLimits } from './server/query-limits';
 import { replicationExtensionPlugin } from './server/replication-extension.plugin';
 import { buildAppSchema } from './server/schema';
@@ -44,6 +45,7 @@ export class Syncrep {
         : undefined;
     let layer: ReplicationLayer | undefined;
     let metrics: MetricsServer | undefined;
+    let server: ApolloServer<AppContext> | undefined;
     try {
       const nodes = embedded ? await embedded.start() : settings.cluster.kind === 'external' ? settings.cluster.nodes : [];
       for (const node of embedded?.nodes ?? []) log.info({ node: node.options.name, port: node.options.port }, 'embedded node listening');
@@ -60,7 +62,8 @@ export class Syncrep {
         log.info({ url: metrics.url }, 'metrics endpoint listening');
       }
       const limits = queryLimits(settings.production);
-      const server = new ApolloServer<AppContext>({
+      const http = createHttpServer();
+      server = new ApolloServer<AppContext>({
         schema: await buildAppSchema(),
         validationRules: limits.validationRules,
         introspection: true,
@@ -68,13 +71,23 @@ export class Syncrep {
         stopOnTerminationSignals: false,
         includeStacktraceInErrorResponses: !settings.production,
         formatError: createFormatError(log, settings.production),
-        plugins: [...limits.plugins, replicationExtensionPlugin(), ApolloServerPluginLandingPageLocalDefault({ embed: true })],
+        plugins: [
+          ...limits.plugins,
+          replicationExtensionPlugin(),
+          ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+          // Stopping waits for requests in flight, then closes idle connections.
+          ApolloServerPluginDrainHttpServer({ httpServer: http.httpServer }),
+        ],
       });
+      await server.start();
       const service = layer.service;
       const tokenDigest = adminTokenDigest(settings.admin);
-      const { url } = await startStandaloneServer(server, {
-        listen: { port: settings.port, host: settings.host },
-        context: async ({ req }): Promise<AppContext> => ({
+      const url = await listen(http, server, {
+        port: settings.port,
+        host: settings.host,
+        log,
+        readiness: () => service.readiness(),
+        context: (req): AppContext => ({
           replication: service,
           servedBy: new Set<string>(),
           authorization: req.headers.authorization,
@@ -86,6 +99,7 @@ export class Syncrep {
       announceAdminAccess(settings.admin, log);
       return app;
     } catch (error) {
+      await server?.stop().catch(() => undefined);
       await metrics?.stop();
       await layer?.stop();
       await embedded?.stop();

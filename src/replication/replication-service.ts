@@ -11,6 +11,7 @@ import { tableShape, writeTarget, type Mutation, type WriteTarget } from './writ
 import { ReadRouter, type ReadTarget } from './read-router';
 import { describeFailure, isServerError, publicFailure, row, rows } from './sql/sql';
 import { lags as lagsOf, logIsEmpty } from './sql/statements';
+import type { SyncPolicy } from './write/sync-policy';
 import type { WriteBatcher } from './write/write-batcher';
 import type { WriteOutcome } from './write/write-outcome';
 
@@ -19,6 +20,13 @@ export interface NodeLag {
   applied: bigint;
   positions: number;
   ms: number;
+}
+
+/** Whether this server can take writes in its sync mode now, why not, and every node's state. */
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+  nodes: { name: string; role: string; state: string }[];
 }
 
 /** Collects, per request, the nodes that answered its reads. */
@@ -45,6 +53,7 @@ export class ReplicationService {
     private readonly batcher: WriteBatcher,
     private readonly log: Logger,
     private readonly admin: AdminOps,
+    private readonly policy: SyncPolicy,
   ) {
     this.router = new ReadRouter(cluster.leader, cluster.followers);
   }
@@ -76,6 +85,13 @@ export class ReplicationService {
       }
     }
     throw userError(ErrorCode.NodeUnavailable, failure, { node: candidates.length === 1 ? candidates[0].name : null });
+  }
+
+  /** Whether this server can take writes now, and if not why (for `/readyz`). */
+  readiness(): Readiness {
+    const reasons = this.policy.writeBlockers(this.cluster.leader.state.kind === 'DOWN', this.cluster.followers);
+    const nodes = this.cluster.nodes.map(({ name, role, state }) => ({ name, role, state: state.kind }));
+    return { ready: reasons.length === 0, reasons, nodes };
   }
 
   /** Every node with its role and state, leader first. */

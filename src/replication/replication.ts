@@ -47,10 +47,11 @@ export async function startReplication(
   await liveness.hold();
   const inDoubt = new InDoubtResolver(cluster.leader, { inFlight, gids, liveness }, log);
   const catchUp = new CatchUp(cluster.leader, gate, inDoubt, settings.catchupBatch, log);
+  const policy = new SyncPolicy(settings.sync);
   const writePath = new WritePath({
     leader: cluster.leader,
     followers: cluster.followers,
-    policy: new SyncPolicy(settings.sync),
+    policy,
     gids,
     log,
     faultPoint: settings.faultPoint,
@@ -76,7 +77,7 @@ export async function startReplication(
     log,
   );
 
-  const service = new ReplicationService(cluster, batcher, log, { verifier, monitor });
+  const service = new ReplicationService(cluster, batcher, log, { verifier, monitor }, policy);
 
   await inDoubt.resolve(cluster.leader);
   for (const follower of cluster.followers) await catchUp.rejoin(follower);

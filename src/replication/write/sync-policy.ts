@@ -29,4 +29,22 @@ export class SyncPolicy {
   required(targets: number): number {
     return this.mode.kind === 'all' ? targets : this.mode.quorum;
   }
+
+  /**
+   * Why a write could not commit now, as this server sees its nodes; empty when it can. In `all`
+   * mode every target must be able to prepare (a DOWN one cannot); in quorum mode k must be in sync.
+   */
+  writeBlockers(leaderDown: boolean, followers: readonly FollowerNode[]): string[] {
+    const blockers = leaderDown ? ['the leader is down'] : [];
+    const targets = this.targets(followers);
+    const required = this.required(targets.length);
+    const able = targets.filter((f) => f.state.kind !== 'DOWN');
+    if (this.mode.kind === 'all') {
+      for (const f of targets)
+        if (f.state.kind === 'DOWN') blockers.push(`follower ${f.name} is down, and sync mode all needs every follower`);
+    } else if (able.length < required) {
+      blockers.push(`only ${able.length} follower(s) in sync, quorum ${required} needed`);
+    }
+    return blockers;
+  }
 }
