@@ -1,4 +1,5 @@
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { buildDataSource } from '../ormconfig';
@@ -66,7 +67,7 @@ export class Syncrep {
       server = new ApolloServer<AppContext>({
         schema: await buildAppSchema(),
         validationRules: limits.validationRules,
-        introspection: true,
+        introspection: settings.http.introspection,
         // main.ts owns the signals: it stops the server first, then the replication layer and the nodes.
         stopOnTerminationSignals: false,
         includeStacktraceInErrorResponses: !settings.production,
@@ -74,7 +75,8 @@ export class Syncrep {
         plugins: [
           ...limits.plugins,
           replicationExtensionPlugin(),
-          ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+          // Sandbox needs introspection; without it there is no page to show.
+          settings.http.introspection ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
           // Stopping waits for requests in flight, then closes idle connections.
           ApolloServerPluginDrainHttpServer({ httpServer: http.httpServer }),
         ],
@@ -85,6 +87,7 @@ export class Syncrep {
       const url = await listen(http, server, {
         port: settings.port,
         host: settings.host,
+        http: settings.http,
         log,
         readiness: () => service.readiness(),
         context: (req): AppContext => ({

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { AdminAccess, ClusterSource, FaultPoint, NodeSettings, Settings, SyncMode } from './settings';
+import type { AdminAccess, ClusterSource, FaultPoint, HttpSettings, NodeSettings, Settings, SyncMode } from './settings';
 
 /** A setting that cannot be used; the message names the setting and what to write instead. */
 export class ConfigError extends Error {
@@ -26,6 +26,7 @@ export function loadSettings(env: Env = process.env): Settings {
     port: int(env, 'PORT', 4000, 0, 65535),
     host: env.HOST?.trim() || '127.0.0.1',
     production: env.NODE_ENV === 'production',
+    http: parseHttp(env, env.NODE_ENV === 'production'),
     metricsPort: env.METRICS_PORT?.trim() ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     logLevel: oneOf(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     admin: parseAdminAccess(env, cluster),
@@ -44,6 +45,42 @@ export function loadSettings(env: Env = process.env): Settings {
       ? oneOf<FaultPoint>(env, 'SYNCREP_FAULT_POINT', ['after-prepare', 'after-commit'], 'after-prepare')
       : undefined,
   };
+}
+
+function parseHttp(env: Env, production: boolean): HttpSettings {
+  return {
+    introspection: bool(env, 'INTROSPECTION', !production),
+    corsOrigins: parseOrigins(env, production),
+    bodyLimitBytes: int(env, 'BODY_LIMIT_KB', 4096, 64, 102_400) * 1024,
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+  };
+}
+
+function parseOrigins(env: Env, production: boolean): '*' | string[] {
+  const raw = env.CORS_ORIGINS?.trim();
+  if (raw === undefined || raw === '') return production ? [] : '*';
+  if (raw === '*') return '*';
+  return raw.split(',').map((entry) => {
+    const origin = entry.trim();
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin; write each as scheme://host[:port], e.g. https://app.example.com, or use *`);
+    }
+    return origin;
+  });
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new ConfigError(name, `"${raw}" is not true or false`);
 }
 
 function parseCluster(env: Env): ClusterSource {

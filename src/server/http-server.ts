@@ -4,6 +4,7 @@ import cors from 'cors';
 import express, { type ErrorRequestHandler, type Request } from 'express';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { HttpSettings } from '../config/settings';
 import type { Logger } from '../logger';
 import type { Readiness } from '../replication/replication-service';
 import type { AppContext } from './context';
@@ -11,14 +12,15 @@ import type { AppContext } from './context';
 export interface HttpOptions {
   port: number;
   host: string;
+  http: HttpSettings;
   context: (req: Request) => AppContext;
   readiness: () => Readiness;
   log: Logger;
 }
 
 /**
- * One HTTP server for everything a client or a probe asks: GraphQL at `/` (as Apollo's standalone
- * server served it: CORS for any origin, JSON bodies up to 50 MB), `GET /healthz` (the process is
+ * One HTTP server for everything a client or a probe asks: GraphQL at `/` (CORS for the configured
+ * origins, JSON bodies up to the configured limit), `GET /healthz` (the process is
  * up) and `GET /readyz` (200 when this server can take writes in its sync mode, 503 with the
  * reasons otherwise), the last two answered from what the health monitor knows, without waiting
  * on a node. Create it before the ApolloServer, which needs it for its drain plugin.
@@ -44,8 +46,8 @@ export async function listen(
   });
   app.use(
     '/',
-    cors(),
-    express.json({ limit: '50mb' }),
+    cors({ origin: options.http.corsOrigins }),
+    express.json({ limit: options.http.bodyLimitBytes }),
     expressMiddleware(server, { context: ({ req }) => Promise.resolve(options.context(req)) }),
   );
   // A body that is not JSON, too large, or cut off: a client error, logged as one line.
@@ -55,6 +57,9 @@ export async function listen(
     res.status(status).json({ errors: [{ message: status === 500 ? 'Internal server error' : (error.message ?? 'bad request') }] });
   };
   app.use(onError);
+  // A client gets this long to send its request; a slow body is not held open for minutes.
+  httpServer.requestTimeout = options.http.requestTimeoutMs;
+  httpServer.headersTimeout = Math.min(options.http.requestTimeoutMs, 10_000);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(options.port, options.host, () => {

@@ -247,9 +247,10 @@ test('a transfer between a missing employee and one at the largest salary is NOT
     expect(await nodes.query(node, 'SELECT salary FROM emp WHERE id = 43')).toEqual([{ salary: 2_147_483_647 }]);
 });
 
-test('Apollo Sandbox can introspect the schema', async () => {
+test('in production, introspection is refused (INTROSPECTION=true turns it back on: see production-defaults)', async () => {
   const { getIntrospectionQuery } = await import('graphql');
   const result = await gql(app.url, getIntrospectionQuery());
-  expect(result.errors).toBeUndefined();
-  expect(result.data!.__schema.queryType.name).toBe('Query');
+  expect(errorCode(result)).toBe('GRAPHQL_VALIDATION_FAILED');
+  expect(result.errors![0].message).toMatch(/introspection/i);
+  expect(result.data ?? null).toBeNull();
 });

@@ -100,3 +100,41 @@ test('the background consistency check is off unless VERIFY_INTERVAL_MS is set',
   expect(loadSettings({ REPLICATION_NODES: TUTORIAL }).verifyIntervalMs).toBe(0);
   expect(loadSettings({ REPLICATION_NODES: TUTORIAL, VERIFY_INTERVAL_MS: '60000' }).verifyIntervalMs).toBe(60000);
 });
+
+describe('HTTP settings', () => {
+  test('open by default; closed with NODE_ENV=production; each can be set', () => {
+    expect(loadSettings({ REPLICATION_NODES: TUTORIAL }).http).toEqual({
+      introspection: true,
+      corsOrigins: '*',
+      bodyLimitBytes: 4096 * 1024,
+      requestTimeoutMs: 30_000,
+    });
+    expect(loadSettings({ REPLICATION_NODES: TUTORIAL, NODE_ENV: 'production' }).http).toMatchObject({
+      introspection: false,
+      corsOrigins: [],
+    });
+    const set = loadSettings({
+      REPLICATION_NODES: TUTORIAL,
+      NODE_ENV: 'production',
+      INTROSPECTION: 'TRUE',
+      CORS_ORIGINS: 'https://a.example, http://localhost:3000',
+      BODY_LIMIT_KB: '1024',
+    }).http;
+    expect(set).toMatchObject({
+      introspection: true,
+      corsOrigins: ['https://a.example', 'http://localhost:3000'],
+      bodyLimitBytes: 1024 * 1024,
+    });
+  });
+
+  test.each([
+    [{ INTROSPECTION: 'yes' }, 'INTROSPECTION'],
+    [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS'],
+    [{ CORS_ORIGINS: 'a.example' }, 'CORS_ORIGINS'],
+    [{ BODY_LIMIT_KB: '10' }, 'BODY_LIMIT_KB'],
+    [{ REQUEST_TIMEOUT_MS: 'soon' }, 'REQUEST_TIMEOUT_MS'],
+  ])('%j is refused, naming %s', (env, setting) => {
+    expect(() => loadSettings({ REPLICATION_NODES: TUTORIAL, ...env })).toThrow(ConfigError);
+    expect(() => loadSettings({ REPLICATION_NODES: TUTORIAL, ...env })).toThrow(setting);
+  });
+});
