@@ -76,7 +76,9 @@ export class Syncrep {
           ...limits.plugins,
           replicationExtensionPlugin(),
           // Sandbox needs introspection; without it there is no page to show.
-          settings.http.introspection ? ApolloServerPluginLandingPageLocalDefault({ embed: true }) : ApolloServerPluginLandingPageDisabled(),
+          settings.http.introspection
+            ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
+            : ApolloServerPluginLandingPageDisabled(),
           // Stopping waits for requests in flight, then closes idle connections.
           ApolloServerPluginDrainHttpServer({ httpServer: http.httpServer }),
         ],

@@ -69,7 +69,10 @@ function parseOrigins(env: Env, production: boolean): '*' | string[] {
       parsed = undefined;
     }
     if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
-      throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin; write each as scheme://host[:port], e.g. https://app.example.com, or use *`);
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        `"${origin}" is not an origin; write each as scheme://host[:port], e.g. https://app.example.com, or use *`,
+      );
     }
     return origin;
   });
