@@ -68,6 +68,8 @@ export class Syncrep {
         schema: await buildAppSchema(),
         validationRules: limits.validationRules,
         introspection: settings.http.introspection,
+        // Apollo's own messages go through the same JSON log as everything else.
+        logger: log,
         // main.ts owns the signals: it stops the server first, then the replication layer and the nodes.
         stopOnTerminationSignals: false,
         includeStacktraceInErrorResponses: !settings.production,

@@ -41,7 +41,7 @@ export class EmployeeResolver {
 
   @Mutation(() => EmployeePayload, { description: 'Creates an employee on every node, atomically.' })
   async createEmployee(@Args() { input }: CreateEmployeeArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
-    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).create(input));
+    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).create(input), ctx);
     return { employee: value, ...meta };
   }
 
@@ -54,7 +54,7 @@ export class EmployeeResolver {
       }
       seen.add(input.id);
     });
-    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).createMany(inputs));
+    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).createMany(inputs), ctx);
     return { employees: value, ...meta };
   }
 
@@ -63,20 +63,20 @@ export class EmployeeResolver {
     if (input.name == null && input.salary == null) {
       throw badInput('input', 'give name, salary or both');
     }
-    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).update(id, input));
+    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).update(id, input), ctx);
     return { employee: value, ...meta };
   }
 
   @Mutation(() => EmployeePayload, { description: 'Deletes an employee on every node, atomically; returns the row as it was.' })
   async deleteEmployee(@Args() { id }: EmployeeIdArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
-    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).delete(id));
+    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).delete(id), ctx);
     return { employee: value, ...meta };
   }
 
   @Mutation(() => EmployeesPayload, { description: 'Moves salary from one employee to another in one atomic write: [from, to].' })
   async transferSalary(@Args() { fromId, toId, amount }: TransferSalaryArgs, @Ctx() ctx: AppContext): Promise<EmployeesPayload> {
     if (fromId === toId) throw badInput('toId', 'toId must differ from fromId');
-    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).transfer(fromId, toId, amount));
+    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).transfer(fromId, toId, amount), ctx);
     return { employees: value, ...meta };
   }
 }

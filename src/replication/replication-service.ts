@@ -59,7 +59,9 @@ export class ReplicationService {
   }
 
   /** Commits a mutation on the leader and every follower the sync mode requires. */
-  write<T>(mutation: Mutation<T>): Promise<WriteOutcome<T>> {
+  write<T>(mutation: Mutation<T>, tracker?: ReadTracker): Promise<WriteOutcome<T>> {
+    // The leader serves a mutation from here on; one refused before this (invalid input) had no node.
+    tracker?.servedBy.add(this.cluster.leader.name);
     return this.batcher.submit(mutation);
   }
 
@@ -160,10 +162,6 @@ export class ReplicationService {
     const { leader } = this.cluster;
     if (await leader.dataSource.getRepository(entity).exists()) return false;
     return (await row(leader.pool, logIsEmpty())).empty;
-  }
-
-  get leaderName(): string {
-    return this.cluster.leader.name;
   }
 
   /** An entity's table as mutations write to it: its shape from TypeORM's metadata, and the leader's SQL. */

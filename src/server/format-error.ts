@@ -33,6 +33,12 @@ export function createFormatError(log: Logger, production: boolean) {
         extensions: { code: ErrorCode.BadUserInput, fields: problems },
       };
     }
+    // Apollo's own refusals of a request (a persisted query whose hash does not match, say) carry
+    // an HTTP 4xx but no code: the client sent something wrong, so it is told, not masked.
+    const uncoded = [undefined, ErrorCode.InternalServerError].includes(formatted.extensions?.code as ErrorCode | undefined);
+    if (original === error && formatted.path === undefined && uncoded && isClientHttpError(original)) {
+      return { message: formatted.message, extensions: { code: 'BAD_REQUEST' } };
+    }
     const code = formatted.extensions?.code;
     if (isExpectedError(original) || (original === error && APOLLO_REQUEST_CODES.has(String(code)))) {
       // graphql-armor words its limits "Syntax Error: ..."; the document parsed fine, it asks too much.
@@ -57,4 +63,9 @@ function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
     const own = error.constraints ? [{ field, rules: Object.values(error.constraints) }] : [];
     return [...own, ...flatten(error.children ?? [], field)];
   });
+}
+
+function isClientHttpError(error: unknown): boolean {
+  const status = (error as { extensions?: { http?: { status?: number } } } | undefined)?.extensions?.http?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }

@@ -254,3 +254,15 @@ test('in production, introspection is refused (INTROSPECTION=true turns it back 
   expect(result.errors![0].message).toMatch(/introspection/i);
   expect(result.data ?? null).toBeNull();
 });
+
+test('a persisted query whose hash does not match its text is a client error, not a masked server error', async () => {
+  const response = await fetch(app.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'apollo-require-preflight': 'true' },
+    body: JSON.stringify({ query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } } }),
+  });
+  const body = (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+  expect(response.status).toBe(400);
+  expect(body.errors![0].extensions!.code).not.toBe('INTERNAL_SERVER_ERROR');
+  expect(body.errors![0].message).toMatch(/sha|hash/i);
+});

@@ -86,3 +86,15 @@ test('a follower that is down serves no reads: NODE_UNAVAILABLE when named, skip
   }
   await waitAllInSync(app.url);
 });
+
+test('a mutation is served by the leader; one refused for its input reached no node (servedBy null)', async () => {
+  const done = await gql(app.url, 'mutation { createEmployee(input: { id: 77, name: "Served", salary: 1 }) { position } }');
+  expect(done.errors).toBeUndefined();
+  expect(done.extensions?.replication?.servedBy).toBe('leader');
+  const refused = await gql(app.url, 'mutation { createEmployee(input: { id: 78, name: "", salary: 1 }) { position } }');
+  expect(refused.errors![0].extensions!.code).toBe('BAD_USER_INPUT');
+  expect(refused.extensions?.replication?.servedBy).toBeNull();
+  const failed = await gql(app.url, 'mutation { createEmployee(input: { id: 77, name: "Again", salary: 1 }) { position } }');
+  expect(failed.errors![0].extensions!.code).toBe('ALREADY_EXISTS');
+  expect(failed.extensions?.replication?.servedBy).toBe('leader');
+});
