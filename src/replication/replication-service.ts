@@ -91,7 +91,7 @@ export class ReplicationService {
 
   /** Whether this server can take writes now, and if not why (for `/readyz`). */
   readiness(): Readiness {
-    const reasons = this.policy.writeBlockers(this.cluster.leader.state.kind === 'DOWN', this.cluster.followers);
+    const { reasons } = this.policy.writeBlockers(this.cluster.leader.state.kind === 'DOWN', this.cluster.followers);
     const nodes = this.cluster.nodes.map(({ name, role, state }) => ({ name, role, state: state.kind }));
     return { ready: reasons.length === 0, reasons, nodes };
   }

@@ -115,6 +115,28 @@ test('a paused follower (SIGSTOP) fails writes within the timeout, and the next 
   expect(retry.data!.createEmployee.committedOn).toEqual(NODES);
 });
 
+test('in sync mode all, once a follower is known DOWN, writes fail at once without touching the leader', async () => {
+  await waitAllInSync(app.url);
+  nodes.node('follower-1').signalAll('SIGSTOP');
+  try {
+    // The first write finds out (it waits for the follower's timeout); the follower is then DOWN.
+    expect(errorCode(await create(850))).toBe('REPLICATION_FAILED');
+    const position = async () =>
+      (await nodes.query<{ last: string }>('leader', 'SELECT last_value::text AS last FROM syncrep_position'))[0].last;
+    const before = await position();
+    const next = await create(851);
+    expect(errorCode(next)).toBe('REPLICATION_FAILED');
+    expect(next.errors![0].message).toMatch(/not attempted: follower follower-1 is down/);
+    // Nothing ran on the leader: no position was taken.
+    expect(await position()).toBe(before);
+  } finally {
+    nodes.node('follower-1').signalAll('SIGCONT');
+  }
+  await waitAllInSync(app.url);
+  await expectNowhere(851);
+  expect((await create(851)).errors).toBeUndefined();
+});
+
 test('a write that timed out waiting on a lock does not leave its session holding locks on the leader', async () => {
   await waitAllInSync(app.url);
   expect((await create(900)).errors).toBeUndefined();

@@ -37,6 +37,11 @@ export function replicationFailed(failed: Prepared[], prepared: number, required
   });
 }
 
+/** Known before trying: too few followers can take the write now (nothing was tried, nothing written). */
+export function notEnoughFollowers(reasons: string[], nodes: string[]): GraphQLError {
+  return userError(ErrorCode.ReplicationFailed, `the write was not attempted: ${reasons.join('; ')}; nothing was written`, { nodes });
+}
+
 /** The leader connection failed after COMMIT was sent: only the leader's log knows the outcome. */
 export function outcomeUnknown(cause: unknown): GraphQLError {
   return userError(

@@ -31,20 +31,25 @@ export class SyncPolicy {
   }
 
   /**
-   * Why a write could not commit now, as this server sees its nodes; empty when it can. In `all`
-   * mode every target must be able to prepare (a DOWN one cannot); in quorum mode k must be in sync.
+   * Why a write could not commit now, as this server sees its nodes (no reason: it can), and the
+   * nodes in the way. In `all` mode every target must be able to prepare (a DOWN one cannot); in
+   * quorum mode k must be in sync.
    */
-  writeBlockers(leaderDown: boolean, followers: readonly FollowerNode[]): string[] {
-    const blockers = leaderDown ? ['the leader is down'] : [];
+  writeBlockers(leaderDown: boolean, followers: readonly FollowerNode[]): { reasons: string[]; nodes: string[] } {
+    const reasons = leaderDown ? ['the leader is down'] : [];
+    const nodes: string[] = [];
     const targets = this.targets(followers);
     const required = this.required(targets.length);
-    const able = targets.filter((f) => f.state.kind !== 'DOWN');
+    const down = targets.filter((f) => f.state.kind === 'DOWN');
     if (this.mode.kind === 'all') {
-      for (const f of targets)
-        if (f.state.kind === 'DOWN') blockers.push(`follower ${f.name} is down, and sync mode all needs every follower`);
-    } else if (able.length < required) {
-      blockers.push(`only ${able.length} follower(s) in sync, quorum ${required} needed`);
+      for (const f of down) {
+        reasons.push(`follower ${f.name} is down, and sync mode all needs every follower`);
+        nodes.push(f.name);
+      }
+    } else if (targets.length - down.length < required) {
+      reasons.push(`only ${targets.length - down.length} follower(s) in sync, quorum ${required} needed`);
+      nodes.push(...followers.filter((f) => f.state.kind !== 'IN_SYNC').map((f) => f.name));
     }
-    return blockers;
+    return { reasons, nodes };
   }
 }

@@ -13,7 +13,7 @@ import { FollowerOps, type Prepared } from './follower-ops';
 import { runOnLeader } from './leader-batch';
 import { commitOnLeader } from './leader-commit';
 import { describeFailure, isServerError, rollingBack, withClient } from '../sql/sql';
-import { commitRefused, leaderUnavailable, outcomeUnknown, rejectAll, replicationFailed } from './batch-errors';
+import { commitRefused, leaderUnavailable, notEnoughFollowers, outcomeUnknown, rejectAll, replicationFailed } from './batch-errors';
 import { releaseWhenGone } from './undecided';
 import type { SyncPolicy } from './sync-policy';
 import { formatPosition, owned, type PendingWrite } from './write-outcome';
@@ -65,6 +65,12 @@ export class WritePath {
     if (leader.state.kind === 'DOWN') {
       metrics.outcome('failed');
       return rejectAll(batch, leaderUnavailable());
+    }
+    // Likewise while too few followers can prepare (one known DOWN in mode all): nothing is tried.
+    const blocked = this.deps.policy.writeBlockers(false, this.deps.followers);
+    if (blocked.reasons.length > 0) {
+      metrics.outcome('failed');
+      return rejectAll(batch, notEnoughFollowers(blocked.reasons, blocked.nodes));
     }
     try {
       await withClient(leader.pool, (client) => rollingBack(client, () => this.run(client, batch)));
