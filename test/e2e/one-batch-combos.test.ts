@@ -81,6 +81,15 @@ const nul =
   () =>
     m().create({ id, name: `bad\u0000${id}`, salary: 0 });
 
+/** Two rows, b ('a') and b+1 ('b'), each with salary 100. */
+const twoAccounts = (b: number): Op[] => [
+  () =>
+    m().createMany([
+      { id: b, name: 'a', salary: 100 },
+      { id: b + 1, name: 'b', salary: 100 },
+    ]),
+];
+
 interface Combo {
   name: string;
   /** Ops for base id b (fresh for each run). */
@@ -129,13 +138,7 @@ const combos: Combo[] = [
   },
   {
     name: 'transfers both ways, a delete of one side, a transfer to the deleted one',
-    setup: (b) => [
-      () =>
-        m().createMany([
-          { id: b, name: 'a', salary: 100 },
-          { id: b + 1, name: 'b', salary: 100 },
-        ]),
-    ],
+    setup: twoAccounts,
     ops: (b) => [
       () => m().transfer(b, b + 1, 30),
       () => m().transfer(b + 1, b, 50),
@@ -149,13 +152,7 @@ const combos: Combo[] = [
   },
   {
     name: 'update, overdraft of the same row (changed rows then refused), update again',
-    setup: (b) => [
-      () =>
-        m().createMany([
-          { id: b, name: 'a', salary: 100 },
-          { id: b + 1, name: 'b', salary: 100 },
-        ]),
-    ],
+    setup: twoAccounts,
     ops: (b) => [
       () => m().update(b, { salary: 50 }),
       () => m().transfer(b, b + 1, 60),
