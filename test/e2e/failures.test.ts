@@ -151,7 +151,11 @@ test('a write that timed out waiting on a lock does not leave its session holdin
     // session of the server is left waiting (and holding what it had locked) behind the holder.
     const waiting = 'SELECT 1 FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))';
     await waitFor(
-      async () => (await holder.query(waiting)).rowCount === 0,
+      async () => {
+        // pg_stat_activity is read once per transaction unless cleared: the holder's is still open.
+        await holder.query('SELECT pg_stat_clear_snapshot()');
+        return (await holder.query(waiting)).rowCount === 0;
+      },
       'the abandoned statement to be cancelled by the leader',
       10_000,
     );

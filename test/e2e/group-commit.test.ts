@@ -58,7 +58,11 @@ async function inOneCommit(ids: number[], salary: number, failing: () => Promise
     const running = gql(app.url, UPDATE, { id: 540, s: salary });
     // Blocked by the holder itself: other sessions may wait on locks of their own meanwhile.
     const blocked = 'SELECT 1 FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))';
-    await waitFor(async () => ((await holder.query(blocked)).rowCount ?? 0) >= 1, 'the running commit to wait for the row lock');
+    await waitFor(async () => {
+      // pg_stat_activity is read once per transaction unless cleared: the holder's is still open.
+      await holder.query('SELECT pg_stat_clear_snapshot()');
+      return ((await holder.query(blocked)).rowCount ?? 0) >= 1;
+    }, 'the running commit to wait for the row lock');
     const good = ids.map((id) => gql(app.url, UPDATE, { id, s: salary }));
     const failures = failing();
     // Not a timing assertion: the wait only lets the requests reach the server's queue. The

@@ -48,11 +48,13 @@ async function inOneCommit(ops: Op[]): Promise<Outcome[]> {
   try {
     await holder.query(`BEGIN; SELECT 1 FROM emp WHERE id = ${HOLD} FOR UPDATE`);
     const running = app.service.write(m().update(HOLD, { salary: 1 }));
-    await waitFor(
-      async () =>
-        ((await holder.query('SELECT 1 FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))')).rowCount ?? 0) >= 1,
-      'held',
-    );
+    await waitFor(async () => {
+      // pg_stat_activity is read once per transaction unless cleared: the holder's is still open.
+      await holder.query('SELECT pg_stat_clear_snapshot()');
+      return (
+        ((await holder.query('SELECT 1 FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))')).rowCount ?? 0) >= 1
+      );
+    }, 'held');
     const results = ops.map((op) =>
       app.service.write(op()).then(
         () => 'ok',
