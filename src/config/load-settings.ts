@@ -139,7 +139,7 @@ export function parseNodeList(raw: string): NodeSettings[] {
 }
 
 /** Shortest ADMIN_TOKEN accepted: shorter ones can be guessed. */
-export const ADMIN_TOKEN_MIN_LENGTH = 16;
+const ADMIN_TOKEN_MIN_LENGTH = 16;
 
 /**
  * ADMIN_TOKEN, checked without ever putting its value in a message. Unset (or empty, like the other

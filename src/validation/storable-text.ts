@@ -13,7 +13,7 @@ const BLANK = /^[\p{White_Space}\p{Cf}\p{Cc}]*$/u;
  * the client never sent; text of only whitespace or invisible characters (a name, today the only
  * text field) is blank in every listing.
  */
-export function storableTextProblem(property: string, value: unknown): string | undefined {
+function storableTextProblem(property: string, value: unknown): string | undefined {
   // Not a string: the GraphQL type and the other rules deal with it; empty: IsNotEmpty says so.
   if (typeof value !== 'string' || value === '') return undefined;
   if (value.includes('\u0000')) return `${property} must not contain the NUL character (U+0000); remove it`;

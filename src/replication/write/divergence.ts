@@ -39,7 +39,7 @@ export function judgeRefusals<N>(targets: number, refusals: readonly Refusal<N>[
 }
 
 /** True when `follower` lacks a position the leader committed above its watermark. */
-export async function lacksPositions(leader: LeaderNode, follower: FollowerNode): Promise<boolean> {
+async function lacksPositions(leader: LeaderNode, follower: FollowerNode): Promise<boolean> {
   for await (const { missing } of missingPositions(leader, follower, follower.watermark)) if (missing.length > 0) return true;
   return false;
 }
