@@ -7,6 +7,7 @@ import { ReplicationTables1732600000001 } from './src/migrations/1732600000001-r
 import { LogRetention1732600000002 } from './src/migrations/1732600000002-log-retention';
 import { LeaderConfirm1732600000003 } from './src/migrations/1732600000003-leader-confirm';
 import { DivergenceMark1732600000004 } from './src/migrations/1732600000004-divergence-mark';
+import { EpochFence1732600000005 } from './src/migrations/1732600000005-epoch-fence';
 
 /** Pool and timeout settings shared by every node's DataSource. */
 export interface DataSourceTuning {
@@ -33,6 +34,7 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
       LogRetention1732600000002,
       LeaderConfirm1732600000003,
       DivergenceMark1732600000004,
+      EpochFence1732600000005,
     ],
     migrationsTableName: 'syncrep_migrations',
     synchronize: false,

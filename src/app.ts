@@ -7,10 +7,9 @@ import type { Settings } from './config/settings';
 import { EmbeddedCluster } from './embedded/embedded-cluster';
 import type { Logger } from './logger';
 import { MetricsServer } from './metrics/metrics-server';
-import { Cluster } from './replication/nodes/cluster';
 import { GidSource } from './replication/write/gid';
 import { ReplicationService } from './replication/replication-service';
-import { startReplication, type ReplicationLayer } from './replication/replication';
+import { openCluster, startReplication, type ReplicationLayer } from './replication/replication';
 import { announceAdminAccess } from './server/admin-access-log';
 import { adminTokenDigest } from './server/admin-guard';
 import type { AppContext } from './server/context';
@@ -52,11 +51,11 @@ export class Syncrep {
       for (const node of embedded?.nodes ?? []) log.info({ node: node.options.name, port: node.options.port }, 'embedded node listening');
       const gids = new GidSource();
       const tuning = { poolSize: settings.poolSize, timeoutMs: settings.dbTimeoutMs, applicationName: gids.applicationName };
-      const cluster = await Cluster.open(
+      const cluster = await openCluster(
         nodes.map((node) => ({ node, dataSource: buildDataSource(node, tuning) })),
         log,
       );
-      layer = await startReplication(cluster, nodes[0].url, gids, settings, log);
+      layer = await startReplication(cluster, gids, settings, log);
       if (embedded) await seedTutorialRows(layer.service, log);
       if (settings.metricsPort !== undefined) {
         metrics = await MetricsServer.start(layer.metrics.registry, settings.metricsPort, settings.host, log);
@@ -102,7 +101,10 @@ export class Syncrep {
         }),
       });
       const app = new Syncrep(url, server, layer, embedded, log, metrics);
-      log.info({ url, leader: nodes[0].name, followers: nodes.slice(1).map((n) => n.name), sync: settings.sync }, 'syncrep ready');
+      log.info(
+        { url, leader: cluster.leader.name, followers: cluster.followers.map((n) => n.name), epoch: cluster.epoch.toString(), sync: settings.sync },
+        'syncrep ready',
+      );
       announceAdminAccess(settings.admin, log);
       return app;
     } catch (error) {

@@ -1,12 +1,14 @@
 /**
  * Every SQLSTATE syncrep tells apart, in one place
- * (https://www.postgresql.org/docs/current/errcodes-appendix.html), and syncrep's own two.
+ * (https://www.postgresql.org/docs/current/errcodes-appendix.html), and syncrep's own three.
  */
 export const SqlState = {
   /** syncrep_expect: a follower's rows are not what the leader's were (it diverged, or lacks an earlier write). */
   Diverged: 'SR001',
   /** syncrep_confirm: the leader's rows differ from the row images it was about to ship. */
   ImagesDiffer: 'SR002',
+  /** syncrep_check_epoch: the node belongs to another epoch or leader (a promotion fenced it). */
+  StaleEpoch: 'SR003',
   UniqueViolation: '23505',
   NumericValueOutOfRange: '22003',
   StringDataRightTruncation: '22001',

@@ -1,5 +1,6 @@
 import { badInput, ErrorCode, userError } from '../errors/error-code';
-import type { PgNode, FollowerNode, LeaderNode } from './nodes/cluster-node';
+import type { PgNode, FollowerNode } from './nodes/cluster-node';
+import type { Roster } from './nodes/cluster';
 import { readBlocker } from './nodes/node-state';
 import { UnreachableCaseError } from '../errors/unreachable';
 
@@ -19,17 +20,15 @@ export interface ReadTarget {
 export class ReadRouter {
   private turn = 0;
 
-  constructor(
-    private readonly leader: LeaderNode,
-    private readonly followers: readonly FollowerNode[],
-  ) {}
+  constructor(private readonly cluster: Roster) {}
 
   candidates(target: ReadTarget | null | undefined): PgNode[] {
+    const { leader } = this.cluster;
     const role = target?.role ?? 'ANY';
     if (target?.node != null) return [this.named(target.node, role)];
     switch (role) {
       case 'LEADER':
-        return [this.usable(this.leader)];
+        return [this.usable(leader)];
       case 'FOLLOWER': {
         const followers = this.inTurn();
         if (followers.length === 0) {
@@ -38,16 +37,16 @@ export class ReadRouter {
         return followers;
       }
       case 'ANY':
-        return readBlocker(this.leader.state) ? this.inTurn() : [...this.inTurn(), this.leader];
+        return readBlocker(leader.state) ? this.inTurn() : [...this.inTurn(), leader];
       default:
         throw new UnreachableCaseError(role, 'read role');
     }
   }
 
   private named(name: string, role: ReadRoleName): PgNode {
-    const node = [this.leader, ...this.followers].find((n) => n.name === name);
+    const node = this.cluster.byName(name);
     if (!node) {
-      const known = [this.leader, ...this.followers].map((n) => n.name).join(', ');
+      const known = this.cluster.nodes.map((n) => n.name).join(', ');
       throw badInput('readFrom.node', `there is no node named "${name}"; known nodes: ${known}`);
     }
     if (role !== 'ANY' && node.role !== role) {
@@ -67,13 +66,13 @@ export class ReadRouter {
 
   /** In-sync followers, starting with the next one in turn, so reads spread evenly. */
   private inTurn(): FollowerNode[] {
-    const ready = this.followers.filter((f) => !readBlocker(f.state));
+    const ready = this.cluster.followers.filter((f) => !readBlocker(f.state));
     if (ready.length === 0) return [];
     const start = this.turn++ % ready.length;
     return [...ready.slice(start), ...ready.slice(0, start)];
   }
 
   private followerStates(): string {
-    return this.followers.map((f) => `${f.name} ${f.state.kind}`).join(', ') || 'there are no followers';
+    return this.cluster.followers.map((f) => `${f.name} ${f.state.kind}`).join(', ') || 'there are no followers';
   }
 }

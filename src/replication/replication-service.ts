@@ -55,7 +55,7 @@ export class ReplicationService {
     private readonly admin: AdminOps,
     private readonly policy: SyncPolicy,
   ) {
-    this.router = new ReadRouter(cluster.leader, cluster.followers);
+    this.router = new ReadRouter(cluster);
   }
 
   /** Commits a mutation on the leader and every follower the sync mode requires. */
@@ -169,7 +169,7 @@ export class ReplicationService {
     let target = this.targets.get(entity);
     if (!target) {
       const { leader } = this.cluster;
-      target = writeTarget(tableShape(leader.dataSource, entity), leader.returnsOld);
+      target = writeTarget(tableShape(leader.dataSource, entity), this.cluster.returnsOld);
       this.targets.set(entity, target);
     }
     return target;

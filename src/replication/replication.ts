@@ -3,7 +3,8 @@ import type { Logger } from '../logger';
 import { registerNodeMetrics } from './nodes/node-metrics';
 import { WriteMetrics } from './write/write-metrics';
 import { CatchUp } from './recovery/catch-up';
-import type { Cluster } from './nodes/cluster';
+import { Cluster, type NodeSource } from './nodes/cluster';
+import { settleInitialLeader } from './failover/epoch';
 import type { GidSource } from './write/gid';
 import { InstanceLiveness } from './recovery/instance-liveness';
 import { HealthMonitor } from './recovery/health-monitor';
@@ -28,13 +29,20 @@ export interface ReplicationLayer {
 }
 
 /**
+ * Connects to, checks and migrates every node, and reads from them who leads (the first configured
+ * node only for a cluster that never had a promotion).
+ */
+export function openCluster(sources: NodeSource[], log: Logger): Promise<Cluster> {
+  return Cluster.open(sources, log, (opened) => settleInitialLeader(opened, log));
+}
+
+/**
  * Wires the write path, catch-up, in-doubt recovery and health monitor over an open cluster.
  * Before any write is taken, every node's in-doubt transactions are settled and every follower
  * replays what it missed while no server was running.
  */
 export async function startReplication(
   cluster: Cluster,
-  leaderUrl: string,
   gids: GidSource,
   settings: Settings,
   log: Logger,
@@ -42,15 +50,14 @@ export async function startReplication(
   const inFlight = new Set<string>();
   const gate = new MembershipGate();
   const metrics = new WriteMetrics();
-  registerNodeMetrics(metrics.registry, cluster.nodes);
-  const liveness = new InstanceLiveness(cluster.leader, leaderUrl, gids.instance);
+  registerNodeMetrics(metrics.registry, cluster);
+  const liveness = new InstanceLiveness(cluster, gids.instance);
   await liveness.hold();
-  const inDoubt = new InDoubtResolver(cluster.leader, { inFlight, gids, liveness }, log);
-  const catchUp = new CatchUp(cluster.leader, gate, inDoubt, settings.catchupBatch, log);
+  const inDoubt = new InDoubtResolver(cluster, { inFlight, gids, liveness }, log);
+  const catchUp = new CatchUp(cluster, gate, inDoubt, settings.catchupBatch, log);
   const policy = new SyncPolicy(settings.sync);
   const writePath = new WritePath({
-    leader: cluster.leader,
-    followers: cluster.followers,
+    cluster,
     policy,
     gids,
     log,
@@ -60,8 +67,8 @@ export async function startReplication(
     metrics,
   });
   const batcher = new WriteBatcher(writePath, settings.writeBatchMax, settings.writeConcurrency);
-  const verifier = new Verifier({ leader: cluster.leader, followers: cluster.followers, gate, log }, settings.verifyIntervalMs, log);
-  const trimmer = new LogTrimmer(cluster.leader, cluster.followers, settings.logRetention, log);
+  const verifier = new Verifier({ cluster, gate, log }, settings.verifyIntervalMs, log);
+  const trimmer = new LogTrimmer(cluster, settings.logRetention, log);
   const monitor = new HealthMonitor(
     cluster,
     catchUp,

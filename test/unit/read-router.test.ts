@@ -1,11 +1,12 @@
 import type { DataSource } from 'typeorm';
 import { FollowerNode, LeaderNode } from '../../src/replication/nodes/cluster-node';
 import { ReadRouter } from '../../src/replication/read-router';
+import { fixedRoster } from '../../src/replication/nodes/cluster';
 
 const ds = {} as DataSource;
-const leader = new LeaderNode('leader', ds, true);
-const f1 = new FollowerNode('follower-1', ds);
-const f2 = new FollowerNode('follower-2', ds);
+const leader = new LeaderNode('leader', ds, 'postgres://leader');
+const f1 = new FollowerNode('follower-1', ds, 'postgres://f1');
+const f2 = new FollowerNode('follower-2', ds, 'postgres://f2');
 const names = (nodes: { name: string }[]) => nodes.map((n) => n.name);
 
 beforeEach(() => {
@@ -15,7 +16,7 @@ beforeEach(() => {
 });
 
 test('by default reads take turns over in-sync followers, with the leader as last resort', () => {
-  const router = new ReadRouter(leader, [f1, f2]);
+  const router = new ReadRouter(fixedRoster(leader, [f1, f2]));
   expect(names(router.candidates(undefined))).toEqual(['follower-1', 'follower-2', 'leader']);
   expect(names(router.candidates({}))).toEqual(['follower-2', 'follower-1', 'leader']);
   f2.state = { kind: 'CATCHING_UP' };
@@ -23,7 +24,7 @@ test('by default reads take turns over in-sync followers, with the leader as las
 });
 
 test('a role or node that cannot serve is an error, never another node', () => {
-  const router = new ReadRouter(leader, [f1, f2]);
+  const router = new ReadRouter(fixedRoster(leader, [f1, f2]));
   f1.state = { kind: 'DOWN', reason: 'connection failed' };
   f2.state = { kind: 'OUT_OF_SYNC', reason: 'missed position 3' };
   expect(() => router.candidates({ role: 'FOLLOWER' })).toThrow(
@@ -37,7 +38,7 @@ test('a role or node that cannot serve is an error, never another node', () => {
 });
 
 test('unknown nodes and mismatched roles are BAD_USER_INPUT naming the known nodes', () => {
-  const router = new ReadRouter(leader, [f1]);
+  const router = new ReadRouter(fixedRoster(leader, [f1]));
   expect(() => router.candidates({ node: 'nope' })).toThrow('known nodes: leader, follower-1');
   expect(() => router.candidates({ node: 'follower-1', role: 'LEADER' })).toThrow('is the follower, not a leader');
 });

@@ -1,5 +1,6 @@
 import type { Logger } from '../../logger';
-import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
+import type { FollowerNode } from '../nodes/cluster-node';
+import type { Cluster } from '../nodes/cluster';
 import { transition } from '../nodes/transitions';
 import { missingPositions } from './log-scan';
 import { inTransaction, row, rows } from '../sql/sql';
@@ -28,8 +29,7 @@ export class LogTrimmer {
   private settled = 0n;
 
   constructor(
-    private readonly leader: LeaderNode,
-    private readonly followers: readonly FollowerNode[],
+    private readonly cluster: Cluster,
     private readonly retention: number,
     private readonly log: Logger,
   ) {}
@@ -37,14 +37,14 @@ export class LogTrimmer {
   /** One round: move the settled horizon, then the followers' watermarks, then trim. */
   async round(): Promise<void> {
     await this.advanceHorizon();
-    for (const follower of this.followers) {
+    for (const follower of this.cluster.followers) {
       if (follower.state.kind === 'IN_SYNC') await this.advanceWatermark(follower).catch(() => undefined);
     }
     await this.trim();
   }
 
   private async advanceHorizon(): Promise<void> {
-    const leader = this.leader.pool;
+    const leader = this.cluster.leader.pool;
     if (this.pending) {
       const { done } = await row(leader, horizonPassed(this.pending.xmax));
       if (!done) return;
@@ -58,7 +58,7 @@ export class LogTrimmer {
   private async advanceWatermark(follower: FollowerNode): Promise<void> {
     if (this.settled <= follower.watermark) return;
     let watermark = this.settled;
-    for await (const { missing } of missingPositions(this.leader, follower, follower.watermark, this.settled)) {
+    for await (const { missing } of missingPositions(this.cluster.leader, follower, follower.watermark, this.settled)) {
       if (missing.length > 0) {
         watermark = BigInt(missing[0]) - 1n;
         break;
@@ -73,21 +73,21 @@ export class LogTrimmer {
   }
 
   private async trim(): Promise<void> {
-    const inSync = this.followers.filter((f) => f.state.kind === 'IN_SYNC');
-    const lagging = this.followers.filter((f) => f.state.kind !== 'IN_SYNC');
+    const inSync = this.cluster.followers.filter((f) => f.state.kind === 'IN_SYNC');
+    const lagging = this.cluster.followers.filter((f) => f.state.kind !== 'IN_SYNC');
     // In-sync followers are never trimmed past; lagging ones only up to the retention bound.
-    const [beyond] = await rows(this.leader.pool, positionBeyond(this.retention));
+    const [beyond] = await rows(this.cluster.leader.pool, positionBeyond(this.retention));
     const bound = beyond ? BigInt(beyond.position) : 0n;
     const laggingFloor = lagging.length === 0 ? this.settled : max(min(lagging.map((f) => f.watermark)), bound);
     const upto = min([this.settled, laggingFloor, ...inSync.map((f) => f.watermark)]);
     if (upto <= 0n) return;
     // One transaction: a trim point below what is deleted would let catch-up skip a deleted entry.
-    const deleted = await inTransaction(this.leader.pool, async (client) => {
+    const deleted = await inTransaction(this.cluster.leader.pool, async (client) => {
       const result = await client.query(deleteLogUpTo(upto));
       await rows(client, raiseTrimPoint(upto));
       return result.rowCount ?? 0;
     });
-    for (const follower of this.followers) {
+    for (const follower of this.cluster.followers) {
       if (follower.watermark < upto)
         transition(follower, { kind: 'log-trimmed', reason: `the log no longer holds what it lacks (trimmed up to ${upto})` }, this.log);
     }

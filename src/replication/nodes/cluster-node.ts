@@ -10,10 +10,23 @@ abstract class NodeBase {
   /** State changes so far, by "FROM->TO" (counted by `transition`, exported as a metric). */
   readonly transitions = new Map<string, number>();
 
+  /** The epoch recorded on the node itself, as of the last check (undefined: not read yet). */
+  recordedEpoch: bigint | undefined;
+
   constructor(
     readonly name: string,
     readonly dataSource: DataSource,
+    /** postgres:// URL (the instance liveness session connects to the leader's). */
+    readonly url: string,
   ) {}
+
+  /** Carries what this server saw of the node over to `to`, the same node in its other role. */
+  handOver(to: NodeBase): void {
+    to.lastError = this.lastError;
+    to.lastContact = this.lastContact;
+    to.recordedEpoch = this.recordedEpoch;
+    for (const [move, count] of this.transitions) to.transitions.set(move, count);
+  }
 
   /** The pg pool TypeORM created for this node; the write path uses it directly to save round trips. */
   get pool(): Pool {
@@ -25,15 +38,6 @@ abstract class NodeBase {
 export class LeaderNode extends NodeBase {
   readonly role = 'LEADER' as const;
   state: LeaderState = { kind: 'UP' };
-
-  /** PostgreSQL 18 and later can return a row's prior image from an UPDATE (`RETURNING old`). */
-  constructor(
-    name: string,
-    dataSource: DataSource,
-    readonly returnsOld: boolean,
-  ) {
-    super(name, dataSource);
-  }
 }
 
 /** A node that receives every write synchronously and can serve reads while IN_SYNC. */

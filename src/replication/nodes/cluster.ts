@@ -5,6 +5,7 @@ import type { NodeSettings } from '../../config/settings';
 import { StartupError } from '../../errors/startup-error';
 import type { Logger } from '../../logger';
 import { FollowerNode, LeaderNode, type PgNode } from './cluster-node';
+import type { FollowerState } from './node-state';
 import { SqlState } from '../../errors/sqlstate';
 
 /** server_version_num of the oldest PostgreSQL syncrep runs on. */
@@ -16,42 +17,136 @@ export interface NodeSource {
   dataSource: DataSource;
 }
 
-/** The leader and followers, each with its DataSource, connected, checked and migrated. */
-export class Cluster {
+/** What the nodes' own records say about who leads (read by failover/epoch.ts). */
+export interface Leadership {
+  epoch: bigint;
+  leader: string;
+  /** The epoch each node has recorded. */
+  byNode: Map<string, bigint>;
+}
+
+/** Who leads and who follows, read at the moment of use (a promotion moves the roles). */
+export interface Roster {
+  readonly leader: LeaderNode;
+  readonly followers: readonly FollowerNode[];
+  /** Leader first. */
   readonly nodes: readonly PgNode[];
+  byName(name: string): PgNode | undefined;
+}
+
+/** A roster that never changes (unit tests). */
+export function fixedRoster(leader: LeaderNode, followers: FollowerNode[]): Roster {
+  const nodes = [leader, ...followers];
+  return { leader, followers, nodes, byName: (name) => nodes.find((n) => n.name === name) };
+}
+
+/** Who leads, in which epoch, as this server knows it. */
+interface Roles {
+  epoch: bigint;
+  leader: LeaderNode;
+  followers: FollowerNode[];
+}
+
+/**
+ * Every configured node, each with its DataSource, connected, checked and migrated, and who
+ * leads. The leader is read from the nodes (their `syncrep_epoch`), not from the configuration:
+ * REPLICATION_NODES' first node is only the initial one. A promotion moves the role
+ * (`switchLeader`); everything that talks to the leader reads `cluster.leader` at the moment it
+ * needs it, never keeps it.
+ */
+export class Cluster implements Roster {
+  private roles: Roles;
 
   private constructor(
-    readonly leader: LeaderNode,
-    readonly followers: readonly FollowerNode[],
+    roles: Roles,
+    /** Every node can return a row's prior image from an UPDATE (`RETURNING old`, PostgreSQL 18). */
+    readonly returnsOld: boolean,
+    /** Configured order, for stable listings. */
+    private readonly order: readonly string[],
   ) {
-    this.nodes = [leader, ...followers];
+    this.roles = roles;
+  }
+
+  get epoch(): bigint {
+    return this.roles.epoch;
+  }
+
+  get leader(): LeaderNode {
+    return this.roles.leader;
+  }
+
+  get followers(): readonly FollowerNode[] {
+    return this.roles.followers;
+  }
+
+  /** Leader first, then the followers in configured order. */
+  get nodes(): readonly PgNode[] {
+    return [this.roles.leader, ...this.roles.followers];
   }
 
   /**
-   * Connects to every node, refuses nodes that cannot take part in two-phase commit, and runs the
-   * migrations on each. Nothing is served until every node passed.
+   * Connects to every node, refuses nodes that cannot take part in two-phase commit, runs the
+   * migrations on each, and reads who leads from the nodes. Nothing is served until every node passed.
    */
-  static async open(sources: NodeSource[], log: Logger): Promise<Cluster> {
+  static async open(sources: NodeSource[], log: Logger, leadership: (sources: NodeSource[]) => Promise<Leadership>): Promise<Cluster> {
+    let versions: number[];
+    let epochs: Leadership;
     try {
-      await Promise.all(sources.map(({ node, dataSource }) => prepareNode(node, dataSource)));
+      versions = await Promise.all(sources.map(({ node, dataSource }) => prepareNode(node, dataSource)));
       for (const { node, dataSource } of sources) {
         const ran = await dataSource.runMigrations({ transaction: 'each' });
         log.info({ node: node.name, migrations: ran.map((m) => m.name) }, 'node ready');
       }
+      epochs = await leadership(sources);
     } catch (error) {
       await Promise.all(sources.filter(({ dataSource }) => dataSource.isInitialized).map(({ dataSource }) => dataSource.destroy()));
       throw error;
     }
-    const [leader, ...followers] = sources;
-    const version = await setting(leader.dataSource, 'server_version_num');
+    const leaderSource = sources.find((s) => s.node.name === epochs.leader)!;
+    const leader = new LeaderNode(leaderSource.node.name, leaderSource.dataSource, leaderSource.node.url);
+    const followers = sources
+      .filter((s) => s !== leaderSource)
+      .map((s) => {
+        const follower = new FollowerNode(s.node.name, s.dataSource, s.node.url);
+        const recorded = epochs.byNode.get(s.node.name)!;
+        follower.recordedEpoch = recorded;
+        // Not reached by the promotion that made this epoch: it may hold writes no leader kept.
+        if (recorded < epochs.epoch) follower.state = staleEpochState(recorded, epochs.epoch);
+        return follower;
+      });
+    leader.recordedEpoch = epochs.byNode.get(leader.name);
     return new Cluster(
-      new LeaderNode(leader.node.name, leader.dataSource, Number(version) >= 180000),
-      followers.map((f) => new FollowerNode(f.node.name, f.dataSource)),
+      { epoch: epochs.epoch, leader, followers },
+      versions.every((v) => v >= 180000),
+      sources.map((s) => s.node.name),
     );
   }
 
   byName(name: string): PgNode | undefined {
     return this.nodes.find((node) => node.name === name);
+  }
+
+  /**
+   * Moves the leader role to `name` for `epoch` (a promotion, or one another server made). The old
+   * leader becomes a follower in `oldLeaderState` (it is rebuilt before it serves again); the other
+   * followers keep their node objects, so their positions and states carry on.
+   */
+  switchLeader(name: string, epoch: bigint, oldLeaderState: FollowerState): void {
+    const { leader: old, followers } = this.roles;
+    if (old.name === name) {
+      this.roles = { ...this.roles, epoch };
+      return;
+    }
+    const chosen = followers.find((f) => f.name === name);
+    if (!chosen) throw new Error(`${name} is not a follower`);
+    const leader = new LeaderNode(chosen.name, chosen.dataSource, chosen.url);
+    chosen.handOver(leader);
+    const deposed = new FollowerNode(old.name, old.dataSource, old.url);
+    old.handOver(deposed);
+    deposed.state = oldLeaderState;
+    const rest = [...followers.filter((f) => f !== chosen), deposed];
+    rest.sort((a, b) => this.order.indexOf(a.name) - this.order.indexOf(b.name));
+    this.roles = { epoch, leader, followers: rest };
   }
 
   /** Closes every node's pool. */
@@ -60,7 +155,13 @@ export class Cluster {
   }
 }
 
-async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<void> {
+/** The state of a follower found at an older epoch than the cluster's. */
+export function staleEpochState(recorded: bigint, epoch: bigint): FollowerState {
+  return { kind: 'NEEDS_RESYNC', reason: `it is at epoch ${recorded}, the cluster at ${epoch}: rebuilt before it rejoins` };
+}
+
+/** Connects and checks one node; returns its server_version_num. */
+async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<number> {
   const where = describeUrl(node.url);
   try {
     await dataSource.initialize();
@@ -70,10 +171,10 @@ async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<
     );
   }
   listenForErrorsOnEveryClient((dataSource.driver as PostgresDriver).master as Pool);
-  const version = await setting(dataSource, 'server_version_num');
-  if (Number(version) < MIN_SERVER_VERSION) {
+  const version = Number(await setting(dataSource, 'server_version_num'));
+  if (version < MIN_SERVER_VERSION) {
     throw new StartupError(
-      `node "${node.name}" (${where}) runs PostgreSQL ${Math.floor(Number(version) / 10000)}; syncrep needs 12 or later ` +
+      `node "${node.name}" (${where}) runs PostgreSQL ${Math.floor(version / 10000)}; syncrep needs 12 or later ` +
         '(followers apply writes with generic plans, plan_cache_mode, which 12 introduced).',
     );
   }
@@ -84,6 +185,7 @@ async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<
         'Start it with -c max_prepared_transactions=64 (or set it in postgresql.conf and restart).',
     );
   }
+  return version;
 }
 
 /** One server setting of a node, as text. */
@@ -105,7 +207,7 @@ function listenForErrorsOnEveryClient(pool: Pool): void {
 }
 
 /** host:port/database of a node URL: enough to find it, without the password. */
-function describeUrl(url: string): string {
+export function describeUrl(url: string): string {
   const parsed = new URL(url);
   return `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
 }

@@ -1,19 +1,19 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { PgNode } from './cluster-node';
+import type { Roster } from './cluster';
 import { NODE_STATE_NAMES } from './node-state';
 
 /**
  * Each node's state as this server sees it, read when metrics are collected: one series per
  * node and state, 1 for the current one, so an alert can watch `state!="IN_SYNC"` followers.
  */
-export function registerNodeMetrics(registry: Registry, nodes: readonly PgNode[]): void {
+export function registerNodeMetrics(registry: Registry, cluster: Roster): void {
   new Gauge({
     name: 'syncrep_node_state',
     help: 'Node state as this server sees it: 1 for the current state of each node, 0 for the others',
     labelNames: ['node', 'role', 'state'],
     registers: [registry],
     collect() {
-      for (const node of nodes) {
+      for (const node of cluster.nodes) {
         for (const state of NODE_STATE_NAMES) this.set({ node: node.name, role: node.role, state }, node.state.kind === state ? 1 : 0);
       }
     },
@@ -26,7 +26,7 @@ export function registerNodeMetrics(registry: Registry, nodes: readonly PgNode[]
     collect() {
       // The nodes keep the counts (see transitions.ts); a scrape copies them.
       this.reset();
-      for (const node of nodes) {
+      for (const node of cluster.nodes) {
         for (const [move, count] of node.transitions) {
           const [from, to] = move.split('->');
           this.inc({ node: node.name, from, to }, count);
@@ -40,7 +40,7 @@ export function registerNodeMetrics(registry: Registry, nodes: readonly PgNode[]
     labelNames: ['node'],
     registers: [registry],
     collect() {
-      for (const node of nodes) if (node.role === 'FOLLOWER') this.set({ node: node.name }, Number(node.appliedPosition));
+      for (const node of cluster.nodes) if (node.role === 'FOLLOWER') this.set({ node: node.name }, Number(node.appliedPosition));
     },
   });
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../../logger';
-import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
+import type { FollowerNode } from '../nodes/cluster-node';
+import type { Cluster } from '../nodes/cluster';
 import { transition } from '../nodes/transitions';
 import { isDivergence, markDiverged } from '../write/divergence';
 import type { InDoubtResolver } from './in-doubt-resolver';
@@ -32,7 +33,7 @@ export interface RejoinOptions {
  */
 export class CatchUp {
   constructor(
-    private readonly leader: LeaderNode,
+    private readonly cluster: Cluster,
     private readonly gate: MembershipGate,
     private readonly inDoubt: InDoubtResolver,
     private readonly batchSize: number,
@@ -56,7 +57,7 @@ export class CatchUp {
       if (mark) return await markDiverged(follower, `marked diverged on the node: ${mark.reason}`, this.log);
       await this.inDoubt.resolve(follower);
       const { upto: watermark } = await row(follower.pool, watermarkOf());
-      const { upto: trimmed } = await row(this.leader.pool, trimPoint());
+      const { upto: trimmed } = await row(this.cluster.leader.pool, trimPoint());
       follower.watermark = BigInt(watermark);
       const behindLog = follower.watermark < BigInt(trimmed);
       // NEEDS_RESYNC stays until a rebuild succeeds: a rebuild asked for and not done is retried.
@@ -68,7 +69,7 @@ export class CatchUp {
             : 'rebuild requested (resyncNode)';
         // Under the gate: no commit in flight still counts it as a target when the rebuild starts.
         await this.gate.exclusive(async () => transition(follower, { kind: 'rebuild-started', reason }, this.log));
-        await resync(this.leader, follower, this.log);
+        await resync(this.cluster.leader, follower, this.log);
         rebuilt = true;
       }
       transition(follower, { kind: 'catch-up-started' }, this.log);
@@ -114,7 +115,7 @@ export class CatchUp {
 
   private async replayOnce(follower: FollowerNode): Promise<number> {
     let replayed = 0;
-    for await (const { missing, scannedTo } of missingPositions(this.leader, follower, follower.watermark)) {
+    for await (const { missing, scannedTo } of missingPositions(this.cluster.leader, follower, follower.watermark)) {
       for (let i = 0; i < missing.length; i += this.batchSize) {
         replayed += await this.apply(follower, missing.slice(i, i + this.batchSize));
       }
@@ -124,7 +125,7 @@ export class CatchUp {
   }
 
   private async apply(follower: FollowerNode, positions: string[]): Promise<number> {
-    const entries = (await rows(this.leader.pool, logEntries(positions))).map((e) => ({
+    const entries = (await rows(this.cluster.leader.pool, logEntries(positions))).map((e) => ({
       position: e.position,
       changes: e.changes as Change[],
     }));

@@ -1,5 +1,6 @@
 import type { Logger } from '../../logger';
-import type { PgNode, LeaderNode } from '../nodes/cluster-node';
+import type { PgNode } from '../nodes/cluster-node';
+import type { Cluster } from '../nodes/cluster';
 import { GID_PREFIX, GidSource } from '../write/gid';
 import type { InstanceLiveness } from './instance-liveness';
 import { describeFailure, literal, rows, withClient } from '../sql/sql';
@@ -21,7 +22,7 @@ export interface InDoubtOptions {
  */
 export class InDoubtResolver {
   constructor(
-    private readonly leader: LeaderNode,
+    private readonly cluster: Cluster,
     private readonly options: InDoubtOptions,
     private readonly log: Logger,
   ) {}
@@ -34,7 +35,7 @@ export class InDoubtResolver {
       if (inFlight.has(gid)) continue;
       const instance = GidSource.instanceOf(gid);
       if (!instance || (instance !== gids.instance && (await liveness.isAlive(instance)))) continue;
-      const decided = await rows(this.leader.pool, isDecided(gid));
+      const decided = await rows(this.cluster.leader.pool, isDecided(gid));
       const verb = decided.length > 0 ? 'COMMIT' : 'ROLLBACK';
       try {
         await withClient(node.pool, (client) => client.query(`${verb} PREPARED ${literal(gid)}`));

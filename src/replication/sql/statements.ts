@@ -159,3 +159,74 @@ export const setDivergenceMark = (reason: string) =>
   );
 
 export const clearDivergenceMark = () => statement<never>('DELETE FROM syncrep_divergence');
+
+// ---- Epochs: who leads, and the fence ----
+
+export interface EpochRow {
+  epoch: string;
+  leader: string | null;
+  state: 'active' | 'promoting';
+}
+
+export const epochRow = () => statement<EpochRow>('SELECT epoch::text, leader, state FROM syncrep_epoch');
+
+/** Epoch 0's leader is the first configured node, recorded once on every node (never over another). */
+export const recordInitialLeader = (leader: string) =>
+  statement<never>('UPDATE syncrep_epoch SET leader = $1, updated_at = clock_timestamp() WHERE epoch = 0 AND leader IS NULL', [leader]);
+
+/**
+ * SQL, inlined into the leader's commit message (`lead`) and every follower apply, that raises
+ * SR003 unless this node is at `epoch` with `leader`.
+ */
+export function checkEpochSql(epoch: bigint, leader: string, lead: boolean): string {
+  return `SELECT syncrep_check_epoch(${epoch}, ${literal(leader)}, ${lead})`;
+}
+
+/**
+ * A promotion's claim of a node for `epoch` and `leader`: a compare-and-set that takes any node of
+ * an older epoch, and is a no-op on one this same promotion claimed already (a rerun). Waits for
+ * the leader's decisions in flight (they hold the row FOR SHARE). No row: a newer epoch holds it.
+ */
+export const claimEpoch = (epoch: bigint, leader: string) =>
+  statement<{ state: string }>(
+    `UPDATE syncrep_epoch SET epoch = $1, leader = $2, updated_at = clock_timestamp(),
+            state = CASE WHEN epoch = $1 THEN state ELSE 'promoting' END
+      WHERE epoch < $1 OR (epoch = $1 AND leader = $2) RETURNING state`,
+    [epoch.toString(), leader],
+  );
+
+/** Makes a claimed new leader able to decide writes (the last step of a promotion). */
+export const activateEpoch = (epoch: bigint, leader: string) =>
+  statement<never>(`UPDATE syncrep_epoch SET state = 'active', updated_at = clock_timestamp() WHERE epoch = $1 AND leader = $2`, [
+    epoch.toString(),
+    leader,
+  ]);
+
+/** Fences a node of an older epoch (a deposed leader, a follower no promotion reached) to the current one. */
+export const followEpoch = (epoch: bigint, leader: string) =>
+  statement<never>(
+    `UPDATE syncrep_epoch SET epoch = $1, leader = $2, state = 'active', updated_at = clock_timestamp() WHERE epoch < $1`,
+    [epoch.toString(), leader],
+  );
+
+/** Ends every session of another syncrep server instance (their applies may have passed the epoch check just before a claim). */
+export const terminateOtherInstances = (myApplicationName: string) =>
+  statement<{ pid: number }>(
+    `SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE application_name LIKE 'syncrep %' AND application_name <> $1 AND pid <> pg_backend_pid()`,
+    [myApplicationName],
+  );
+
+/** Sessions of other syncrep instances still present (the barrier waits for none). */
+export const otherInstanceSessions = (myApplicationName: string) =>
+  statement<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'syncrep %' AND application_name <> $1 AND pid <> pg_backend_pid()`,
+    [myApplicationName],
+  );
+
+/** Starts a new leader's positions in its own epoch's range: position = epoch * 2^40 + sequence. */
+export const startEpochPositions = (epoch: bigint) =>
+  statement<never>(
+    `SELECT setval('syncrep_position', greatest($1::bigint, (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM syncrep_position)))`,
+    [(epoch << 40n).toString()],
+  );

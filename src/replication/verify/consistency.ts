@@ -3,6 +3,7 @@ import type { Logger } from '../../logger';
 import { differingChunks, differingKeys, leaderOddRows, settledDifferences, type FollowerDiff, type RowHashes } from './chunk-diff';
 import { chunkSums, describeTables, rowsInChunks, rowsWithKeys, type CheckedTable } from './checksum-sql';
 import type { FollowerNode, LeaderNode, PgNode } from '../nodes/cluster-node';
+import type { Roster } from '../nodes/cluster';
 import { markDiverged } from '../write/divergence';
 import { ConsistentPoint } from './consistent-point';
 import type { MembershipGate } from '../write/membership-gate';
@@ -17,8 +18,8 @@ export const MAX_REPORTED = 100;
 
 /** What a check needs. */
 export interface ConsistencyDeps {
-  leader: LeaderNode;
-  followers: readonly FollowerNode[];
+  /** Its roles are read once, when a check starts; nothing is marked if the leader moved meanwhile. */
+  cluster: Roster;
   gate: MembershipGate;
   log: Logger;
 }
@@ -38,7 +39,8 @@ type Found = Map<FollowerNode, string[][]>;
  */
 export async function checkConsistency(deps: ConsistencyDeps): Promise<ConsistencyReport> {
   const started = performance.now();
-  const { leader, followers, gate, log } = deps;
+  const { gate, log } = deps;
+  const { leader, followers } = deps.cluster;
   const compared = followers.filter((f) => f.state.kind === 'IN_SYNC' || f.state.kind === 'DIVERGED');
   const stateAtStart = new Map(compared.map((f) => [f, f.state]));
   const skipped = new Map<PgNode, string>(
@@ -132,7 +134,7 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
     const differing = diffs[index].keys;
     // Only a follower whose state is the very one seen at the start: a rebuild or another
     // verdict in between makes this check's view of it stale.
-    if (leaderSuspect || differing.length === 0 || follower.state !== stateAtStart.get(follower) || follower.state.kind !== 'IN_SYNC')
+    if (leaderSuspect || differing.length === 0 || deps.cluster.leader !== leader || follower.state !== stateAtStart.get(follower) || follower.state.kind !== 'IN_SYNC')
       continue;
     const sample = differing.slice(0, 10).join(', ');
     await markDiverged(follower, `consistency check: ${differing.length} row(s) differ from the leader (${sample})`, log);

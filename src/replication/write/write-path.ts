@@ -2,7 +2,8 @@ import type { PoolClient } from 'pg';
 import type { FaultPoint } from '../../config/settings';
 import type { Logger } from '../../logger';
 import type { WriteMetrics } from './write-metrics';
-import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
+import type { FollowerNode } from '../nodes/cluster-node';
+import type { Cluster } from '../nodes/cluster';
 import { transition } from '../nodes/transitions';
 import type { GidSource } from './gid';
 import type { MembershipGate } from './membership-gate';
@@ -20,8 +21,7 @@ import { formatPosition, owned, type PendingWrite } from './write-outcome';
 
 /** Everything the write path needs, given once. */
 export interface WritePathDeps {
-  leader: LeaderNode;
-  followers: readonly FollowerNode[];
+  cluster: Cluster;
   policy: SyncPolicy;
   gids: GidSource;
   log: Logger;
@@ -59,7 +59,8 @@ export class WritePath {
   }
 
   private async commitInGate(batch: PendingWrite[]): Promise<void> {
-    const { leader, log, metrics } = this.deps;
+    const { log, metrics } = this.deps;
+    const { leader } = this.deps.cluster;
     metrics.batch(batch.length);
     // Fail fast while the monitor sees the leader down, rather than each write waiting out a timeout.
     if (leader.state.kind === 'DOWN') {
@@ -67,7 +68,7 @@ export class WritePath {
       return rejectAll(batch, leaderUnavailable());
     }
     // Likewise while too few followers can prepare (one known DOWN in mode all): nothing is tried.
-    const blocked = this.deps.policy.writeBlockers(false, this.deps.followers);
+    const blocked = this.deps.policy.writeBlockers(false, this.deps.cluster.followers);
     if (blocked.reasons.length > 0) {
       metrics.outcome('failed');
       return rejectAll(batch, notEnoughFollowers(blocked.reasons, blocked.nodes));
@@ -87,7 +88,8 @@ export class WritePath {
   }
 
   private async run(client: PoolClient, batch: PendingWrite[]): Promise<void> {
-    const { leader, followers, policy, gids, inFlight, log, metrics } = this.deps;
+    const { policy, gids, inFlight, log, metrics } = this.deps;
+    const { leader, followers } = this.deps.cluster;
     const { applied, refused, position } = await metrics.timed('leader', () => runOnLeader(client, batch, log));
     const settleRefused = () => {
       for (const { write, error } of refused) write.reject(error);
@@ -171,7 +173,7 @@ export class WritePath {
       wasInSync: f.stateBefore === 'IN_SYNC',
       failure: f.failure ?? '',
     }));
-    return classifyRefusals(this.deps.leader, targets, refusals, position, this.deps.log).catch(() => new Set<FollowerNode>());
+    return classifyRefusals(this.deps.cluster.leader, targets, refusals, position, this.deps.log).catch(() => new Set<FollowerNode>());
   }
 
   /** Test-only: dies on the spot, as a crash would, at the named step. */
