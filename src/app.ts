@@ -102,7 +102,13 @@ export class Syncrep {
       });
       const app = new Syncrep(url, server, layer, embedded, log, metrics);
       log.info(
-        { url, leader: cluster.leader.name, followers: cluster.followers.map((n) => n.name), epoch: cluster.epoch.toString(), sync: settings.sync },
+        {
+          url,
+          leader: cluster.leader.name,
+          followers: cluster.followers.map((n) => n.name),
+          epoch: cluster.epoch.toString(),
+          sync: settings.sync,
+        },
         'syncrep ready',
       );
       announceAdminAccess(settings.admin, log);

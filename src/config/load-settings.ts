@@ -42,7 +42,7 @@ export function loadSettings(env: Env = process.env): Settings {
     catchupBatch: int(env, 'CATCHUP_BATCH', 1000, 1, 100_000),
     verifyIntervalMs: int(env, 'VERIFY_INTERVAL_MS', 0, 0, 86_400_000),
     faultPoint: env.SYNCREP_FAULT_POINT
-      ? oneOf<FaultPoint>(env, 'SYNCREP_FAULT_POINT', ['after-prepare', 'after-commit'], 'after-prepare')
+      ? oneOf<FaultPoint>(env, 'SYNCREP_FAULT_POINT', ['after-prepare', 'after-commit', 'after-first-commit-prepared'], 'after-prepare')
       : undefined,
   };
 }

@@ -102,10 +102,11 @@ export interface Settings {
    */
   verifyIntervalMs: number;
   /**
-   * Test-only fault point (`SYNCREP_FAULT_POINT`): `after-prepare` or `after-commit` makes the
+   * Test-only fault point (`SYNCREP_FAULT_POINT`): `after-prepare`, `after-commit` or
+   * `after-first-commit-prepared` (with two or more followers prepared) makes the
    * process SIGKILL itself at that step of the next write. Never set it in production.
    */
   faultPoint: FaultPoint | undefined;
 }
 
-export type FaultPoint = 'after-prepare' | 'after-commit';
+export type FaultPoint = 'after-prepare' | 'after-commit' | 'after-first-commit-prepared';

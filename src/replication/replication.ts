@@ -41,12 +41,7 @@ export function openCluster(sources: NodeSource[], log: Logger): Promise<Cluster
  * Before any write is taken, every node's in-doubt transactions are settled and every follower
  * replays what it missed while no server was running.
  */
-export async function startReplication(
-  cluster: Cluster,
-  gids: GidSource,
-  settings: Settings,
-  log: Logger,
-): Promise<ReplicationLayer> {
+export async function startReplication(cluster: Cluster, gids: GidSource, settings: Settings, log: Logger): Promise<ReplicationLayer> {
   const inFlight = new Set<string>();
   const gate = new MembershipGate();
   const metrics = new WriteMetrics();

@@ -27,10 +27,14 @@ test('catch-up replays a position below one already applied (writes commit out o
   const missing = BigInt(positions[1]).toString();
   await nodes.query('follower-1', 'DELETE FROM emp WHERE id = 2');
   await nodes.query('follower-1', 'DELETE FROM syncrep_applied WHERE position = $1', [missing]);
+  await nodes.query('follower-1', 'DELETE FROM syncrep_log WHERE position = $1', [missing]);
 
   const follower = app.layer.cluster.followers[0];
   expect(await app.layer.catchUp.replay(follower)).toBe(1);
   expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('leader'));
+  // The follower's own copy of the log holds the replayed entry too, under the leader's gid.
+  const logged = 'SELECT position::text, gid FROM syncrep_log ORDER BY position';
+  expect(await nodes.query('follower-1', logged)).toEqual(await nodes.query('leader', logged));
   expect(await app.layer.catchUp.replay(follower)).toBe(0);
 });
 
@@ -46,6 +50,7 @@ test('catch-up replays in numeric position order across a digit boundary (9 befo
   const kept = positions.filter((p) => p < 8n).length;
   await nodes.query('follower-1', 'UPDATE emp SET salary = $1 WHERE id = 50', [kept]);
   await nodes.query('follower-1', 'DELETE FROM syncrep_applied WHERE position = ANY($1::bigint[])', [lost.map(String)]);
+  await nodes.query('follower-1', 'DELETE FROM syncrep_log WHERE position = ANY($1::bigint[])', [lost.map(String)]);
 
   const follower = app.layer.cluster.followers[0];
   expect(await app.layer.catchUp.replay(follower)).toBe(lost.length);

@@ -37,7 +37,10 @@ export async function settleInitialLeader(sources: NodeSource[], log: Logger): P
     );
   }
   if (chosen.state === 'promoting') {
-    log.warn({ epoch: chosen.epoch, leader }, `a promotion of ${leader} was left unfinished: writes fail until promote(node: "${leader}") is run again`);
+    log.warn(
+      { epoch: chosen.epoch, leader },
+      `a promotion of ${leader} was left unfinished: writes fail until promote(node: "${leader}") is run again`,
+    );
   }
   return { epoch: BigInt(chosen.epoch), leader, byNode: new Map(found.map((f) => [f.name, BigInt(f.row.epoch)])) };
 }

@@ -12,6 +12,7 @@ import {
   positionHorizon,
   raiseTrimPoint,
   raiseWatermark,
+  setDivergenceMark,
 } from '../sql/statements';
 
 /**
@@ -72,6 +73,14 @@ export class LogTrimmer {
     follower.watermark = watermark;
   }
 
+  /** The follower's copy of the log, trimmed as the leader's was. */
+  private async trimFollowerLog(follower: FollowerNode, upto: bigint): Promise<void> {
+    await inTransaction(follower.pool, async (client) => {
+      await client.query(deleteLogUpTo(upto));
+      await rows(client, raiseTrimPoint(upto));
+    });
+  }
+
   private async trim(): Promise<void> {
     const inSync = this.cluster.followers.filter((f) => f.state.kind === 'IN_SYNC');
     const lagging = this.cluster.followers.filter((f) => f.state.kind !== 'IN_SYNC');
@@ -81,6 +90,13 @@ export class LogTrimmer {
     const laggingFloor = lagging.length === 0 ? this.settled : max(min(lagging.map((f) => f.watermark)), bound);
     const upto = min([this.settled, laggingFloor, ...inSync.map((f) => f.watermark)]);
     if (upto <= 0n) return;
+    // A follower trimmed past can no longer catch up: marked on the node, where reachable, so that
+    // no promotion picks it (one that cannot be marked is refused by promote anyway: its watermark
+    // is below the trim point every other node records).
+    for (const follower of this.cluster.followers.filter((f) => f.watermark < upto)) {
+      const reason = `the log no longer holds what it lacks (trimmed up to ${upto})`;
+      await rows(follower.pool, setDivergenceMark(reason, 'rebuilding')).catch(() => undefined);
+    }
     // One transaction: a trim point below what is deleted would let catch-up skip a deleted entry.
     const deleted = await inTransaction(this.cluster.leader.pool, async (client) => {
       const result = await client.query(deleteLogUpTo(upto));
@@ -90,6 +106,8 @@ export class LogTrimmer {
     for (const follower of this.cluster.followers) {
       if (follower.watermark < upto)
         transition(follower, { kind: 'log-trimmed', reason: `the log no longer holds what it lacks (trimmed up to ${upto})` }, this.log);
+      // Followers keep the log too (a promoted one serves catch-up from it), trimmed to the same point.
+      else await this.trimFollowerLog(follower, upto).catch(() => undefined);
     }
     if (deleted > 0) this.log.debug({ upto: upto.toString(), deleted }, 'log trimmed');
   }

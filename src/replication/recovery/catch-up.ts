@@ -10,7 +10,16 @@ import type { Change } from '../change';
 import type { MembershipGate } from '../write/membership-gate';
 import { resync } from './resync';
 import { describeFailure, isServerError, rollingBack, row, rows, withClient } from '../sql/sql';
-import { divergenceMark, logEntries, trimPoint, watermark as watermarkOf } from '../sql/statements';
+import {
+  clearRebuildingMark,
+  divergenceMark,
+  epochRow,
+  followEpoch,
+  logEntries,
+  setDivergenceMark,
+  trimPoint,
+  watermark as watermarkOf,
+} from '../sql/statements';
 import { SqlState } from '../../errors/sqlstate';
 
 /** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */
@@ -53,29 +62,42 @@ export class CatchUp {
     try {
       // Marked diverged on the node itself (by this server before a restart, or by another): it
       // stays out of service until a rebuild clears the mark.
-      const [mark] = options.rebuild ? [] : await rows(follower.pool, divergenceMark());
-      if (mark) return await markDiverged(follower, `marked diverged on the node: ${mark.reason}`, this.log);
+      const [mark] = await rows(follower.pool, divergenceMark());
+      if (mark?.kind === 'diverged' && !options.rebuild)
+        return await markDiverged(follower, `marked diverged on the node: ${mark.reason}`, this.log);
+      const stale = await this.fenceIfStale(follower);
       await this.inDoubt.resolve(follower);
       const { upto: watermark } = await row(follower.pool, watermarkOf());
       const { upto: trimmed } = await row(this.cluster.leader.pool, trimPoint());
       follower.watermark = BigInt(watermark);
       const behindLog = follower.watermark < BigInt(trimmed);
       // NEEDS_RESYNC stays until a rebuild succeeds: a rebuild asked for and not done is retried.
-      if (options.rebuild || behindLog || follower.state.kind === 'NEEDS_RESYNC') {
+      const interrupted = mark?.kind === 'rebuilding';
+      if (options.rebuild || behindLog || stale || interrupted || follower.state.kind === 'NEEDS_RESYNC') {
         const reason = behindLog
           ? `applied up to ${watermark}, but the log starts after ${trimmed}`
-          : follower.state.kind === 'NEEDS_RESYNC'
-            ? follower.state.reason
-            : 'rebuild requested (resyncNode)';
+          : stale
+            ? stale
+            : follower.state.kind === 'NEEDS_RESYNC'
+              ? follower.state.reason
+              : interrupted
+                ? `an earlier rebuild did not finish (${mark.reason})`
+                : 'rebuild requested (resyncNode)';
+        // Marked on the node first: from now until it has caught up it may lack acknowledged
+        // writes, so no promotion may pick it, even one run by another server after this one dies.
+        await rows(follower.pool, setDivergenceMark(reason, 'rebuilding'));
         // Under the gate: no commit in flight still counts it as a target when the rebuild starts.
         await this.gate.exclusive(async () => transition(follower, { kind: 'rebuild-started', reason }, this.log));
-        await resync(this.cluster.leader, follower, this.log);
+        await resync(this.cluster, follower, this.log);
         rebuilt = true;
       }
       transition(follower, { kind: 'catch-up-started' }, this.log);
       const replayed = await this.replay(follower);
       const last = await this.gate.exclusive(async () => {
         const n = await this.replay(follower);
+        if (follower.state.kind !== 'CATCHING_UP') throw new Error(`it became ${follower.state.kind} while catching up`);
+        // It lacks nothing and takes every write from here on: fit to be promoted again.
+        await rows(follower.pool, clearRebuildingMark());
         // Refused when something else happened to it meanwhile (a failed write made it DOWN, say).
         if (!transition(follower, { kind: 'caught-up' }, this.log)) throw new Error(`it became ${follower.state.kind} while catching up`);
         return n;
@@ -94,6 +116,24 @@ export class CatchUp {
       }
       throw error;
     }
+  }
+
+  /**
+   * A follower a promotion did not reach is still at an older epoch, and may hold writes of it that
+   * no leader kept (decided by the deposed leader, never acknowledged). It is fenced to the current
+   * epoch (its prepared transactions are then settled by the current leader's log) and rebuilt.
+   * Returns why, or undefined for a follower at the current epoch. A follower at a newer epoch
+   * means this server was left behind by a promotion: it touches nothing.
+   */
+  private async fenceIfStale(follower: FollowerNode): Promise<string | undefined> {
+    const { epoch, leader } = this.cluster;
+    const recorded = BigInt((await row(follower.pool, epochRow())).epoch);
+    follower.recordedEpoch = recorded;
+    if (recorded > epoch) throw new Error(`${follower.name} is at epoch ${recorded}, newer than this server's ${epoch}`);
+    if (recorded === epoch) return undefined;
+    await rows(follower.pool, followEpoch(epoch, leader.name));
+    follower.recordedEpoch = epoch;
+    return `it was at epoch ${recorded}, the cluster is at ${epoch}: rebuilt in case it holds writes no leader kept`;
   }
 
   /**
@@ -125,13 +165,15 @@ export class CatchUp {
   }
 
   private async apply(follower: FollowerNode, positions: string[]): Promise<number> {
-    const entries = (await rows(this.cluster.leader.pool, logEntries(positions))).map((e) => ({
+    const { leader, epoch } = this.cluster;
+    const entries = (await rows(leader.pool, logEntries(positions))).map((e) => ({
       position: e.position,
+      gid: e.gid,
       changes: e.changes as Change[],
     }));
     if (entries.length === 0) return 0;
     // One transaction, one round trip, strictly in position order.
-    const apply = applySql(entries);
+    const apply = applySql(entries, { epoch, leader: leader.name });
     await withClient(follower.pool, (client) => rollingBack(client, () => applyOn(client, apply, 'COMMIT')));
     return entries.length;
   }

@@ -1,9 +1,10 @@
 import type { Logger } from '../../logger';
 import type { PgNode } from '../nodes/cluster-node';
 import type { Cluster } from '../nodes/cluster';
+import { epochOf } from '../failover/epoch';
 import { GID_PREFIX, GidSource } from '../write/gid';
 import type { InstanceLiveness } from './instance-liveness';
-import { describeFailure, literal, rows, withClient } from '../sql/sql';
+import { describeFailure, literal, row, rows, withClient } from '../sql/sql';
 import { isDecided, preparedGids } from '../sql/statements';
 
 export interface InDoubtOptions {
@@ -16,9 +17,13 @@ export interface InDoubtOptions {
 
 /**
  * Settles prepared transactions left behind by a crash between PREPARE and COMMIT PREPARED.
- * The leader's syncrep_log is the decision record: a gid found there is committed, a gid not
- * found there is rolled back once no live server can still decide it: one of ours not in flight, or
- * one of a server instance that no longer holds its liveness lock. Only syncrep's gids are touched.
+ * The current leader's syncrep_log is the decision record: a gid found there is committed, a gid
+ * not found there is rolled back once no live server can still decide it: one of ours not in
+ * flight, one of a server instance that no longer holds its liveness session, or one of an older
+ * epoch (the promotion that ended it fenced every node, so no server can decide it any more, and
+ * the new leader's log holds every write of it that a client was told succeeded). Only syncrep's
+ * gids are touched, and only on a node at this server's epoch and leader, decided by a leader
+ * that still leads it: a server a promotion left behind settles nothing.
  */
 export class InDoubtResolver {
   constructor(
@@ -30,13 +35,18 @@ export class InDoubtResolver {
   /** Settles the prepared transactions `node` holds that no live server can still decide. */
   async resolve(node: PgNode): Promise<void> {
     const { inFlight, gids, liveness } = this.options;
-    const prepared = await rows(node.pool, preparedGids(GID_PREFIX));
+    const { epoch, leader } = this.cluster;
+    const prepared = await rows(node.pool, preparedGids(GID_PREFIX, epoch, leader.name));
     for (const { gid } of prepared) {
       if (inFlight.has(gid)) continue;
       const instance = GidSource.instanceOf(gid);
-      if (!instance || (instance !== gids.instance && (await liveness.isAlive(instance)))) continue;
-      const decided = await rows(this.cluster.leader.pool, isDecided(gid));
-      const verb = decided.length > 0 ? 'COMMIT' : 'ROLLBACK';
+      const position = GidSource.positionOf(gid);
+      if (!instance || position === undefined) continue;
+      const ended = epochOf(position) < epoch;
+      if (!ended && instance !== gids.instance && (await liveness.isAlive(instance))) continue;
+      const { decided, current } = await row(leader.pool, isDecided(gid, epoch, leader.name));
+      if (!current) return;
+      const verb = decided ? 'COMMIT' : 'ROLLBACK';
       try {
         await withClient(node.pool, (client) => client.query(`${verb} PREPARED ${literal(gid)}`));
         this.log.info({ node: node.name, gid, outcome: verb }, 'in-doubt transaction settled');

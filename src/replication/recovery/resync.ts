@@ -1,21 +1,43 @@
 import type { Logger } from '../../logger';
-import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
+import type { FollowerNode } from '../nodes/cluster-node';
+import type { Cluster } from '../nodes/cluster';
 import { tableAsJson, replaceTable } from '../sql/table-copy';
 import { inTransaction, row, rows } from '../sql/sql';
-import { clearDivergenceMark, forgetApplied, logSnapshot, recordAppliedAll, setWatermark } from '../sql/statements';
+import {
+  checkEpochSql,
+  epochRow,
+  followEpoch,
+  forgetApplied,
+  logSnapshot,
+  markRebuilt,
+  recordAppliedAll,
+  setTrimPoint,
+  setWatermark,
+} from '../sql/statements';
+
+/** syncrep's log is copied with the tables: a follower keeps the row images a promoted leader serves catch-up from. */
+const LOG_TABLE = 'syncrep_log';
 
 /**
- * Rebuilds a follower that is behind what the leader's log keeps. The leader's tables, the log
- * positions and the trim point are read in one REPEATABLE READ snapshot (writes go on meanwhile);
- * the follower's tables are replaced with them in one transaction, and it records as applied
- * exactly the positions the snapshot contains. Catch-up then replays every position committed
- * after the snapshot, so no write acknowledged during the rebuild is lost.
+ * Rebuilds a follower that is behind what the leader's log keeps (or holds what no leader kept).
+ * The leader's tables, its log and trim point are read in one REPEATABLE READ snapshot (writes go
+ * on meanwhile); the follower's tables and log are replaced with them in one transaction, and it
+ * records as applied exactly the positions the snapshot contains. Catch-up then replays every
+ * position committed after the snapshot, so no write acknowledged during the rebuild is lost.
+ * The same transaction fences a follower of an older epoch to the current one, and leaves it
+ * marked `rebuilding` (not promotable) until catch-up has brought it level.
  */
-export async function resync(leader: LeaderNode, follower: FollowerNode, log: Logger): Promise<void> {
-  const tables = leader.dataSource.entityMetadatas.map((metadata) => metadata.tableName);
+export async function resync(cluster: Cluster, follower: FollowerNode, log: Logger): Promise<void> {
+  const { leader, epoch } = cluster;
+  const tables = [...leader.dataSource.entityMetadatas.map((metadata) => metadata.tableName), LOG_TABLE];
   const snapshot = await inTransaction(
     leader.pool,
     async (client) => {
+      // A snapshot of a deposed leader must never become a follower's rows.
+      const recorded = await row(client, epochRow());
+      if (recorded.epoch !== epoch.toString() || recorded.leader !== leader.name) {
+        throw new Error(`${leader.name} is at epoch ${recorded.epoch} led by ${recorded.leader}, not this server's epoch ${epoch}`);
+      }
       const tableRows = new Map<string, string>();
       for (const table of tables) tableRows.set(table, (await row(client, tableAsJson(table))).rows);
       const { trimmed, positions } = await row(client, logSnapshot());
@@ -24,15 +46,19 @@ export async function resync(leader: LeaderNode, follower: FollowerNode, log: Lo
     'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
   );
   await inTransaction(follower.pool, async (client) => {
+    await rows(client, followEpoch(epoch, leader.name));
+    await client.query(checkEpochSql(epoch, leader.name, false));
     for (const [table, json] of snapshot.tableRows) {
       for (const statement of replaceTable(table, json)) await client.query(statement);
     }
     await rows(client, forgetApplied());
     await rows(client, recordAppliedAll(snapshot.positions));
     await rows(client, setWatermark(snapshot.trimmed));
-    // Rebuilt: whatever made it diverge is gone with its old rows.
-    await rows(client, clearDivergenceMark());
+    await rows(client, setTrimPoint(snapshot.trimmed));
+    // Whatever made it diverge is gone with its old rows; until it has caught up it may still lack writes.
+    await rows(client, markRebuilt('rebuilt from a snapshot; catching up'));
   });
   follower.watermark = BigInt(snapshot.trimmed);
+  follower.recordedEpoch = epoch;
   log.info({ node: follower.name, tables, watermark: snapshot.trimmed }, 'follower rebuilt from a snapshot of the leader');
 }

@@ -3,12 +3,21 @@ import type { Change, ChangeOp, TableShape } from '../change';
 import type { ClientBase } from 'pg';
 import { ensurePrepared, perShape, type SessionStatement } from './session-statements';
 import { dollarQuote, literal } from './sql';
-import { recordAppliedSql } from './statements';
+import { checkEpochSql, logDecisionSql, recordAppliedSql } from './statements';
 
-/** One log position's row images, as a follower applies them. */
+/** One log position's row images, as a follower applies them, and the gid that decided it. */
 export interface ApplyEntry {
   position: bigint | string;
+  gid: string;
   changes: Change[];
+  /** `changes` as JSON, when the caller has it already. */
+  json?: string;
+}
+
+/** The epoch and leader a follower must have recorded to take an apply (else SR003). */
+export interface Fence {
+  epoch: bigint;
+  leader: string;
 }
 
 /** What a follower runs inside its transaction, and the session statements that must exist first. */
@@ -21,8 +30,10 @@ export interface ApplyScript {
 type TableStatements = Record<ChangeOp, SessionStatement>;
 
 /**
- * SQL that applies row images on a follower, strictly, and records each position in the same
- * transaction. An insert must insert; an update or delete must match exactly the rows the leader
+ * SQL that applies row images on a follower, strictly, and records each position, with its gid
+ * and row images, in the same transaction (syncrep_applied and the follower's own syncrep_log:
+ * a promoted follower serves catch-up from it). It first checks the follower is at `fence`'s
+ * epoch and leader (SR003 otherwise), so a deposed leader's writes are refused by the node itself. An insert must insert; an update or delete must match exactly the rows the leader
  * changed, found by the key each had, each holding what it held on the leader just before (else
  * syncrep_expect raises SR001: this node diverged, or lacks an earlier write to the row). One
  * exception: a row that already holds the leader's new values is left as it is and accepted, as
@@ -33,11 +44,11 @@ type TableStatements = Record<ChangeOp, SessionStatement>;
  * Each change runs as an EXECUTE of a per-connection prepared statement with a generic plan
  * (forced: a custom plan would be rebuilt for every write, as the row count is a parameter).
  */
-export function applySql(entries: ApplyEntry[]): ApplyScript {
+export function applySql(entries: ApplyEntry[], fence: Fence): ApplyScript {
   const statements = new Map<string, SessionStatement>();
-  const parts = ['SET LOCAL plan_cache_mode = force_generic_plan'];
-  for (const { position, changes } of entries) {
-    parts.push(recordAppliedSql(position));
+  const parts = [checkEpochSql(fence.epoch, fence.leader, false), 'SET LOCAL plan_cache_mode = force_generic_plan'];
+  for (const { position, gid, changes, json } of entries) {
+    parts.push(recordAppliedSql(position), logDecisionSql(BigInt(position), gid, dollarQuote(json ?? JSON.stringify(changes))));
     for (const change of changes) {
       const statement = statementsFor(change)[change.op];
       statements.set(statement.name, statement);

@@ -70,7 +70,9 @@ export async function multi(client: PoolClient, sql: string): Promise<QueryResul
 export function publicFailure(error: unknown): string {
   if (error instanceof DatabaseError && !isServerError(error)) return 'connection failed';
   if (!isServerError(error)) return describeFailure(error);
-  return error.code === SqlState.Diverged ? "diverged: its rows are not what the leader's were" : `refused it (SQLSTATE ${error.code})`;
+  if (error.code === SqlState.Diverged) return "diverged: its rows are not what the leader's were";
+  if (error.code === SqlState.StaleEpoch) return 'it follows another epoch or leader (a promotion fenced it)';
+  return `refused it (SQLSTATE ${error.code})`;
 }
 
 /** A short description of a database failure for operators (no SQL, no password; a server's own message as it is). */

@@ -63,12 +63,18 @@ export const unapplied = (positions: string[]) =>
   );
 
 export const logEntries = (positions: string[]) =>
-  statement<{ position: string; changes: unknown }>(
-    'SELECT position::text, changes FROM syncrep_log WHERE position = ANY($1::bigint[]) ORDER BY syncrep_log.position',
+  statement<{ position: string; gid: string; changes: unknown }>(
+    'SELECT position::text, gid, changes FROM syncrep_log WHERE position = ANY($1::bigint[]) ORDER BY syncrep_log.position',
     [positions],
   );
 
-export const isDecided = (gid: string) => statement<{ decided: number }>('SELECT 1 AS decided FROM syncrep_log WHERE gid = $1', [gid]);
+/** Whether the leader logged `gid` (the decision "commit"), and whether it still leads `epoch` (else its log decides nothing). */
+export const isDecided = (gid: string, epoch: bigint, leader: string) =>
+  statement<{ decided: boolean; current: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM syncrep_log WHERE gid = $1) AS decided,
+            EXISTS (SELECT 1 FROM syncrep_epoch WHERE epoch = $2 AND leader = $3) AS current`,
+    [gid, epoch.toString(), leader],
+  );
 
 export const logIsEmpty = () => statement<{ empty: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM syncrep_log) AS empty');
 
@@ -132,9 +138,20 @@ export const recordAppliedAll = (positions: string) =>
 
 export const setWatermark = (upto: string) => statement<never>('UPDATE syncrep_watermark SET upto = $1', [upto]);
 
+export const setTrimPoint = (upto: string) => statement<never>('UPDATE syncrep_trim SET upto = $1', [upto]);
+
 // ---- In-doubt transactions and server instances ----
 
-export const preparedGids = (prefix: string) =>
+/** syncrep's prepared transactions on a node, if the node is at `epoch` with `leader` (none otherwise: not this server's to settle). */
+export const preparedGids = (prefix: string, epoch: bigint, leader: string) =>
+  statement<{ gid: string }>(
+    `SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND gid LIKE $1
+        AND EXISTS (SELECT 1 FROM syncrep_epoch WHERE epoch = $2 AND leader = $3)`,
+    [`${prefix.replace(/_/g, '\\_')}%`, epoch.toString(), leader],
+  );
+
+/** Every syncrep prepared transaction on a node, whatever its epoch (a promotion settles them all). */
+export const allPreparedGids = (prefix: string) =>
   statement<{ gid: string }>('SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND gid LIKE $1', [
     `${prefix.replace(/_/g, '\\_')}%`,
   ]);
@@ -146,19 +163,41 @@ export const instanceSessions = (applicationName: string) =>
 
 // ---- A follower's mark of divergence ----
 
-/** The health check: one round trip that also reads the node's divergence mark (null: none). */
-export const healthCheck = () => statement<{ diverged: string | null }>('SELECT (SELECT reason FROM syncrep_divergence) AS diverged');
+/**
+ * The health check: one round trip that also reads the node's divergence mark (null: none) and
+ * the epoch and leader it has recorded.
+ */
+export const healthCheck = () =>
+  statement<{ diverged: string | null; epoch: string; leader: string | null }>(
+    `SELECT (SELECT reason FROM syncrep_divergence WHERE kind = 'diverged') AS diverged, e.epoch::text, e.leader FROM syncrep_epoch e`,
+  );
 
-export const divergenceMark = () => statement<{ reason: string }>('SELECT reason FROM syncrep_divergence');
+/** A follower's mark: `diverged` (its rows differ), or `rebuilding` (a rebuild started and has not caught up yet). */
+export type MarkKind = 'diverged' | 'rebuilding';
 
-export const setDivergenceMark = (reason: string) =>
+export const divergenceMark = () => statement<{ reason: string; kind: MarkKind }>('SELECT reason, kind FROM syncrep_divergence');
+
+/** Marks a follower unfit to serve or be promoted; a `diverged` mark is never weakened to `rebuilding`. */
+export const setDivergenceMark = (reason: string, kind: MarkKind = 'diverged') =>
   statement<never>(
-    `INSERT INTO syncrep_divergence (id, reason) VALUES (1, $1)
-       ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, marked_at = clock_timestamp()`,
+    `INSERT INTO syncrep_divergence (id, reason, kind) VALUES (1, $1, $2)
+       ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, marked_at = clock_timestamp(),
+         kind = CASE WHEN syncrep_divergence.kind = 'diverged' THEN 'diverged' ELSE EXCLUDED.kind END`,
+    [reason, kind],
+  );
+
+/** The rebuild's own transaction replaces any mark with `rebuilding`: its rows are the leader's, but it may still lack writes. */
+export const markRebuilt = (reason: string) =>
+  statement<never>(
+    `INSERT INTO syncrep_divergence (id, reason, kind) VALUES (1, $1, 'rebuilding')
+       ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, kind = 'rebuilding', marked_at = clock_timestamp()`,
     [reason],
   );
 
 export const clearDivergenceMark = () => statement<never>('DELETE FROM syncrep_divergence');
+
+/** A rebuilt follower that has caught up is fit to be promoted again (a `diverged` mark set meanwhile stays). */
+export const clearRebuildingMark = () => statement<never>("DELETE FROM syncrep_divergence WHERE kind = 'rebuilding'");
 
 // ---- Epochs: who leads, and the fence ----
 
@@ -204,10 +243,10 @@ export const activateEpoch = (epoch: bigint, leader: string) =>
 
 /** Fences a node of an older epoch (a deposed leader, a follower no promotion reached) to the current one. */
 export const followEpoch = (epoch: bigint, leader: string) =>
-  statement<never>(
-    `UPDATE syncrep_epoch SET epoch = $1, leader = $2, state = 'active', updated_at = clock_timestamp() WHERE epoch < $1`,
-    [epoch.toString(), leader],
-  );
+  statement<never>(`UPDATE syncrep_epoch SET epoch = $1, leader = $2, state = 'active', updated_at = clock_timestamp() WHERE epoch < $1`, [
+    epoch.toString(),
+    leader,
+  ]);
 
 /** Ends every session of another syncrep server instance (their applies may have passed the epoch check just before a claim). */
 export const terminateOtherInstances = (myApplicationName: string) =>

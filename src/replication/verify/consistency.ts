@@ -134,7 +134,13 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
     const differing = diffs[index].keys;
     // Only a follower whose state is the very one seen at the start: a rebuild or another
     // verdict in between makes this check's view of it stale.
-    if (leaderSuspect || differing.length === 0 || deps.cluster.leader !== leader || follower.state !== stateAtStart.get(follower) || follower.state.kind !== 'IN_SYNC')
+    if (
+      leaderSuspect ||
+      differing.length === 0 ||
+      deps.cluster.leader !== leader ||
+      follower.state !== stateAtStart.get(follower) ||
+      follower.state.kind !== 'IN_SYNC'
+    )
       continue;
     const sample = differing.slice(0, 10).join(', ');
     await markDiverged(follower, `consistency check: ${differing.length} row(s) differ from the leader (${sample})`, log);

@@ -14,6 +14,13 @@ export function rejectAll(writes: PendingWrite[], error: GraphQLError): void {
 
 /** The leader refused the transaction (nothing was written). */
 export function commitRefused(error: DatabaseError): GraphQLError {
+  if (error.code === SqlState.StaleEpoch) {
+    return userError(
+      ErrorCode.ReplicationFailed,
+      'the write was rolled back on every node: this server no longer follows the current leader (a promotion moved it); retry once the server has caught up with the new epoch',
+      { nodes: [] },
+    );
+  }
   if (error.code !== SqlState.ImagesDiffer) return userError(ErrorCode.InternalServerError, 'the write failed');
   return userError(
     ErrorCode.ReplicationFailed,
@@ -42,12 +49,19 @@ export function notEnoughFollowers(reasons: string[], nodes: string[]): GraphQLE
   return userError(ErrorCode.ReplicationFailed, `the write was not attempted: ${reasons.join('; ')}; nothing was written`, { nodes });
 }
 
-/** The leader connection failed after COMMIT was sent: only the leader's log knows the outcome. */
-export function outcomeUnknown(cause: unknown): GraphQLError {
+/**
+ * The outcome is not known: the leader connection failed after COMMIT was sent (`cause`), or the
+ * leader committed but too few followers confirmed it (`short` says how many) to survive the
+ * leader's loss for sure.
+ */
+export function outcomeUnknown(cause: unknown, short?: string): GraphQLError {
+  const what =
+    short === undefined
+      ? `the leader connection failed after COMMIT was sent (${describeFailure(cause)})`
+      : `the leader committed it, but it was ${short}`;
   return userError(
-    ErrorCode.LeaderUnavailable,
-    `the leader connection failed after COMMIT was sent (${describeFailure(cause)}): the write may or may not have ` +
-      "committed; every node will be settled to the leader's outcome, so read the row before retrying",
+    short === undefined ? ErrorCode.LeaderUnavailable : ErrorCode.ReplicationFailed,
+    `${what}: the write may or may not have committed; every node will be settled to one outcome, so read the row before retrying`,
     { outcomeUnknown: true },
   );
 }

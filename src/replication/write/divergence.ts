@@ -79,14 +79,24 @@ export async function classifyRefusals(
 }
 
 /**
- * Takes a follower out of service as DIVERGED and marks it so on the node itself
- * (syncrep_divergence), so that a restarted server, and every other server sharing the cluster,
- * keeps it out too; only a rebuild clears the mark. A mark that cannot be written (the node is
- * unreachable) leaves the state in this server's memory only; the next finding writes it again.
+ * Takes a follower out of service as DIVERGED, after marking it so on the node itself
+ * (syncrep_divergence), so that a restarted server, every other server sharing the cluster, and
+ * any promotion keep it out too; only a rebuild clears the mark. The mark comes first: writes stop
+ * waiting for a DIVERGED follower, and one left out of writes must never look promotable. A mark
+ * that cannot be written (the node is unreachable) makes it DOWN instead, which in sync mode all
+ * still holds writes back; the next finding marks it again.
  */
 export async function markDiverged(node: FollowerNode, reason: string, log: Logger): Promise<void> {
-  if (!transition(node, { kind: 'diverged', reason }, log)) return;
-  await rows(node.pool, setDivergenceMark(reason)).catch((error) =>
-    log.warn({ node: node.name, failure: describeFailure(error) }, 'could not mark the diverged follower on the node itself'),
-  );
+  if (node.state.kind === 'DIVERGED') {
+    transition(node, { kind: 'diverged', reason }, log);
+    return;
+  }
+  try {
+    await rows(node.pool, setDivergenceMark(reason));
+  } catch (error) {
+    log.warn({ node: node.name, failure: describeFailure(error) }, 'could not mark the diverged follower on the node itself');
+    transition(node, { kind: 'unreachable', reason: `found diverged (${reason}) but could not be marked: ${describeFailure(error)}` }, log);
+    return;
+  }
+  transition(node, { kind: 'diverged', reason }, log);
 }

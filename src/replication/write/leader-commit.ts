@@ -3,10 +3,13 @@ import type { Change } from '../change';
 import { confirmSql } from '../sql/confirm-sql';
 import { ensurePrepared } from '../sql/session-statements';
 import { dollarQuote, multi } from '../sql/sql';
-import { logDecisionSql } from '../sql/statements';
+import { checkEpochSql, logDecisionSql } from '../sql/statements';
+import type { Fence } from '../sql/apply-sql';
 
 /**
- * Step 3 of the write path, on the leader, in one round trip: confirm that its rows for every key
+ * Step 3 of the write path, on the leader, in one round trip: check it still leads this epoch
+ * (holding its epoch row FOR SHARE until COMMIT, so a promotion's fence waits for this decision
+ * and every later one fails with SR003), confirm that its rows for every key
  * the batch touched are the images the followers prepared (sql/confirm-sql.ts; SR002 otherwise,
  * and the COMMIT never runs), append the decision to syncrep_log, and COMMIT. The log row is the
  * durable decision: once it is committed, the write stands on every node. `sending` is called
@@ -15,12 +18,14 @@ import { logDecisionSql } from '../sql/statements';
 export async function commitOnLeader(
   client: PoolClient,
   changes: Change[],
-  position: bigint,
-  gid: string,
+  json: string,
+  decision: { position: bigint; gid: string; fence: Fence },
   sending: () => void,
 ): Promise<void> {
+  const { position, gid, fence } = decision;
   const confirm = confirmSql(changes);
   await ensurePrepared(client, confirm.statements);
   sending();
-  await multi(client, `${confirm.sql}; ${logDecisionSql(position, gid, dollarQuote(JSON.stringify(changes)))}; COMMIT`);
+  const check = checkEpochSql(fence.epoch, fence.leader, true);
+  await multi(client, `${check}; ${confirm.sql}; ${logDecisionSql(position, gid, dollarQuote(json))}; COMMIT`);
 }

@@ -25,9 +25,13 @@ export class SyncPolicy {
     }
   }
 
-  /** How many of `targets` followers must prepare. */
-  required(targets: number): number {
-    return this.mode.kind === 'all' ? targets : this.mode.quorum;
+  /**
+   * How many of `targets` followers must prepare, of `configured` followers. In `all` mode at least
+   * one: a write on the leader alone would be lost with it, and no follower could be promoted.
+   */
+  required(targets: number, configured: number): number {
+    if (this.mode.kind === 'quorum') return this.mode.quorum;
+    return configured === 0 ? 0 : Math.max(targets, 1);
   }
 
   /**
@@ -39,8 +43,12 @@ export class SyncPolicy {
     const reasons = leaderDown ? ['the leader is down'] : [];
     const nodes: string[] = [];
     const targets = this.targets(followers);
-    const required = this.required(targets.length);
+    const required = this.required(targets.length, followers.length);
     const down = targets.filter((f) => f.state.kind === 'DOWN');
+    if (this.mode.kind === 'all' && targets.length < required) {
+      reasons.push('every follower is being rebuilt or has diverged, and sync mode all needs at least one');
+      nodes.push(...followers.map((f) => f.name));
+    }
     if (this.mode.kind === 'all') {
       for (const f of down) {
         reasons.push(`follower ${f.name} is down, and sync mode all needs every follower`);

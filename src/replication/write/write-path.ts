@@ -101,24 +101,27 @@ export class WritePath {
       return;
     }
     const changes = mergeChanges(applied.map((a) => a.change));
-    const gid = gids.next();
+    const json = JSON.stringify(changes);
+    const gid = gids.next(position);
+    const fence = { epoch: this.deps.cluster.epoch, leader: leader.name };
     const targets = policy.targets(followers);
+    const required = policy.required(targets.length, followers.length);
     inFlight.add(gid);
     let commitSent = false;
     let keepUntilGone: number | undefined;
     try {
       let outcomes: Prepared[] = [];
       if (targets.length > 0) {
-        const apply = applySql([{ position, changes }]);
+        const apply = applySql([{ position, gid, changes, json }], fence);
         outcomes = await metrics.timed('prepare', () => Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply))));
       }
       const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
       const failed = outcomes.filter((o) => o.failure);
-      if (prepared.length < policy.required(targets.length)) {
+      if (prepared.length < required) {
         await client.query('ROLLBACK');
         await Promise.all(outcomes.map((o) => this.followerOps.rollbackPrepared(o.node, gid)));
         await this.classifyFailed(targets.length, failed, position);
-        const error = replicationFailed(failed, prepared.length, policy.required(targets.length));
+        const error = replicationFailed(failed, prepared.length, required);
         metrics.outcome('rolled_back');
         // A refused mutation was judged on the state just rolled back: it gets this failure too.
         return rejectAll([...applied.map((a) => a.write), ...refused.map((r) => r.write)], error);
@@ -129,17 +132,22 @@ export class WritePath {
         void this.followerOps.rollbackPrepared(node, gid);
       }
       this.faultPoint('after-prepare');
-      await metrics.timed('commit', () => commitOnLeader(client, changes, position, gid, () => (commitSent = true)));
+      await metrics.timed('commit', () => commitOnLeader(client, changes, json, { position, gid, fence }, () => (commitSent = true)));
       this.faultPoint('after-commit');
       settleRefused();
-      let committed: boolean[] = [];
-      if (prepared.length > 0) {
-        committed = await metrics.timed('commit_prepared', () =>
-          Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position))),
-        );
-      }
+      const committed = await metrics.timed('commit_prepared', () => this.commitPrepared(prepared, gid, position));
       metrics.outcome('committed');
       const committedOn = [leader.name, ...prepared.filter((_, i) => committed[i]).map((n) => n.name)];
+      // Acknowledged only once committed on as many followers as had to prepare: then every set of
+      // followers a promotion must reach holds it. Committed on fewer, it is decided but a lost
+      // leader could take it along: the client is told the outcome is unknown, never success.
+      if (committedOn.length - 1 < required) {
+        const short = outcomeUnknown(undefined, `committed on ${committedOn.length - 1} of the ${required} follower(s) it needs`);
+        return rejectAll(
+          applied.map((a) => a.write),
+          short,
+        );
+      }
       for (const { write, value } of applied) write.resolve({ value, position: formatPosition(position), committedOn });
     } catch (error) {
       // Until the COMMIT is sent, or when the leader refused it, nothing is decided: undo every
@@ -174,6 +182,15 @@ export class WritePath {
       failure: f.failure ?? '',
     }));
     return classifyRefusals(this.deps.cluster.leader, targets, refusals, position, this.deps.log).catch(() => new Set<FollowerNode>());
+  }
+
+  /** Step 4 on every prepared follower, in parallel; whether each committed. */
+  private async commitPrepared(prepared: FollowerNode[], gid: string, position: bigint): Promise<boolean[]> {
+    if (this.deps.faultPoint === 'after-first-commit-prepared' && prepared.length > 1) {
+      await this.followerOps.commitPrepared(prepared[0], gid, position);
+      this.faultPoint('after-first-commit-prepared');
+    }
+    return Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position)));
   }
 
   /** Test-only: dies on the spot, as a crash would, at the named step. */
