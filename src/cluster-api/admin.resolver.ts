@@ -34,6 +34,6 @@ export class AdminResolver {
     requireAdmin(ctx);
     const rebuilt = await ctx.replication.resyncNode(node);
     const lags = await ctx.replication.lags();
-    return ClusterNode.from(rebuilt, lags.get(rebuilt.name), true);
+    return ClusterNode.from(rebuilt, lags.get(rebuilt.name), true, ctx.replication.epoch);
   }
 }

@@ -56,11 +56,26 @@ export class ClusterNode extends NodeIdentity {
   @Field({ nullable: true, description: 'When this server last heard from the node (ISO 8601).' })
   lastContact?: string;
 
+  @Field({
+    nullable: true,
+    description:
+      'The epoch recorded on the node itself at the last check (null: not read yet). A node behind `clusterEpoch` missed a promotion.',
+  })
+  epoch?: string;
+
+  @Field({ description: 'The epoch this server writes in: it grows by one with each promotion; the leader leads it.' })
+  clusterEpoch!: string;
+
   /**
    * The GraphQL view of `node`. `showLastError` is for operators only: the raw text can name
    * hosts, users and SQL.
    */
-  static from(node: PgNode, lag: { positions: number; ms: number; applied: bigint } | undefined, showLastError: boolean): ClusterNode {
+  static from(
+    node: PgNode,
+    lag: { positions: number; ms: number; applied: bigint } | undefined,
+    showLastError: boolean,
+    clusterEpoch: bigint,
+  ): ClusterNode {
     return {
       name: node.name,
       role: node.role as NodeRole,
@@ -70,6 +85,8 @@ export class ClusterNode extends NodeIdentity {
       lagMs: lag?.ms,
       lastError: showLastError ? node.lastError : undefined,
       lastContact: node.lastContact?.toISOString(),
+      epoch: node.recordedEpoch?.toString(),
+      clusterEpoch: clusterEpoch.toString(),
     };
   }
 }

@@ -11,6 +11,6 @@ export class ClusterResolver {
   async nodes(@Ctx() ctx: AppContext): Promise<ClusterNode[]> {
     const lags = await ctx.replication.lags();
     const admin = isAdmin(ctx);
-    return ctx.replication.nodes().map((node) => ClusterNode.from(node, lags.get(node.name), admin));
+    return ctx.replication.nodes().map((node) => ClusterNode.from(node, lags.get(node.name), admin, ctx.replication.epoch));
   }
 }

@@ -41,10 +41,27 @@ export function loadSettings(env: Env = process.env): Settings {
     logRetention: int(env, 'LOG_RETENTION', 100_000, 1, 1_000_000_000),
     catchupBatch: int(env, 'CATCHUP_BATCH', 1000, 1, 100_000),
     verifyIntervalMs: int(env, 'VERIFY_INTERVAL_MS', 0, 0, 86_400_000),
+    failoverAfterMs: parseAutoFailover(env, followers),
     faultPoint: env.SYNCREP_FAULT_POINT
-      ? oneOf<FaultPoint>(env, 'SYNCREP_FAULT_POINT', ['after-prepare', 'after-commit', 'after-first-commit-prepared'], 'after-prepare')
+      ? oneOf<FaultPoint>(
+          env,
+          'SYNCREP_FAULT_POINT',
+          ['after-prepare', 'after-commit', 'after-first-commit-prepared', 'promote-after-claim', 'promote-after-settle'],
+          'after-prepare',
+        )
       : undefined,
   };
+}
+
+function parseAutoFailover(env: Env, followers: number): number | undefined {
+  const after = int(env, 'FAILOVER_AFTER_MS', 10_000, 100, 3_600_000);
+  if (!bool(env, 'AUTO_FAILOVER', false)) return undefined;
+  if (followers === 0)
+    throw new ConfigError(
+      'AUTO_FAILOVER',
+      'needs at least one follower to promote; add one to REPLICATION_NODES or set AUTO_FAILOVER=false',
+    );
+  return after;
 }
 
 function parseHttp(env: Env, production: boolean): HttpSettings {

@@ -102,11 +102,18 @@ export interface Settings {
    */
   verifyIntervalMs: number;
   /**
+   * Automatic failover (`AUTO_FAILOVER=true`, default off): once the leader has been unreachable
+   * for `FAILOVER_AFTER_MS` (default 10000), the server promotes the best follower that is safe to
+   * promote, never an unsafe one. Undefined when off. Meant for a single server process.
+   */
+  failoverAfterMs: number | undefined;
+  /**
    * Test-only fault point (`SYNCREP_FAULT_POINT`): `after-prepare`, `after-commit` or
-   * `after-first-commit-prepared` (with two or more followers prepared) makes the
+   * `after-first-commit-prepared` (with two or more followers prepared), or `promote-after-claim`
+   * / `promote-after-settle` (a promotion, once it claimed every node / settled), makes the
    * process SIGKILL itself at that step of the next write. Never set it in production.
    */
   faultPoint: FaultPoint | undefined;
 }
 
-export type FaultPoint = 'after-prepare' | 'after-commit' | 'after-first-commit-prepared';
+export type FaultPoint = 'after-prepare' | 'after-commit' | 'after-first-commit-prepared' | 'promote-after-claim' | 'promote-after-settle';

@@ -10,6 +10,8 @@ export enum ErrorCode {
   LeaderUnavailable = 'LEADER_UNAVAILABLE',
   /** A lock conflict, deadlock or statement timeout on the leader stopped the mutation; nothing was written. */
   WriteConflict = 'WRITE_CONFLICT',
+  /** A promotion was refused (or stopped part-way): promoting would risk losing an acknowledged write. */
+  PromotionUnsafe = 'PROMOTION_UNSAFE',
   /** An admin-only operation without `Authorization: Bearer <ADMIN_TOKEN>`. */
   Unauthenticated = 'UNAUTHENTICATED',
   /** An admin-only operation with a wrong token, or with admin access turned off. */

@@ -22,6 +22,8 @@ export class EpochFence1732600000005 implements MigrationInterface {
       id int PRIMARY KEY CHECK (id = 1),
       epoch bigint NOT NULL,
       leader text,
+      -- The leader of the epoch before (a promotion's rerun must still know whom it deposed).
+      previous text,
       state text NOT NULL CHECK (state IN ('active', 'promoting')),
       updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`);
     await runner.query(`INSERT INTO syncrep_epoch (id, epoch, leader, state) VALUES (1, 0, NULL, 'active') ON CONFLICT (id) DO NOTHING`);

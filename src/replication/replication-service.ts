@@ -3,6 +3,7 @@ import { ErrorCode, badInput, userError } from '../errors/error-code';
 import type { ConsistencyReport } from './verify/consistency';
 import type { HealthMonitor } from './recovery/health-monitor';
 import type { Verifier } from './verify/verifier';
+import type { Promoter, PromotionResult } from './failover/promoter';
 import type { Cluster } from './nodes/cluster';
 import type { Logger } from '../logger';
 import type { FollowerNode, PgNode } from './nodes/cluster-node';
@@ -34,10 +35,11 @@ export interface ReadTracker {
   servedBy: Set<string>;
 }
 
-/** The operator's tools: comparing the nodes and rebuilding a follower. */
+/** The operator's tools: comparing the nodes, rebuilding a follower, promoting one. */
 export interface AdminOps {
   verifier: Verifier;
   monitor: HealthMonitor;
+  promoter: Promoter;
 }
 
 /**
@@ -145,6 +147,20 @@ export class ReplicationService {
       );
     }
     return follower;
+  }
+
+  /**
+   * Makes follower `name` the leader of a new epoch without losing an acknowledged write (see
+   * failover/promoter.ts). BAD_USER_INPUT for the leader or an unknown name, NODE_UNAVAILABLE for
+   * an unreachable one, PROMOTION_UNSAFE when it cannot be proven safe and `allowDataLoss` is false.
+   */
+  promote(name: string, allowDataLoss: boolean): Promise<PromotionResult> {
+    return this.admin.promoter.promote(name, allowDataLoss);
+  }
+
+  /** The epoch this server writes in. */
+  get epoch(): bigint {
+    return this.cluster.epoch;
   }
 
   private follower(name: string): FollowerNode {

@@ -16,6 +16,9 @@ import { SyncPolicy } from './write/sync-policy';
 import { Verifier } from './verify/verifier';
 import { WriteBatcher } from './write/write-batcher';
 import { WritePath } from './write/write-path';
+import { Promoter } from './failover/promoter';
+import { AutoFailover } from './failover/auto-failover';
+import { registerFailoverMetrics } from './failover/failover-metrics';
 
 /** The replication layer, assembled: what the API uses, and the one `stop()` for all of it. */
 export interface ReplicationLayer {
@@ -25,6 +28,8 @@ export interface ReplicationLayer {
   metrics: WriteMetrics;
   /** Consistency checks (the `consistency` query, the background check); for the bench and tests too. */
   verifier: Verifier;
+  /** Leader failover (the `promote` mutation, AUTO_FAILOVER). */
+  promoter: Promoter;
   stop(): Promise<void>;
 }
 
@@ -64,6 +69,18 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
   const batcher = new WriteBatcher(writePath, settings.writeBatchMax, settings.writeConcurrency);
   const verifier = new Verifier({ cluster, gate, log }, settings.verifyIntervalMs, log);
   const trimmer = new LogTrimmer(cluster, settings.logRetention, log);
+  const promoter = new Promoter({
+    cluster,
+    gate,
+    mode: settings.sync,
+    applicationName: gids.applicationName,
+    timeoutMs: settings.dbTimeoutMs,
+    log,
+    faultPoint: settings.faultPoint,
+    promoted: registerFailoverMetrics(metrics.registry, cluster),
+  });
+  const autoFailover =
+    settings.failoverAfterMs === undefined ? undefined : new AutoFailover(cluster, promoter, settings.failoverAfterMs, log);
   const monitor = new HealthMonitor(
     cluster,
     catchUp,
@@ -75,11 +92,13 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
         await liveness.hold();
         await trimmer.round();
       },
+      everyRound: () => autoFailover?.consider(),
+      newerEpoch: (epoch, leader) => promoter.follow(epoch, leader),
     },
     log,
   );
 
-  const service = new ReplicationService(cluster, batcher, log, { verifier, monitor }, policy);
+  const service = new ReplicationService(cluster, batcher, log, { verifier, monitor, promoter }, policy);
 
   await inDoubt.resolve(cluster.leader);
   for (const follower of cluster.followers) await catchUp.rejoin(follower);
@@ -92,9 +111,11 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     catchUp,
     metrics,
     verifier,
+    promoter,
     async stop() {
       await verifier.stop();
       await monitor.stop();
+      await autoFailover?.stop();
       await batcher.stop();
       await liveness.release();
       await cluster.stop();

@@ -1,10 +1,11 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type ContainerType } from 'type-graphql';
 import { AdminResolver } from '../cluster-api/admin.resolver';
+import { FailoverResolver } from '../cluster-api/failover.resolver';
 import { ClusterResolver } from '../cluster-api/nodes.resolver';
 import { EmployeeResolver } from '../employee/employee.resolver';
 
-const resolvers = [EmployeeResolver, ClusterResolver, AdminResolver] as const;
+const resolvers = [EmployeeResolver, ClusterResolver, AdminResolver, FailoverResolver] as const;
 
 /**
  * Builds the GraphQL schema from the decorated classes, with class-validator on. Validation

@@ -1,4 +1,4 @@
-import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
+import type { PgNode } from '../nodes/cluster-node';
 import { rows } from '../sql/sql';
 import { logPage, unapplied } from '../sql/statements';
 
@@ -11,8 +11,9 @@ const SCAN_PAGE = 10_000;
  * checked, not just those above the follower's highest: writes commit out of position order.
  */
 export async function* missingPositions(
-  leader: LeaderNode,
-  follower: FollowerNode,
+  /** The node whose log is walked: the leader, or any node a promotion reads from. */
+  leader: PgNode,
+  follower: PgNode,
   after: bigint,
   upto?: bigint,
 ): AsyncGenerator<{ missing: string[]; scannedTo: bigint }> {

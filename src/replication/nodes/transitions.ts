@@ -24,7 +24,11 @@ export type NodeEvent =
   | { kind: 'catch-up-started' }
   /** Catch-up replayed the last entries with new commits held back: it has every write. */
   | { kind: 'caught-up' }
-  | { kind: 'catch-up-failed'; reason: string };
+  | { kind: 'catch-up-failed'; reason: string }
+  /** A promotion reached it and moved the leader: it catches up from the new one. */
+  | { kind: 'leader-changed'; reason: string }
+  /** A promotion moved the leader without reaching it: it may hold writes no leader kept. */
+  | { kind: 'epoch-missed'; reason: string };
 
 type Logger = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 
@@ -70,6 +74,8 @@ function leaderNext(node: LeaderNode, event: NodeEvent): LeaderState | undefined
     case 'catch-up-started':
     case 'caught-up':
     case 'catch-up-failed':
+    case 'leader-changed':
+    case 'epoch-missed':
       throw new Error(`${event.kind} does not apply to the leader ${node.name}`);
     default:
       throw new UnreachableCaseError(event, 'node event');
@@ -81,8 +87,10 @@ function followerNext(node: FollowerNode, event: NodeEvent): FollowerState | und
   switch (event.kind) {
     case 'unreachable':
       // A diverged follower stays DIVERGED: were it DOWN, its return would start a catch-up that
-      // cannot undo its divergence and would put it back in service.
-      return now === 'DIVERGED' || now === 'DOWN' ? undefined : { kind: 'DOWN', reason: event.reason };
+      // cannot undo its divergence and would put it back in service. One waiting for a rebuild
+      // (a deposed leader, say) stays NEEDS_RESYNC: it takes no writes either way, and as DOWN it
+      // would hold every write back in sync mode all.
+      return now === 'DIVERGED' || now === 'DOWN' || now === 'NEEDS_RESYNC' ? undefined : { kind: 'DOWN', reason: event.reason };
     case 'reachable':
       // A follower comes back through catch-up, never by being reached.
       return undefined;
@@ -102,6 +110,10 @@ function followerNext(node: FollowerNode, event: NodeEvent): FollowerState | und
       return now === 'CATCHING_UP' ? { kind: 'IN_SYNC' } : undefined;
     case 'catch-up-failed':
       return now === 'DOWN' || now === 'NEEDS_RESYNC' || now === 'DIVERGED' ? undefined : { kind: 'OUT_OF_SYNC', reason: event.reason };
+    case 'leader-changed':
+      return now === 'NEEDS_RESYNC' || now === 'DIVERGED' || now === 'DOWN' ? undefined : { kind: 'OUT_OF_SYNC', reason: event.reason };
+    case 'epoch-missed':
+      return now === 'DIVERGED' ? undefined : { kind: 'NEEDS_RESYNC', reason: event.reason };
     default:
       throw new UnreachableCaseError(event, 'node event');
   }

@@ -12,8 +12,15 @@ import { markDiverged } from '../write/divergence';
 export interface HealthMonitorOptions {
   intervalMs: number;
   timeoutMs: number;
-  /** Housekeeping after each round's checks (trimming the leader's log). */
+  /** Housekeeping after each round's checks while the leader is up (trimming the log). */
   afterRound?: () => Promise<void>;
+  /** After every round, whatever the leader's state (automatic failover). */
+  everyRound?: () => void;
+  /**
+   * A node recorded a newer epoch than this server's: a promotion this server did not run moved
+   * the leader. The callback follows it.
+   */
+  newerEpoch?: (epoch: bigint, leader: string) => Promise<void>;
 }
 
 /**
@@ -80,13 +87,21 @@ export class HealthMonitor {
     if (this.cluster.leader.state.kind === 'UP') {
       await this.options.afterRound?.().catch((error) => this.log.warn({ failure: describeFailure(error) }, 'housekeeping failed'));
     }
+    this.options.everyRound?.();
   }
 
   private async check(node: PgNode): Promise<void> {
     let diverged: string | null;
     try {
-      ({ diverged } = await withTimeout(row(node.pool, healthCheck()), this.options.timeoutMs));
+      let epoch: string;
+      let leader: string | null;
+      ({ diverged, epoch, leader } = await withTimeout(row(node.pool, healthCheck()), this.options.timeoutMs));
       node.lastContact = new Date();
+      node.recordedEpoch = BigInt(epoch);
+      if (node.recordedEpoch > this.cluster.epoch && leader !== null) {
+        await this.options.newerEpoch?.(node.recordedEpoch, leader);
+        return;
+      }
     } catch (error) {
       transition(node, { kind: 'unreachable', reason: describeFailure(error) }, this.log);
       return;

@@ -209,6 +209,34 @@ export interface EpochRow {
 
 export const epochRow = () => statement<EpochRow>('SELECT epoch::text, leader, state FROM syncrep_epoch');
 
+/** What a promotion reads of each node before it changes anything. */
+export interface ProbeRow extends EpochRow {
+  previous: string | null;
+  mark: 'diverged' | 'rebuilding' | null;
+  watermark: string;
+  trimmed: string;
+}
+
+export const probeRow = () =>
+  statement<ProbeRow>(
+    `SELECT e.epoch::text, e.leader, e.state, e.previous, (SELECT kind FROM syncrep_divergence) AS mark,
+            (SELECT upto::text FROM syncrep_watermark) AS watermark, (SELECT upto::text FROM syncrep_trim) AS trimmed
+       FROM syncrep_epoch e`,
+  );
+
+/**
+ * Of `positions`, those this node has committed: at or below its watermark, recorded as applied,
+ * or in its log (a leader records its own writes only there).
+ */
+export const committedAmong = (positions: string[]) =>
+  statement<{ p: string }>(
+    `SELECT x.p::text AS p FROM unnest($1::bigint[]) AS x(p)
+      WHERE x.p <= (SELECT upto FROM syncrep_watermark)
+         OR EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = x.p)
+         OR EXISTS (SELECT 1 FROM syncrep_log l WHERE l.position = x.p)`,
+    [positions],
+  );
+
 /** Epoch 0's leader is the first configured node, recorded once on every node (never over another). */
 export const recordInitialLeader = (leader: string) =>
   statement<never>('UPDATE syncrep_epoch SET leader = $1, updated_at = clock_timestamp() WHERE epoch = 0 AND leader IS NULL', [leader]);
@@ -229,6 +257,7 @@ export function checkEpochSql(epoch: bigint, leader: string, lead: boolean): str
 export const claimEpoch = (epoch: bigint, leader: string) =>
   statement<{ state: string }>(
     `UPDATE syncrep_epoch SET epoch = $1, leader = $2, updated_at = clock_timestamp(),
+            previous = CASE WHEN epoch = $1 THEN previous ELSE leader END,
             state = CASE WHEN epoch = $1 THEN state ELSE 'promoting' END
       WHERE epoch < $1 OR (epoch = $1 AND leader = $2) RETURNING state`,
     [epoch.toString(), leader],

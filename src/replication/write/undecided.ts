@@ -13,7 +13,8 @@ const POLLS = 1200;
  */
 export async function releaseWhenGone(leader: LeaderNode, inFlight: Set<string>, gid: string, backendPid: number): Promise<void> {
   for (let attempt = 0; attempt < POLLS; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    // Unref'd: a server stopping (or a leader gone for good) does not wait for this.
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS).unref());
     const alive = await rows(leader.pool, sessionAlive(backendPid)).catch(() => undefined);
     if (alive && alive.length === 0) break;
   }

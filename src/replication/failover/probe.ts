@@ -1,0 +1,39 @@
+import type { PgNode } from '../nodes/cluster-node';
+import { row } from '../sql/sql';
+import { probeRow } from '../sql/statements';
+import type { NodeProbe } from './promotion-rules';
+
+/** Reads every node's epoch record, mark, watermark and trim point (read only), each bounded by `timeoutMs`. */
+export function probeAll(nodes: readonly PgNode[], timeoutMs: number): Promise<NodeProbe[]> {
+  return Promise.all(nodes.map((node) => probe(node, timeoutMs)));
+}
+
+async function probe(node: PgNode, timeoutMs: number): Promise<NodeProbe> {
+  const unfitHere =
+    node.role === 'FOLLOWER' && (node.state.kind === 'DIVERGED' || node.state.kind === 'NEEDS_RESYNC')
+      ? `is ${node.state.kind} here`
+      : undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const found = await Promise.race([
+      row(node.pool, probeRow()),
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('probe timed out')), timeoutMs))),
+    ]);
+    return {
+      name: node.name,
+      reachable: true,
+      epoch: BigInt(found.epoch),
+      leader: found.leader,
+      state: found.state,
+      previous: found.previous,
+      mark: found.mark,
+      watermark: BigInt(found.watermark),
+      trimmed: BigInt(found.trimmed),
+      unfitHere,
+    };
+  } catch {
+    return { name: node.name, reachable: false, unfitHere };
+  } finally {
+    clearTimeout(timer);
+  }
+}

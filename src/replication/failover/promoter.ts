@@ -1,0 +1,274 @@
+import type { GraphQLError } from 'graphql';
+import type { FaultPoint, SyncMode } from '../../config/settings';
+import { badInput, ErrorCode, userError } from '../../errors/error-code';
+import type { Logger } from '../../logger';
+import type { Cluster } from '../nodes/cluster';
+import type { PgNode } from '../nodes/cluster-node';
+import { transition } from '../nodes/transitions';
+import type { MembershipGate } from '../write/membership-gate';
+import { describeFailure, inTransaction, rows } from '../sql/sql';
+import { activateEpoch, claimEpoch, clearDivergenceMark, markRebuilt, startEpochPositions } from '../sql/statements';
+import { fenceSessions } from './barrier';
+import { highest } from './epoch';
+import { probeAll } from './probe';
+import { promotionThreshold, unsafeReasons, type NodeProbe } from './promotion-rules';
+import { settlePrepared } from './settle';
+import { adoptUnion } from './union';
+
+/** What a promotion did, for the API, the log and the metrics. */
+export interface PromotionResult {
+  epoch: bigint;
+  leader: string;
+  previousLeader: string;
+  /** Nodes that accepted the new epoch (were fenced and read). */
+  reached: string[];
+  unreached: string[];
+  committedInDoubt: number;
+  rolledBackInDoubt: number;
+  /** Writes the new leader lacked and took from the other reached nodes. */
+  adopted: number;
+  allowDataLoss: boolean;
+  /** What allowDataLoss let through: each reason the promotion would otherwise have been refused. */
+  possiblyLost: string[];
+  /** False when the node already led this epoch (a rerun after it finished). */
+  changed: boolean;
+  durationMs: number;
+}
+
+export interface PromoterDeps {
+  cluster: Cluster;
+  gate: MembershipGate;
+  mode: SyncMode;
+  /** This server's application_name: the barrier ends every other syncrep session on a claimed node. */
+  applicationName: string;
+  timeoutMs: number;
+  log: Logger;
+  faultPoint?: FaultPoint;
+  /** Told of each finished promotion (metrics, events). */
+  promoted?: (result: PromotionResult) => void;
+}
+
+/**
+ * Promotes a follower to leader without losing an acknowledged write (README, "Leader failover"):
+ * probe every node; refuse when the reachable ones cannot prove the candidate would hold every
+ * acknowledged write (promotion-rules.ts) unless allowDataLoss; claim every reachable node for
+ * the next epoch (the old leader first: its claim waits for its decisions in flight and fences it);
+ * end other servers' sessions (barrier.ts); settle prepared transactions (settle.ts); make the
+ * candidate hold the union of what the reached nodes committed (union.ts); activate it; move the
+ * roles. Every step is a compare-and-set or a read, so a promotion killed at any point and run
+ * again converges; writes of this server wait at the membership gate meanwhile.
+ */
+export class Promoter {
+  private running: Promise<unknown> | undefined;
+
+  constructor(private readonly deps: PromoterDeps) {}
+
+  /** Runs one promotion at a time. Rejects with a GraphQLError (BAD_USER_INPUT, NODE_UNAVAILABLE, PROMOTION_UNSAFE). */
+  async promote(name: string, allowDataLoss: boolean): Promise<PromotionResult> {
+    while (this.running) await this.running.catch(() => undefined);
+    const run = this.deps.gate.exclusive(() => this.run(name, allowDataLoss));
+    this.running = run;
+    try {
+      return await run;
+    } finally {
+      if (this.running === run) this.running = undefined;
+    }
+  }
+
+  /**
+   * Follows a promotion another server ran (a node recorded `epoch`, newer than this server's):
+   * `leader` leads from now on, the deposed one is rebuilt, and every follower catches up from the
+   * new leader (one the promotion did not reach is rebuilt: catch-up finds it at an older epoch).
+   */
+  async follow(epoch: bigint, leader: string): Promise<void> {
+    while (this.running) await this.running.catch(() => undefined);
+    const { cluster, gate, log } = this.deps;
+    await gate.exclusive(async () => {
+      if (epoch <= cluster.epoch) return;
+      if (!cluster.byName(leader)) {
+        log.error(
+          { epoch: epoch.toString(), leader },
+          'the nodes name a leader this server was not configured with: add it to REPLICATION_NODES',
+        );
+        return;
+      }
+      const previous = cluster.leader.name;
+      log.warn({ epoch: epoch.toString(), leader, previous }, 'a promotion run elsewhere moved the leader: following it');
+      cluster.switchLeader(leader, epoch, {
+        kind: 'NEEDS_RESYNC',
+        reason: `deposed leader of the epoch before ${epoch}: rebuilt before it rejoins`,
+      });
+      for (const follower of cluster.followers) {
+        if (follower.name !== previous)
+          transition(follower, { kind: 'leader-changed', reason: `${leader} leads epoch ${epoch}: catching up from it` }, log);
+      }
+    });
+  }
+
+  private async run(name: string, allowDataLoss: boolean): Promise<PromotionResult> {
+    const started = Date.now();
+    const { cluster, mode, log } = this.deps;
+    const target = cluster.byName(name);
+    if (!target)
+      throw badInput('node', `there is no node named "${name}"; name a follower (${cluster.followers.map((f) => f.name).join(', ')})`);
+    const probes = await probeAll(cluster.nodes, this.deps.timeoutMs);
+    const candidate = probes.find((p) => p.name === name)!;
+    if (!candidate.reachable) {
+      throw userError(ErrorCode.NodeUnavailable, `node "${name}" is not reachable: only a reachable follower can be promoted`, {
+        node: name,
+      });
+    }
+    const record = highest(
+      probes.filter((p) => p.reachable).map((p) => ({ epoch: String(p.epoch), leader: p.leader ?? null, state: p.state! })),
+    );
+    const recorded = probes.find((p) => p.reachable && String(p.epoch) === record.epoch && p.leader === record.leader)!;
+    const epoch = BigInt(record.epoch);
+    if (record.leader === name && record.state === 'active')
+      return this.finish(name, epoch, recorded.previous ?? name, probes, started, false);
+    const resuming = record.leader === name && record.state === 'promoting';
+    const newEpoch = resuming ? epoch : epoch + 1n;
+    const previous = (resuming ? recorded.previous : record.leader) ?? cluster.leader.name;
+    if (previous === name) throw badInput('node', `"${name}" is the leader already; name a follower`);
+    const followers = probes.filter((p) => p.name !== previous);
+    const reasons = unsafeReasons(mode, candidate, followers);
+    if (reasons.length > 0 && !allowDataLoss) {
+      throw userError(
+        ErrorCode.PromotionUnsafe,
+        `promoting ${name} could lose acknowledged writes: ${reasons.join('; ')}. Nothing was changed. ` +
+          'Bring the missing nodes back, pick another follower, or (accepting the loss) promote with allowDataLoss: true',
+        { node: name },
+      );
+    }
+    if (allowDataLoss && reasons.length > 0)
+      log.error({ node: name, reasons }, 'PROMOTING WITH allowDataLoss: acknowledged writes may be lost');
+    log.warn({ node: name, epoch: newEpoch.toString(), previous }, 'promotion started');
+
+    const claimed = await this.claim(probes, name, previous, newEpoch);
+    const claimedFollowers = claimed.filter((n) => n.name !== previous).length;
+    if (!claimed.some((n) => n.name === name)) throw this.incomplete(name, newEpoch, `${name} did not accept it`);
+    if (mode.kind === 'quorum' && claimedFollowers < promotionThreshold(mode, followers.length) && !allowDataLoss) {
+      throw this.incomplete(name, newEpoch, `only ${claimedFollowers} follower(s) accepted it`);
+    }
+    await fenceSessions(claimed, this.deps.applicationName, this.deps.timeoutMs);
+    this.faultPoint('promote-after-claim');
+    const settled = await settlePrepared(claimed, newEpoch, log);
+    this.faultPoint('promote-after-settle');
+    const node = cluster.byName(name)!;
+    const adopted = await adoptUnion(
+      node,
+      claimed.filter((n) => n !== node),
+      { epoch: newEpoch, leader: name },
+    );
+    await inTransaction(node.pool, async (client) => {
+      await rows(client, activateEpoch(newEpoch, name));
+      await rows(client, startEpochPositions(newEpoch));
+      await rows(client, clearDivergenceMark());
+    });
+    // The deposed leader may hold writes it decided that no follower committed: it is rebuilt.
+    const deposed = claimed.find((n) => n.name === previous);
+    if (deposed)
+      await rows(deposed.pool, markRebuilt(`deposed leader of epoch ${epoch}: rebuilt before it rejoins`)).catch(() => undefined);
+    for (const other of claimed) if (other !== node) await rows(other.pool, activateEpoch(newEpoch, name)).catch(() => undefined);
+    const result = this.finish(name, newEpoch, previous, probes, started, true, {
+      reached: claimed.map((n) => n.name),
+      settled,
+      adopted,
+      allowDataLoss,
+      possiblyLost: allowDataLoss ? reasons : [],
+    });
+    log.warn({ ...result, epoch: result.epoch.toString() }, 'promotion finished: new leader');
+    return result;
+  }
+
+  /** Claims every reachable node for `epoch`, the deposed leader first, then the candidate; returns those that accepted. */
+  private async claim(probes: NodeProbe[], name: string, previous: string, epoch: bigint): Promise<PgNode[]> {
+    const { cluster, log } = this.deps;
+    const order = [previous, name, ...probes.map((p) => p.name).filter((n) => n !== previous && n !== name)];
+    const claimed: PgNode[] = [];
+    for (const nodeName of order) {
+      const node = cluster.byName(nodeName)!;
+      if (!probes.find((p) => p.name === nodeName)?.reachable) continue;
+      let accepted: { state: string }[];
+      try {
+        accepted = await rows(node.pool, claimEpoch(epoch, name));
+      } catch (error) {
+        log.warn({ node: nodeName, failure: describeFailure(error) }, 'promotion could not claim a node');
+        continue;
+      }
+      if (accepted.length === 0) {
+        throw userError(
+          ErrorCode.PromotionUnsafe,
+          `node "${nodeName}" is at an epoch newer than ${epoch}: another promotion got there first; run nodes, then promote again`,
+        );
+      }
+      claimed.push(node);
+    }
+    return claimed;
+  }
+
+  private finish(
+    name: string,
+    epoch: bigint,
+    previous: string,
+    probes: NodeProbe[],
+    started: number,
+    changed: boolean,
+    done?: {
+      reached: string[];
+      settled: { committed: number; rolledBack: number };
+      adopted: number;
+      allowDataLoss: boolean;
+      possiblyLost: string[];
+    },
+  ): PromotionResult {
+    const { cluster, log } = this.deps;
+    const reached = done?.reached ?? probes.filter((p) => p.reachable).map((p) => p.name);
+    const wasLeader = cluster.leader.name;
+    const known = wasLeader === name && cluster.epoch === epoch;
+    const deposed = `deposed leader of the epoch before ${epoch}: rebuilt before it rejoins`;
+    cluster.switchLeader(name, epoch, { kind: 'NEEDS_RESYNC', reason: deposed });
+    for (const follower of known ? [] : cluster.followers) {
+      if (follower.name === previous || follower.name === wasLeader) {
+        transition(follower, { kind: 'epoch-missed', reason: deposed }, log);
+      } else if (reached.includes(follower.name)) {
+        transition(follower, { kind: 'leader-changed', reason: `${name} became the leader (epoch ${epoch}): catching up from it` }, log);
+      } else {
+        transition(
+          follower,
+          { kind: 'epoch-missed', reason: `not reached by the promotion to epoch ${epoch}: rebuilt before it rejoins` },
+          log,
+        );
+      }
+    }
+    const result: PromotionResult = {
+      epoch,
+      leader: name,
+      previousLeader: previous,
+      reached,
+      unreached: probes.map((p) => p.name).filter((n) => !reached.includes(n)),
+      committedInDoubt: done?.settled.committed ?? 0,
+      rolledBackInDoubt: done?.settled.rolledBack ?? 0,
+      adopted: done?.adopted ?? 0,
+      allowDataLoss: done?.allowDataLoss ?? false,
+      possiblyLost: done?.possiblyLost ?? [],
+      changed,
+      durationMs: Date.now() - started,
+    };
+    if (changed) this.deps.promoted?.(result);
+    return result;
+  }
+
+  private incomplete(name: string, epoch: bigint, why: string): GraphQLError {
+    return userError(
+      ErrorCode.PromotionUnsafe,
+      `promotion of ${name} to epoch ${epoch} is incomplete: ${why}. The nodes it claimed refuse writes until promote is run again ` +
+        '(with more nodes reachable, or allowDataLoss: true)',
+      { node: name },
+    );
+  }
+
+  /** Test-only: dies on the spot, as a crash would, at the named step. */
+  private faultPoint(point: FaultPoint): void {
+    if (this.deps.faultPoint === point) process.kill(process.pid, 'SIGKILL');
+  }
+}
