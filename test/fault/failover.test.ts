@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
 import { load, type Outcomes } from '../support/outcomes';
 import { ADMIN_HEADERS, errorCode, gql, startServer, TEST_ADMIN_TOKEN } from '../support/server';
