@@ -41,6 +41,8 @@ export function loadSettings(env: Env = process.env): Settings {
     logRetention: int(env, 'LOG_RETENTION', 100_000, 1, 1_000_000_000),
     catchupBatch: int(env, 'CATCHUP_BATCH', 1000, 1, 100_000),
     verifyIntervalMs: int(env, 'VERIFY_INTERVAL_MS', 0, 0, 86_400_000),
+    // Example rows belong in a sandbox: someone else's nodes get them only when asked for.
+    seedExampleRows: bool(env, 'SEED_EXAMPLE_ROWS', cluster.kind === 'embedded'),
     faultPoint: env.SYNCREP_FAULT_POINT
       ? oneOf<FaultPoint>(env, 'SYNCREP_FAULT_POINT', ['after-prepare', 'after-commit', 'after-first-commit-prepared'], 'after-prepare')
       : undefined,

@@ -102,6 +102,12 @@ export interface Settings {
    */
   verifyIntervalMs: number;
   /**
+   * Seeds the tutorial's two rows (101 John, 102 Sam) through the write path at startup when the
+   * cluster is empty: no employee and nothing in the leader's log (`SEED_EXAMPLE_ROWS=true|false`;
+   * default on for the embedded cluster, off with `REPLICATION_NODES`: those are someone else's data).
+   */
+  seedExampleRows: boolean;
+  /**
    * Test-only fault point (`SYNCREP_FAULT_POINT`): `after-prepare`, `after-commit` or
    * `after-first-commit-prepared` (with two or more followers prepared) makes the
    * process SIGKILL itself at that step of the next write. Never set it in production.
