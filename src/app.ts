@@ -56,7 +56,7 @@ export class Syncrep {
         log,
       );
       layer = await startReplication(cluster, gids, settings, log);
-      if (embedded) await seedTutorialRows(layer.service, log);
+      if (settings.seedExampleRows) await seedTutorialRows(layer.service, log);
       if (settings.metricsPort !== undefined) {
         metrics = await MetricsServer.start(layer.metrics.registry, settings.metricsPort, settings.host, log);
         log.info({ url: metrics.url }, 'metrics endpoint listening');

