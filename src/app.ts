@@ -40,10 +40,7 @@ export class Syncrep {
 
   /** Starts everything `settings` describes; a node that cannot be used stops startup with a StartupError. */
   static async start(settings: Settings, log: Logger): Promise<Syncrep> {
-    const embedded =
-      settings.cluster.kind === 'embedded'
-        ? new EmbeddedCluster(settings.cluster.dataDir, settings.cluster.basePort, settings.cluster.followers, log)
-        : undefined;
+    const embedded = settings.cluster.kind === 'embedded' ? new EmbeddedCluster(settings.cluster, log) : undefined;
     let layer: ReplicationLayer | undefined;
     let metrics: MetricsServer | undefined;
     let server: ApolloServer<AppContext> | undefined;

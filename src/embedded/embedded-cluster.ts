@@ -1,37 +1,52 @@
 import path from 'node:path';
-import type { NodeSettings } from '../config/settings';
+import type { ClusterSource, NodeSettings } from '../config/settings';
 import type { Logger } from '../logger';
 import { EmbeddedNode } from './embedded-node';
+import { EmbeddedSupervisor } from './embedded-supervisor';
 
 /** Password of the embedded nodes; they listen on 127.0.0.1 only. */
 const EMBEDDED_PASSWORD = 'syncrep';
 
-/** A local cluster for `npm start` with no configuration: `leader`, `follower-1`, `follower-2`, ... */
-export class EmbeddedCluster {
-  readonly nodes: EmbeddedNode[];
+/** The settings of an embedded cluster. */
+export type EmbeddedClusterSettings = Extract<ClusterSource, { kind: 'embedded' }>;
 
-  constructor(dataDir: string, basePort: number, followers: number, log: Logger) {
-    const names = ['leader', ...Array.from({ length: followers }, (_, i) => `follower-${i + 1}`)];
+/**
+ * A local cluster for `npm start` with no configuration: `leader`, `follower-1`, `follower-2`, ...
+ * Once started, a node whose PostgreSQL process dies is restarted (EmbeddedSupervisor).
+ */
+export class EmbeddedCluster {
+  /** The nodes, once started. */
+  nodes: readonly EmbeddedNode[] = [];
+  private supervisor: EmbeddedSupervisor | undefined;
+
+  constructor(
+    private readonly settings: EmbeddedClusterSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts every node (initialising new ones) and returns them as `REPLICATION_NODES` would. */
+  async start(): Promise<NodeSettings[]> {
+    const { dataDir } = this.settings;
+    const names = ['leader', ...Array.from({ length: this.settings.followers }, (_, i) => `follower-${i + 1}`)];
     this.nodes = names.map(
       (name, i) =>
         new EmbeddedNode({
           name,
           dataDir: path.join(dataDir, name),
-          port: basePort + i,
+          port: this.settings.basePort + i,
           password: EMBEDDED_PASSWORD,
           database: 'employee',
-          onLog: (line) => log.debug({ node: name, postgres: line.trim() }),
+          onLog: (line) => this.log.debug({ node: name, postgres: line.trim() }),
         }),
     );
-  }
-
-  /** Starts every node (initialising new ones) and returns them as `REPLICATION_NODES` would. */
-  async start(): Promise<NodeSettings[]> {
     await Promise.all(this.nodes.map((node) => node.start()));
+    this.supervisor = new EmbeddedSupervisor(this.nodes, this.log);
     return this.nodes.map((node) => ({ name: node.options.name, url: node.url }));
   }
 
+  /** Stops restarting nodes first, so that none comes back while they are being stopped. */
   async stop(): Promise<void> {
+    await this.supervisor?.stop();
     await Promise.all(this.nodes.map((node) => node.stop()));
   }
 }
