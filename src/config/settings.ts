@@ -16,6 +16,12 @@ export type ClusterSource =
       /** The leader listens here, follower N on basePort + N (5445, 5446, 5447 by default, as in the tutorial). */
       basePort: number;
       followers: number;
+      /**
+       * Used only as root, when the `postgres` user the nodes run as cannot enter a folder above
+       * the binaries or the data (a 0700 home): the binaries are copied here and the data kept here,
+       * linked from `dataDir`. Only root may write it; every user must be able to enter it.
+       */
+      sharedDir: string;
     };
 
 /** How many followers must prepare a write before the leader commits it. */

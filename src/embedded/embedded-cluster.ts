@@ -3,6 +3,7 @@ import type { ClusterSource, NodeSettings } from '../config/settings';
 import type { Logger } from '../logger';
 import { EmbeddedNode } from './embedded-node';
 import { EmbeddedSupervisor } from './embedded-supervisor';
+import { placeForPostgres } from './postgres-places';
 
 /** Password of the embedded nodes; they listen on 127.0.0.1 only. */
 const EMBEDDED_PASSWORD = 'syncrep';
@@ -15,7 +16,7 @@ export type EmbeddedClusterSettings = Extract<ClusterSource, { kind: 'embedded' 
  * Once started, a node whose PostgreSQL process dies is restarted (EmbeddedSupervisor).
  */
 export class EmbeddedCluster {
-  /** The nodes, once started. */
+  /** The nodes, once `start()` has found where they live. */
   nodes: readonly EmbeddedNode[] = [];
   private supervisor: EmbeddedSupervisor | undefined;
 
@@ -26,7 +27,7 @@ export class EmbeddedCluster {
 
   /** Starts every node (initialising new ones) and returns them as `REPLICATION_NODES` would. */
   async start(): Promise<NodeSettings[]> {
-    const { dataDir } = this.settings;
+    const { dataDir, binDir } = await placeForPostgres(this.settings.dataDir, this.settings.sharedDir, this.log);
     const names = ['leader', ...Array.from({ length: this.settings.followers }, (_, i) => `follower-${i + 1}`)];
     this.nodes = names.map(
       (name, i) =>
@@ -36,6 +37,7 @@ export class EmbeddedCluster {
           port: this.settings.basePort + i,
           password: EMBEDDED_PASSWORD,
           database: 'employee',
+          binDir,
           onLog: (line) => this.log.debug({ node: name, postgres: line.trim() }),
         }),
     );
