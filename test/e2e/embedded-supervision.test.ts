@@ -2,7 +2,11 @@ import 'reflect-metadata';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
+import { LocalNodes } from '../../harness/nodes';
 import type { Syncrep } from '../../src/app';
+import { EmbeddedSupervisor } from '../../src/embedded/embedded-supervisor';
+import type { Logger } from '../../src/logger';
 import { postmasterPid, startEmbeddedServer } from '../support/embedded';
 import { gql } from '../support/server';
 import { waitAllInSync, waitFor } from '../support/wait';
@@ -91,4 +95,73 @@ test('a leader whose postmaster is SIGKILLed is restarted, and writes work again
   expect(await nameOn('{ role: LEADER }', written)).toBe(`E${written}`);
   await waitAllInSync(app.url, 90_000);
   for (const follower of ['follower-1', 'follower-2']) expect(await nameOn(`{ node: "${follower}" }`, written)).toBe(`E${written}`);
+});
+
+/** A pino logger that keeps its lines, and tells when one carries `message`. */
+function capturingLogger(): { log: Logger; lines: Record<string, unknown>[]; logged: (message: string) => Promise<void> } {
+  const lines: Record<string, unknown>[] = [];
+  const waiting: { message: string; resolve: () => void }[] = [];
+  const log = pino(
+    { level: 'info' },
+    {
+      write(line: string) {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        lines.push(entry);
+        for (const wait of waiting) if (entry.msg === wait.message) wait.resolve();
+      },
+    },
+  );
+  const logged = (message: string): Promise<void> =>
+    lines.some((entry) => entry.msg === message) ? Promise.resolve() : new Promise((resolve) => waiting.push({ message, resolve }));
+  return { log, lines, logged };
+}
+
+describe('the supervisor and one node', () => {
+  let local: LocalNodes;
+
+  beforeAll(async () => {
+    local = await LocalNodes.start(0);
+  });
+
+  afterAll(async () => {
+    await local?.stop();
+  });
+
+  test("an exit through the node's stop() is not a death; a SIGKILL is", async () => {
+    const node = local.node('leader');
+    await node.stop();
+    expect(await node.whenExited()).toEqual({ kind: 'stopped' });
+    await node.start();
+    node.signal('SIGKILL');
+    expect(await node.whenExited()).toEqual({ kind: 'died', code: null, signal: 'SIGKILL' });
+  });
+
+  test('a killed node is started again, and its death and restart are logged', async () => {
+    const node = local.node('leader');
+    if (!node.running) await node.start();
+    const { log, lines, logged } = capturingLogger();
+    const supervisor = new EmbeddedSupervisor([node], log);
+    try {
+      const killed = node.pid;
+      node.signal('SIGKILL');
+      await logged('embedded node restarted');
+      expect(node.running).toBe(true);
+      expect(node.pid).not.toBe(killed);
+      expect(lines.find((entry) => entry.msg === 'embedded node died; restarting it')).toMatchObject({ node: 'leader', signal: 'SIGKILL' });
+    } finally {
+      await supervisor.stop();
+    }
+  });
+
+  test('stop() while a restart is pending cancels it: the node stays down', async () => {
+    const node = local.node('leader');
+    if (!node.running) await node.start();
+    const { log, logged } = capturingLogger();
+    const supervisor = new EmbeddedSupervisor([node], log);
+    node.signal('SIGKILL');
+    // Logged just before it waits out the backoff: stop() lands during that wait.
+    await logged('embedded node died; restarting it');
+    await supervisor.stop();
+    expect(node.running).toBe(false);
+  });
 });
