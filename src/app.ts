@@ -118,6 +118,8 @@ export class Syncrep {
   /** Stops taking requests, lets writes in flight finish, then closes the pools and the embedded nodes. */
   stop(): Promise<void> {
     return this.life.stop(async () => {
+      // No embedded node is restarted from here on, even one that stops before its turn.
+      await this.embedded?.supervisor?.stop();
       await this.server.stop();
       await this.metrics?.stop();
       await this.layer.stop();

@@ -18,7 +18,7 @@ export type EmbeddedClusterSettings = Extract<ClusterSource, { kind: 'embedded' 
 export class EmbeddedCluster {
   /** The nodes, once `start()` has found where they live. */
   nodes: readonly EmbeddedNode[] = [];
-  private supervisor: EmbeddedSupervisor | undefined;
+  private restarts: EmbeddedSupervisor | undefined;
 
   constructor(
     private readonly settings: EmbeddedClusterSettings,
@@ -42,13 +42,21 @@ export class EmbeddedCluster {
         }),
     );
     await Promise.all(this.nodes.map((node) => node.start()));
-    this.supervisor = new EmbeddedSupervisor(this.nodes, this.log);
+    this.restarts = new EmbeddedSupervisor(this.nodes, this.log);
     return this.nodes.map((node) => ({ name: node.options.name, url: node.url }));
+  }
+
+  /**
+   * What restarts nodes that die, once started. A server that shuts down stops it first: a
+   * terminal's Ctrl-C reaches the nodes too, and they must not come back while the server drains.
+   */
+  get supervisor(): EmbeddedSupervisor | undefined {
+    return this.restarts;
   }
 
   /** Stops restarting nodes first, so that none comes back while they are being stopped. */
   async stop(): Promise<void> {
-    await this.supervisor?.stop();
+    await this.restarts?.stop();
     await Promise.all(this.nodes.map((node) => node.stop()));
   }
 }
