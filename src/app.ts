@@ -39,10 +39,7 @@ export class Syncrep {
 
   /** Starts everything `settings` describes; a node that cannot be used stops startup with a StartupError. */
   static async start(settings: Settings, log: Logger): Promise<Syncrep> {
-    const embedded =
-      settings.cluster.kind === 'embedded'
-        ? new EmbeddedCluster(settings.cluster.dataDir, settings.cluster.basePort, settings.cluster.followers, log)
-        : undefined;
+    const embedded = settings.cluster.kind === 'embedded' ? new EmbeddedCluster(settings.cluster, log) : undefined;
     let layer: ReplicationLayer | undefined;
     let metrics: MetricsServer | undefined;
     let server: ApolloServer<AppContext> | undefined;
@@ -129,6 +126,8 @@ export class Syncrep {
   /** Stops taking requests, lets writes in flight finish, then closes the pools and the embedded nodes. */
   stop(): Promise<void> {
     return this.life.stop(async () => {
+      // No embedded node is restarted from here on, even one that stops before its turn.
+      await this.embedded?.supervisor?.stop();
       await this.server.stop();
       await this.metrics?.stop();
       await this.layer.stop();

@@ -113,6 +113,7 @@ function parseCluster(env: Env): ClusterSource {
       dataDir: path.resolve(env.EMBEDDED_DATA_DIR?.trim() || '.syncrep-data'),
       basePort: int(env, 'EMBEDDED_BASE_PORT', 5445, 1, 65000),
       followers: int(env, 'EMBEDDED_FOLLOWERS', 2, 0, 16),
+      sharedDir: absolutePath(env, 'EMBEDDED_SHARED_DIR', '/var/lib/syncrep'),
     };
   }
   return { kind: 'external', nodes: parseNodeList(raw) };
@@ -193,6 +194,14 @@ function parseSyncMode(env: Env, followers: number): SyncMode {
   if (env.SYNC_QUORUM === undefined) throw new ConfigError('SYNC_QUORUM', 'is required with SYNC_MODE=quorum');
   if (followers < 1) throw new ConfigError('SYNC_MODE', 'quorum needs at least one follower');
   return { kind: 'quorum', quorum: int(env, 'SYNC_QUORUM', 1, 1, followers) };
+}
+
+/** An absolute path: a relative one would be resolved in the project folder, the very place that may be out of reach. */
+function absolutePath(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!path.isAbsolute(raw)) throw new ConfigError(name, `"${raw}" is not an absolute path (e.g. /var/lib/syncrep)`);
+  return path.normalize(raw);
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -16,6 +16,12 @@ export type ClusterSource =
       /** The leader listens here, follower N on basePort + N (5445, 5446, 5447 by default, as in the tutorial). */
       basePort: number;
       followers: number;
+      /**
+       * Used only as root, when the `postgres` user the nodes run as cannot enter a folder above
+       * the binaries or the data (a 0700 home): the binaries are copied here and the data kept here,
+       * linked from `dataDir`. Only root may write it; every user must be able to enter it.
+       */
+      sharedDir: string;
     };
 
 /** How many followers must prepare a write before the leader commits it. */
@@ -107,6 +113,7 @@ export interface Settings {
    * promote, never an unsafe one. Undefined when off. Meant for a single server process.
    */
   failoverAfterMs: number | undefined;
+  /**
    * Seeds the tutorial's two rows (101 John, 102 Sam) through the write path at startup when the
    * cluster is empty: no employee and nothing in the leader's log (`SEED_EXAMPLE_ROWS=true|false`;
    * default on for the embedded cluster, off with `REPLICATION_NODES`: those are someone else's data).

@@ -1,39 +1,64 @@
 import path from 'node:path';
-import type { NodeSettings } from '../config/settings';
+import type { ClusterSource, NodeSettings } from '../config/settings';
 import { StartupError } from '../errors/startup-error';
 import type { Logger } from '../logger';
-import { EmbeddedNode, PLATFORM_PACKAGE } from './embedded-node';
+import { EmbeddedNode } from './embedded-node';
+import { EmbeddedSupervisor } from './embedded-supervisor';
+import { PLATFORM_PACKAGE, placeForPostgres } from './postgres-places';
 
 /** Password of the embedded nodes; they listen on 127.0.0.1 only. */
 const EMBEDDED_PASSWORD = 'syncrep';
 
-/** A local cluster for `npm start` with no configuration: `leader`, `follower-1`, `follower-2`, ... */
-export class EmbeddedCluster {
-  readonly nodes: EmbeddedNode[];
+/** The settings of an embedded cluster. */
+export type EmbeddedClusterSettings = Extract<ClusterSource, { kind: 'embedded' }>;
 
-  constructor(dataDir: string, basePort: number, followers: number, log: Logger) {
-    const names = ['leader', ...Array.from({ length: followers }, (_, i) => `follower-${i + 1}`)];
+/**
+ * A local cluster for `npm start` with no configuration: `leader`, `follower-1`, `follower-2`, ...
+ * Once started, a node whose PostgreSQL process dies is restarted (EmbeddedSupervisor).
+ */
+export class EmbeddedCluster {
+  /** The nodes, once `start()` has found where they live. */
+  nodes: readonly EmbeddedNode[] = [];
+  private restarts: EmbeddedSupervisor | undefined;
+
+  constructor(
+    private readonly settings: EmbeddedClusterSettings,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts every node (initialising new ones) and returns them as `REPLICATION_NODES` would. */
+  async start(): Promise<NodeSettings[]> {
+    requireBinaries();
+    const { dataDir, binDir } = await placeForPostgres(this.settings.dataDir, this.settings.sharedDir, this.log);
+    const names = ['leader', ...Array.from({ length: this.settings.followers }, (_, i) => `follower-${i + 1}`)];
     this.nodes = names.map(
       (name, i) =>
         new EmbeddedNode({
           name,
           dataDir: path.join(dataDir, name),
-          port: basePort + i,
+          port: this.settings.basePort + i,
           password: EMBEDDED_PASSWORD,
           database: 'employee',
-          onLog: (line) => log.debug({ node: name, postgres: line.trim() }),
+          binDir,
+          onLog: (line) => this.log.debug({ node: name, postgres: line.trim() }),
         }),
     );
-  }
-
-  /** Starts every node (initialising new ones) and returns them as `REPLICATION_NODES` would. */
-  async start(): Promise<NodeSettings[]> {
-    requireBinaries();
     await Promise.all(this.nodes.map((node) => node.start()));
+    this.restarts = new EmbeddedSupervisor(this.nodes, this.log);
     return this.nodes.map((node) => ({ name: node.options.name, url: node.url }));
   }
 
+  /**
+   * What restarts nodes that die, once started. A server that shuts down stops it first: a
+   * terminal's Ctrl-C reaches the nodes too, and they must not come back while the server drains.
+   */
+  get supervisor(): EmbeddedSupervisor | undefined {
+    return this.restarts;
+  }
+
+  /** Stops restarting nodes first, so that none comes back while they are being stopped. */
   async stop(): Promise<void> {
+    await this.restarts?.stop();
     await Promise.all(this.nodes.map((node) => node.stop()));
   }
 }

