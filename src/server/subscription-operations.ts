@@ -81,11 +81,13 @@ export function subscriptionOptions(options: OperationOptions): ServerOptions<Re
 }
 
 /**
- * The admin credential of a connection: `authorization` in its connection params (what browsers,
- * Apollo Sandbox included, can send), else the upgrade request's Authorization header.
+ * The admin credential of a connection: `authorization` in its connection params, in any case
+ * (browsers cannot set a socket's headers; Apollo Sandbox sends its Headers tab there), else the
+ * upgrade request's Authorization header.
  */
 function authorization(params: Record<string, unknown> | undefined, request: IncomingMessage): string | undefined {
-  const sent = params?.authorization ?? params?.Authorization;
+  const key = Object.keys(params ?? {}).find((name) => name.toLowerCase() === 'authorization');
+  const sent = key === undefined ? undefined : params?.[key];
   return typeof sent === 'string' ? sent : request.headers.authorization;
 }
 

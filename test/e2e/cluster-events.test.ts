@@ -71,7 +71,8 @@ test('SIGSTOP a follower: its move to DOWN arrives with the reason (for operator
 });
 
 test('resyncNode: RESYNC_STARTED, then RESYNC_FINISHED, then the move to IN_SYNC', async () => {
-  const admin = await subscribed(EVENTS, ADMIN_PARAMS);
+  // As Apollo Sandbox sends its Headers tab: the parameter's name in any case.
+  const admin = await subscribed(EVENTS, { Authorization: ADMIN_PARAMS.authorization });
   await waitFor(async () => app.events.listenerCount() === 1, 'subscription listening');
   const rebuilt = await gql(
     app.url,
