@@ -10,7 +10,7 @@ const quiet = { info: () => undefined, warn: () => undefined };
 
 /** A follower owned by a fresh ClusterEvents, and everything that ClusterEvents announces. */
 function watched(): { node: FollowerNode; events: ClusterEvents; seen: ClusterEvent[] } {
-  const node = new FollowerNode('follower-1', ds);
+  const node = new FollowerNode('follower-1', ds, 'postgres://follower-1');
   const events = new ClusterEvents((candidate) => candidate === node);
   const seen: ClusterEvent[] = [];
   events.subscribe((event) => seen.push(event));
