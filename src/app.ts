@@ -9,15 +9,18 @@ import type { Logger } from './logger';
 import { MetricsServer } from './metrics/metrics-server';
 import { GidSource } from './replication/write/gid';
 import { ReplicationService } from './replication/replication-service';
+import { ClusterEvents } from './replication/cluster-events';
 import { openCluster, startReplication, type ReplicationLayer } from './replication/replication';
 import { announceAdminAccess } from './server/admin-access-log';
 import { adminTokenDigest } from './server/admin-guard';
 import type { AppContext } from './server/context';
 import { createFormatError } from './server/format-error';
-import { createHttpServer, listen } from './server/http-server';
+import { createHttpServer, listen, PROBE_PATHS } from './server/http-server';
 import { queryLimits } from './server/query-limits';
 import { replicationExtensionPlugin } from './server/replication-extension.plugin';
 import { buildAppSchema } from './server/schema';
+import { SubscriptionServer } from './server/subscription-server';
+import { subscriptionOverHttpPlugin } from './server/subscription-over-http.plugin';
 import { StopOnce } from './lifecycle/stop-once';
 import { seedTutorialRows } from './employee/employee.seed';
 
@@ -29,6 +32,9 @@ export class Syncrep {
     /** Where GraphQL listens: a Syncrep exists only once it does. */
     readonly url: string,
     private readonly server: ApolloServer<AppContext>,
+    private readonly subscriptions: SubscriptionServer,
+    /** What happens to the nodes (the `clusterEvents` subscription); for tests too. */
+    readonly events: ClusterEvents,
     /** The replication layer: its service is what resolvers use (`ctx.replication`). */
     readonly layer: ReplicationLayer,
     private readonly embedded: EmbeddedCluster | undefined,
@@ -43,6 +49,8 @@ export class Syncrep {
     let layer: ReplicationLayer | undefined;
     let metrics: MetricsServer | undefined;
     let server: ApolloServer<AppContext> | undefined;
+    let events: ClusterEvents | undefined;
+    let subscriptions: SubscriptionServer | undefined;
     try {
       const nodes = embedded ? await embedded.start() : settings.cluster.kind === 'external' ? settings.cluster.nodes : [];
       for (const node of embedded?.nodes ?? []) log.info({ node: node.options.name, port: node.options.port }, 'embedded node listening');
@@ -58,10 +66,24 @@ export class Syncrep {
         metrics = await MetricsServer.start(layer.metrics.registry, settings.metricsPort, settings.host, log);
         log.info({ url: metrics.url }, 'metrics endpoint listening');
       }
+      const service = layer.service;
+      // Asks the service for its nodes each time: it holds none, so it follows role changes.
+      const clusterEvents = new ClusterEvents((node) => service.nodes().includes(node));
+      events = clusterEvents;
+      const tokenDigest = adminTokenDigest(settings.admin);
+      const context = (authorization: string | undefined): AppContext => ({
+        replication: service,
+        events: clusterEvents,
+        servedBy: new Set<string>(),
+        authorization,
+        adminTokenDigest: tokenDigest,
+      });
       const limits = queryLimits(settings.production);
+      const schema = await buildAppSchema();
+      const formatError = createFormatError(log, settings.production);
       const http = createHttpServer();
       server = new ApolloServer<AppContext>({
-        schema: await buildAppSchema(),
+        schema,
         validationRules: limits.validationRules,
         introspection: settings.http.introspection,
         // Apollo's own messages go through the same JSON log as everything else.
@@ -69,10 +91,11 @@ export class Syncrep {
         // main.ts owns the signals: it stops the server first, then the replication layer and the nodes.
         stopOnTerminationSignals: false,
         includeStacktraceInErrorResponses: !settings.production,
-        formatError: createFormatError(log, settings.production),
+        formatError,
         plugins: [
           ...limits.plugins,
           replicationExtensionPlugin(),
+          subscriptionOverHttpPlugin(),
           // Sandbox needs introspection; without it there is no page to show.
           settings.http.introspection
             ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
@@ -82,22 +105,26 @@ export class Syncrep {
         ],
       });
       await server.start();
-      const service = layer.service;
-      const tokenDigest = adminTokenDigest(settings.admin);
+      subscriptions = SubscriptionServer.attach(http.httpServer, {
+        schema,
+        validationRules: limits.validationRules,
+        production: settings.production,
+        context,
+        formatError,
+        maxPayloadBytes: settings.http.bodyLimitBytes,
+        corsOrigins: settings.http.corsOrigins,
+        servesPath: (path) => !PROBE_PATHS.includes(path),
+        log,
+      });
       const url = await listen(http, server, {
         port: settings.port,
         host: settings.host,
         http: settings.http,
         log,
         readiness: () => service.readiness(),
-        context: (req): AppContext => ({
-          replication: service,
-          servedBy: new Set<string>(),
-          authorization: req.headers.authorization,
-          adminTokenDigest: tokenDigest,
-        }),
+        context: (req) => context(req.headers.authorization),
       });
-      const app = new Syncrep(url, server, layer, embedded, log, metrics);
+      const app = new Syncrep(url, server, subscriptions, clusterEvents, layer, embedded, log, metrics);
       log.info(
         {
           url,
@@ -111,6 +138,8 @@ export class Syncrep {
       announceAdminAccess(settings.admin, log);
       return app;
     } catch (error) {
+      await subscriptions?.stop();
+      events?.close();
       await server?.stop().catch(() => undefined);
       await metrics?.stop();
       await layer?.stop();
@@ -123,11 +152,17 @@ export class Syncrep {
     return this.layer.service;
   }
 
-  /** Stops taking requests, lets writes in flight finish, then closes the pools and the embedded nodes. */
+  /**
+   * Closes every subscription's socket, stops taking requests, lets writes in flight finish, then
+   * closes the pools and the embedded nodes.
+   */
   stop(): Promise<void> {
     return this.life.stop(async () => {
       // No embedded node is restarted from here on, even one that stops before its turn.
       await this.embedded?.supervisor?.stop();
+      // Before Apollo's drain, which would cut the upgraded sockets off without a close frame.
+      await this.subscriptions.stop();
+      this.events.close();
       await this.server.stop();
       await this.metrics?.stop();
       await this.layer.stop();

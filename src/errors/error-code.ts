@@ -16,6 +16,10 @@ export enum ErrorCode {
   Unauthenticated = 'UNAUTHENTICATED',
   /** An admin-only operation with a wrong token, or with admin access turned off. */
   Forbidden = 'FORBIDDEN',
+  /** A request this transport does not serve (a subscription sent over HTTP: it is served over graphql-ws). */
+  BadRequest = 'BAD_REQUEST',
+  /** A subscriber fell too many events behind; its subscription was ended (subscribe again). */
+  SubscriberTooSlow = 'SUBSCRIBER_TOO_SLOW',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 

@@ -17,6 +17,9 @@ export interface HttpOptions {
   log: Logger;
 }
 
+/** Paths the probes answer (GET); GraphQL, over HTTP and over WebSocket, answers every other one. */
+export const PROBE_PATHS: readonly string[] = ['/healthz', '/readyz'];
+
 /** A request body, once the JSON parser has read it. */
 type ParsedRequest = IncomingMessage & { body?: unknown };
 type Step = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void;

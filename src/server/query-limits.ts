@@ -25,3 +25,11 @@ export function queryLimits(production: boolean): { plugins: ApolloServerPlugin[
   }).protect();
   return { plugins, validationRules };
 }
+
+/**
+ * A message with graphql-armor's field suggestions ("Did you mean ...?") hidden as its Apollo
+ * plugin hides them, for transports that plugin does not see (graphql-ws).
+ */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/Did you mean ".+"\?/g, '[Suggestion hidden]').trim();
+}

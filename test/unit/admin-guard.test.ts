@@ -7,7 +7,13 @@ const TOKEN = 'right-token-0123456789';
 /** A request context as app.ts builds it (the guard reads only the header and the digest); `token` null: admin access off. */
 function context(authorization: string | undefined, token: string | null = TOKEN): AppContext {
   const admin = token === null ? ({ kind: 'off' } as const) : ({ kind: 'token', token, generated: false } as const);
-  return { replication: undefined as never, servedBy: new Set(), authorization, adminTokenDigest: adminTokenDigest(admin) };
+  return {
+    replication: undefined as never,
+    events: undefined as never,
+    servedBy: new Set(),
+    authorization,
+    adminTokenDigest: adminTokenDigest(admin),
+  };
 }
 
 /** The code and message requireAdmin throws, or 'allowed'. */

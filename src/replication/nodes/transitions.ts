@@ -1,4 +1,5 @@
 import { UnreachableCaseError } from '../../errors/unreachable';
+import { announceTransition } from '../cluster-events';
 import type { FollowerNode, LeaderNode, PgNode } from './cluster-node';
 import type { FollowerState, LeaderState } from './node-state';
 
@@ -44,6 +45,7 @@ export function transition(node: PgNode, event: NodeEvent, log: Logger): boolean
   if (next === undefined) return false;
   const previous = node.state;
   node.state = next;
+  announceTransition(node, previous, next, event);
   if (previous.kind === next.kind) return true;
   const move = `${previous.kind}->${next.kind}`;
   node.transitions.set(move, (node.transitions.get(move) ?? 0) + 1);
