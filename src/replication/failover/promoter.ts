@@ -5,6 +5,7 @@ import type { Logger } from '../../logger';
 import type { Cluster } from '../nodes/cluster';
 import type { PgNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
+import { announce } from '../cluster-events';
 import type { MembershipGate } from '../write/membership-gate';
 import { describeFailure, inTransaction, rows } from '../sql/sql';
 import { activateEpoch, claimEpoch, clearDivergenceMark, markRebuilt, startEpochPositions } from '../sql/statements';
@@ -94,9 +95,16 @@ export class Promoter {
       }
       const previous = cluster.leader.name;
       log.warn({ epoch: epoch.toString(), leader, previous }, 'a promotion run elsewhere moved the leader: following it');
+      const before = cluster.byName(leader)?.state.kind;
       cluster.switchLeader(leader, epoch, {
         kind: 'NEEDS_RESYNC',
         reason: `deposed leader of the epoch before ${epoch}: rebuilt before it rejoins`,
+      });
+      announce(cluster.leader, {
+        kind: 'PROMOTED',
+        from: before,
+        to: cluster.leader.state.kind,
+        reason: `leader of epoch ${epoch} (promoted elsewhere)`,
       });
       for (const follower of cluster.followers) {
         if (follower.name !== previous)
@@ -225,6 +233,7 @@ export class Promoter {
     const reached = done?.reached ?? probes.filter((p) => p.reachable).map((p) => p.name);
     const wasLeader = cluster.leader.name;
     const known = wasLeader === name && cluster.epoch === epoch;
+    const before = cluster.byName(name)?.state.kind;
     const deposed = `deposed leader of the epoch before ${epoch}: rebuilt before it rejoins`;
     cluster.switchLeader(name, epoch, { kind: 'NEEDS_RESYNC', reason: deposed });
     for (const follower of known ? [] : cluster.followers) {
@@ -255,6 +264,15 @@ export class Promoter {
       durationMs: Date.now() - started,
     };
     if (changed) this.deps.promoted?.(result);
+    if (!known) {
+      const lost = result.possiblyLost.length > 0 ? '; allowDataLoss: writes may be lost' : '';
+      announce(cluster.leader, {
+        kind: 'PROMOTED',
+        from: before,
+        to: cluster.leader.state.kind,
+        reason: `leader of epoch ${epoch} (was ${previous})${lost}`,
+      });
+    }
     return result;
   }
 
