@@ -165,3 +165,37 @@ test('quorum: too few followers reachable is refused (nothing changed) unless al
     await app.stop();
   }
 });
+
+test('quorum 1 of 2: writes acknowledged while one follower was away are all on it once it is promoted (the union)', async () => {
+  const app = await startServer(nodes, {
+    SYNC_MODE: 'quorum',
+    SYNC_QUORUM: '1',
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    DB_TIMEOUT_MS: '2000',
+    // No catch-up meanwhile: follower-2 must still lack the writes when it is promoted.
+    HEALTH_INTERVAL_MS: '600000',
+  });
+  try {
+    nodes.node('follower-2').signalAll('SIGSTOP');
+    const acknowledged: number[] = [];
+    for (let id = 1; id <= 20; id++) {
+      const result = await gql(app.url, `mutation { createEmployee(input: { id: ${id}, name: "Q", salary: 1 }) { committedOn } }`);
+      if (!result.errors) acknowledged.push(id);
+    }
+    nodes.node('follower-2').signalAll('SIGCONT');
+    expect(acknowledged.length).toBeGreaterThanOrEqual(19);
+    expect((await nodes.rows('follower-2')).length).toBeLessThan(acknowledged.length);
+    nodes.node('leader').signalAll('SIGKILL');
+    const promoted = await gql(app.url, PROMOTE, { node: 'follower-2' }, ADMIN_HEADERS);
+    expect(promoted.errors).toBeUndefined();
+    expect(promoted.data!.promote.adopted).toBeGreaterThan(0);
+    const held = new Set((await nodes.rows('follower-2')).map((r) => r.id));
+    for (const id of acknowledged) expect(held.has(id)).toBe(true);
+    expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('follower-2'));
+    // The new leader's log holds the adopted writes under their original gids, as follower-1's does.
+    const logged = 'SELECT position::text, gid FROM syncrep_log ORDER BY position';
+    expect(await nodes.query('follower-2', logged)).toEqual(await nodes.query('follower-1', logged));
+  } finally {
+    await app.stop();
+  }
+});

@@ -172,10 +172,6 @@ export class Promoter {
       await rows(client, startEpochPositions(newEpoch));
       await rows(client, clearDivergenceMark());
     });
-    // The deposed leader may hold writes it decided that no follower committed: it is rebuilt.
-    const deposed = claimed.find((n) => n.name === previous);
-    if (deposed)
-      await rows(deposed.pool, markRebuilt(`deposed leader of epoch ${epoch}: rebuilt before it rejoins`)).catch(() => undefined);
     for (const other of claimed) if (other !== node) await rows(other.pool, activateEpoch(newEpoch, name)).catch(() => undefined);
     const result = this.finish(name, newEpoch, previous, probes, started, true, {
       reached: claimed.map((n) => n.name),
@@ -198,7 +194,15 @@ export class Promoter {
       if (!probes.find((p) => p.name === nodeName)?.reachable) continue;
       let accepted: { state: string }[];
       try {
-        accepted = await rows(node.pool, claimEpoch(epoch, name));
+        // The deposed leader is marked in the same transaction as its claim: whatever happens
+        // next, it is rebuilt before it serves (it may hold writes it decided that nobody else has).
+        accepted = await inTransaction(node.pool, async (client) => {
+          const claimed = await rows(client, claimEpoch(epoch, name));
+          if (nodeName === previous && claimed.length > 0) {
+            await rows(client, markRebuilt(`deposed leader: rebuilt before it rejoins epoch ${epoch}`));
+          }
+          return claimed;
+        });
       } catch (error) {
         log.warn({ node: nodeName, failure: describeFailure(error) }, 'promotion could not claim a node');
         continue;

@@ -52,13 +52,15 @@ export const logPage = (after: string, upto: bigint | undefined, limit: number) 
  * Of `positions`, those a follower has no record of applying. Everything at or below its
  * watermark is applied, whatever rows remain: the trimmer raises the watermark and deletes the
  * rows below it in one transaction, and this one statement sees both or neither, so a caller
- * holding an older watermark never mistakes a deleted row for a missing write.
+ * holding an older watermark never mistakes a deleted row for a missing write. A position in the
+ * node's own log is applied too (a node that led once logged its own writes there only).
  */
 export const unapplied = (positions: string[]) =>
   statement<{ p: string }>(
     `SELECT x.p::text AS p FROM unnest($1::bigint[]) AS x(p)
       WHERE x.p > (SELECT upto FROM syncrep_watermark)
-        AND NOT EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = x.p) ORDER BY x.p`,
+        AND NOT EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = x.p)
+        AND NOT EXISTS (SELECT 1 FROM syncrep_log l WHERE l.position = x.p) ORDER BY x.p`,
     [positions],
   );
 

@@ -1,0 +1,137 @@
+import 'reflect-metadata';
+import { LocalNodes } from '../../harness/nodes';
+import { ServerProcess } from '../../harness/server-process';
+import { ADMIN_HEADERS, errorCode, gql, startServer, TEST_ADMIN_TOKEN } from '../support/server';
+import { waitFor } from '../support/wait';
+
+let nodes: LocalNodes;
+
+beforeEach(async () => {
+  nodes = await LocalNodes.start(2);
+});
+
+afterEach(async () => {
+  await nodes?.stop();
+});
+
+const PROMOTE =
+  'mutation ($node: String!) { promote(node: $node) { epoch leader previousLeader changed rolledBackInDoubt committedInDoubt } }';
+const create = (id: number) => `mutation { createEmployee(input: { id: ${id}, name: "W${id}", salary: 1 }) { position committedOn } }`;
+
+async function ids(node: string): Promise<number[]> {
+  return (await nodes.rows(node)).map((r) => r.id);
+}
+
+/** Waits until `url`'s server shows `leader` leading and every node in `inSync` IN_SYNC. */
+function waitRoles(url: string, leader: string, inSync: string[]): Promise<void> {
+  return waitFor(
+    async () => {
+      const found = (await gql(url, '{ nodes { name role state } }')).data?.nodes as { name: string; role: string; state: string }[];
+      return (
+        found.some((n) => n.name === leader && n.role === 'LEADER' && n.state === 'UP') &&
+        inSync.every((name) => found.some((n) => n.name === name && n.state === 'IN_SYNC'))
+      );
+    },
+    `${leader} leading, ${inSync.join(', ')} in sync`,
+  );
+}
+
+// A server dies at a step of a commit, the leader dies too; a second server promotes follower-2.
+// The write was never acknowledged, so it must end on every surviving node or on none, by the
+// settle rule: committed where some reached node committed it.
+test.each([
+  ['after-prepare', 'prepared on both followers, decided nowhere: rolled back', []],
+  ['after-commit', 'decided on the lost leader only, prepared on both followers: rolled back', []],
+  ['after-first-commit-prepared', 'committed on follower-1, prepared on follower-2: committed there too', [7]],
+])('leader lost %s (%s), then promote', async (point, _what, expected) => {
+  const survivor = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN, HEALTH_INTERVAL_MS: '60000' });
+  try {
+    const doomed = await ServerProcess.start(nodes.replicationNodes, { SYNCREP_FAULT_POINT: point });
+    const lost = gql(doomed.url, create(7)).catch(() => 'connection lost');
+    expect(await doomed.exited()).toBe('SIGKILL');
+    expect(await lost).toBe('connection lost');
+    nodes.node('leader').signalAll('SIGKILL');
+    expect((await nodes.prepared('follower-2')).length).toBe(1);
+
+    const promoted = await gql(survivor.url, PROMOTE, { node: 'follower-2' }, ADMIN_HEADERS);
+    expect(promoted.errors).toBeUndefined();
+    expect(promoted.data!.promote).toMatchObject({ epoch: '1', leader: 'follower-2', previousLeader: 'leader', changed: true });
+    for (const node of ['follower-1', 'follower-2']) {
+      expect(await ids(node)).toEqual(expected);
+      expect(await nodes.prepared(node)).toEqual([]);
+    }
+    const next = await gql(survivor.url, create(8));
+    expect(next.data!.createEmployee.committedOn).toEqual(['follower-2', 'follower-1']);
+    expect(BigInt(next.data!.createEmployee.position) >> 40n).toBe(1n);
+  } finally {
+    await survivor.stop();
+  }
+});
+
+test('a stale server (SIGSTOP across a promotion, then SIGCONT) never writes through the deposed leader: what it acknowledges is on the new leader', async () => {
+  const stale = await ServerProcess.start(nodes.replicationNodes, {});
+  const promoter = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+  try {
+    expect((await gql(stale.url, create(1))).errors).toBeUndefined();
+    process.kill(stale.pid, 'SIGSTOP');
+    const promoted = await gql(promoter.url, PROMOTE, { node: 'follower-1' }, ADMIN_HEADERS);
+    expect(promoted.errors).toBeUndefined();
+    const deposedLog = await nodes.query('leader', 'SELECT count(*)::int AS n FROM syncrep_log');
+    process.kill(stale.pid, 'SIGCONT');
+    const acknowledged: number[] = [];
+    const failed: number[] = [];
+    for (let id = 100; id < 120; id++) ((await gql(stale.url, create(id))).errors ? failed : acknowledged).push(id);
+    // Nothing was decided on the deposed leader after the fence (its log did not grow)...
+    expect(await nodes.query('leader', 'SELECT count(*)::int AS n FROM syncrep_log')).toEqual(deposedLog);
+    // ...and the stale server follows the new epoch.
+    await waitRoles(stale.url, 'follower-1', []);
+    await waitRoles(promoter.url, 'follower-1', ['follower-2', 'leader']);
+    for (const node of ['leader', 'follower-1', 'follower-2']) {
+      const held = new Set(await ids(node));
+      for (const id of acknowledged) expect(held.has(id)).toBe(true);
+      for (const id of failed) expect(held.has(id)).toBe(false);
+      expect(await nodes.prepared(node)).toEqual([]);
+    }
+  } finally {
+    await promoter.stop();
+    await stale.stop();
+  }
+});
+
+test.each([
+  ['promote-after-claim', 'follower-1', '1'],
+  ['promote-after-settle', 'follower-2', '2'],
+])('a promotion killed at %s converges when run again (rerun promotes %s, epoch %s)', async (point, rerunWith, epoch) => {
+  const env = { ADMIN_TOKEN: TEST_ADMIN_TOKEN };
+  const doomed = await ServerProcess.start(nodes.replicationNodes, { ...env, SYNCREP_FAULT_POINT: point });
+  expect((await gql(doomed.url, create(1))).errors).toBeUndefined();
+  const dying = gql(doomed.url, PROMOTE, { node: 'follower-1' }, ADMIN_HEADERS).catch(() => 'connection lost');
+  expect(await doomed.exited()).toBe('SIGKILL');
+  expect(await dying).toBe('connection lost');
+  // Claimed for epoch 1 and left there: the nodes refuse writes until the promotion is run again.
+  expect(await nodes.query('follower-1', 'SELECT epoch::text, leader, state FROM syncrep_epoch')).toEqual([
+    { epoch: '1', leader: 'follower-1', state: 'promoting' },
+  ]);
+  const server = await ServerProcess.start(nodes.replicationNodes, env);
+  try {
+    const refused = await gql(server.url, create(2));
+    expect(errorCode(refused)).toBe('REPLICATION_FAILED');
+    const rerun = await gql(server.url, PROMOTE, { node: rerunWith }, ADMIN_HEADERS);
+    expect(rerun.errors).toBeUndefined();
+    expect(rerun.data!.promote).toMatchObject({ epoch, leader: rerunWith, changed: true });
+    await waitRoles(
+      server.url,
+      rerunWith,
+      ['leader', 'follower-1', 'follower-2'].filter((n) => n !== rerunWith),
+    );
+    expect((await gql(server.url, create(3))).errors).toBeUndefined();
+    for (const node of ['leader', 'follower-1', 'follower-2']) {
+      expect(await ids(node)).toEqual([1, 3]);
+      expect(await nodes.prepared(node)).toEqual([]);
+    }
+    const again = await gql(server.url, PROMOTE, { node: rerunWith }, ADMIN_HEADERS);
+    expect(again.data!.promote).toMatchObject({ epoch, changed: false });
+  } finally {
+    await server.stop();
+  }
+});
