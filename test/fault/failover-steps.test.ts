@@ -36,9 +36,10 @@ function waitRoles(url: string, leader: string, inSync: string[]): Promise<void>
   );
 }
 
-// A server dies at a step of a commit, the leader dies too; a second server promotes follower-2.
-// The write was never acknowledged, so it must end on every surviving node or on none, by the
-// settle rule: committed where some reached node committed it.
+// A server dies at a step of a commit, the leader dies too; a second server promotes follower-1
+// (the first to get COMMIT PREPARED). The write was never acknowledged, so it must end on every
+// surviving node or on none, by the settle rule: committed where some reached node committed it
+// (follower-2 is not the candidate, so only the settle rule, not the union, can give it the write).
 test.each([
   ['after-prepare', 'prepared on both followers, decided nowhere: rolled back', []],
   ['after-commit', 'decided on the lost leader only, prepared on both followers: rolled back', []],
@@ -53,15 +54,15 @@ test.each([
     nodes.node('leader').signalAll('SIGKILL');
     expect((await nodes.prepared('follower-2')).length).toBe(1);
 
-    const promoted = await gql(survivor.url, PROMOTE, { node: 'follower-2' }, ADMIN_HEADERS);
+    const promoted = await gql(survivor.url, PROMOTE, { node: 'follower-1' }, ADMIN_HEADERS);
     expect(promoted.errors).toBeUndefined();
-    expect(promoted.data!.promote).toMatchObject({ epoch: '1', leader: 'follower-2', previousLeader: 'leader', changed: true });
+    expect(promoted.data!.promote).toMatchObject({ epoch: '1', leader: 'follower-1', previousLeader: 'leader', changed: true });
     for (const node of ['follower-1', 'follower-2']) {
       expect(await ids(node)).toEqual(expected);
       expect(await nodes.prepared(node)).toEqual([]);
     }
     const next = await gql(survivor.url, create(8));
-    expect(next.data!.createEmployee.committedOn).toEqual(['follower-2', 'follower-1']);
+    expect(next.data!.createEmployee.committedOn).toEqual(['follower-1', 'follower-2']);
     expect(BigInt(next.data!.createEmployee.position) >> 40n).toBe(1n);
   } finally {
     await survivor.stop();
@@ -76,13 +77,15 @@ test('a stale server (SIGSTOP across a promotion, then SIGCONT) never writes thr
     process.kill(stale.pid, 'SIGSTOP');
     const promoted = await gql(promoter.url, PROMOTE, { node: 'follower-1' }, ADMIN_HEADERS);
     expect(promoted.errors).toBeUndefined();
-    const deposedLog = await nodes.query('leader', 'SELECT count(*)::int AS n FROM syncrep_log');
+    // The highest position of epoch 0 the deposed leader decided (later epochs start at 2^40).
+    const [{ last }] = await nodes.query<{ last: string }>('leader', 'SELECT max(position)::text AS last FROM syncrep_log');
+    const decidedLater = `SELECT count(*)::int AS n FROM syncrep_log WHERE position > ${last} AND position < 2 ^ 40`;
     process.kill(stale.pid, 'SIGCONT');
     const acknowledged: number[] = [];
     const failed: number[] = [];
     for (let id = 100; id < 120; id++) ((await gql(stale.url, create(id))).errors ? failed : acknowledged).push(id);
     // Nothing was decided on the deposed leader after the fence (its log did not grow)...
-    expect(await nodes.query('leader', 'SELECT count(*)::int AS n FROM syncrep_log')).toEqual(deposedLog);
+    expect(await nodes.query('leader', decidedLater)).toEqual([{ n: 0 }]);
     // ...and the stale server follows the new epoch.
     await waitRoles(stale.url, 'follower-1', []);
     await waitRoles(promoter.url, 'follower-1', ['follower-2', 'leader']);
@@ -92,6 +95,45 @@ test('a stale server (SIGSTOP across a promotion, then SIGCONT) never writes thr
       for (const id of failed) expect(held.has(id)).toBe(false);
       expect(await nodes.prepared(node)).toEqual([]);
     }
+  } finally {
+    await promoter.stop();
+    await stale.stop();
+  }
+});
+
+test('a stale server whose write reaches a follower no promotion reached is refused by the deposed leader itself (quorum 1, allowDataLoss)', async () => {
+  // It never follows the new epoch on its own here: every write it sends takes the stale path.
+  const stale = await ServerProcess.start(nodes.replicationNodes, { SYNC_MODE: 'quorum', SYNC_QUORUM: '1', HEALTH_INTERVAL_MS: '600000' });
+  // Nor does the promoter rebuild anything meanwhile: the deposed leader's log is evidence.
+  const promoter = await startServer(nodes, {
+    SYNC_MODE: 'quorum',
+    SYNC_QUORUM: '1',
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    DB_TIMEOUT_MS: '2000',
+    HEALTH_INTERVAL_MS: '600000',
+  });
+  try {
+    expect((await gql(stale.url, create(1))).errors).toBeUndefined();
+    const [{ last }] = await nodes.query<{ last: string }>('leader', 'SELECT max(position)::text AS last FROM syncrep_log');
+    process.kill(stale.pid, 'SIGSTOP');
+    nodes.node('follower-2').signalAll('SIGSTOP');
+    const promoted = await gql(
+      promoter.url,
+      'mutation { promote(node: "follower-1", allowDataLoss: true) { unreached } }',
+      {},
+      ADMIN_HEADERS,
+    );
+    expect(promoted.data!.promote.unreached).toEqual(['follower-2']);
+    nodes.node('follower-2').signalAll('SIGCONT');
+    process.kill(stale.pid, 'SIGCONT');
+    // follower-2 still takes epoch 0's prepares, and quorum 1 needs only it; the deposed leader's
+    // own epoch check is what refuses the commit.
+    const answers: (Record<string, unknown> | undefined)[] = [];
+    for (let id = 100; id < 110; id++) answers.push((await gql(stale.url, create(id))).errors?.[0]?.extensions);
+    // Every one refused with "nothing was written": none acknowledged, none of unknown outcome.
+    expect(answers.map((a) => [a?.code, a?.outcomeUnknown ?? false])).toEqual(answers.map(() => ['REPLICATION_FAILED', false]));
+    expect(await nodes.query('leader', 'SELECT count(*)::int AS n FROM syncrep_log WHERE position > $1', [last])).toEqual([{ n: 0 }]);
+    for (const node of ['leader', 'follower-1', 'follower-2']) expect((await ids(node)).filter((id) => id >= 100)).toEqual([]);
   } finally {
     await promoter.stop();
     await stale.stop();
