@@ -3,13 +3,12 @@ import type { FaultPoint, SyncMode } from '../../config/settings';
 import { badInput, ErrorCode, userError } from '../../errors/error-code';
 import type { Logger } from '../../logger';
 import type { Cluster } from '../nodes/cluster';
-import type { PgNode } from '../nodes/cluster-node';
-import { transition } from '../nodes/transitions';
-import { announce } from '../cluster-events';
 import type { MembershipGate } from '../write/membership-gate';
-import { describeFailure, inTransaction, rows } from '../sql/sql';
-import { activateEpoch, claimEpoch, clearDivergenceMark, markRebuilt, startEpochPositions } from '../sql/statements';
+import { inTransaction, rows } from '../sql/sql';
+import { activateEpoch, clearDivergenceMark, startEpochPositions } from '../sql/statements';
 import { fenceSessions } from './barrier';
+import { claimNodes } from './claim';
+import { switchRoles } from './role-switch';
 import { highest } from './epoch';
 import { probeAll } from './probe';
 import { promotionThreshold, unsafeReasons, type NodeProbe } from './promotion-rules';
@@ -95,21 +94,9 @@ export class Promoter {
       }
       const previous = cluster.leader.name;
       log.warn({ epoch: epoch.toString(), leader, previous }, 'a promotion run elsewhere moved the leader: following it');
-      const before = cluster.byName(leader)?.state.kind;
-      cluster.switchLeader(leader, epoch, {
-        kind: 'NEEDS_RESYNC',
-        reason: `deposed leader of the epoch before ${epoch}: rebuilt before it rejoins`,
-      });
-      announce(cluster.leader, {
-        kind: 'PROMOTED',
-        from: before,
-        to: cluster.leader.state.kind,
-        reason: `leader of epoch ${epoch} (promoted elsewhere)`,
-      });
-      for (const follower of cluster.followers) {
-        if (follower.name !== previous)
-          transition(follower, { kind: 'leader-changed', reason: `${leader} leads epoch ${epoch}: catching up from it` }, log);
-      }
+      // Reached or not is unknown here: each follower's catch-up finds out (an older epoch means a rebuild).
+      const reached = cluster.followers.map((f) => f.name).filter((n) => n !== previous);
+      switchRoles(cluster, { leader, epoch, previous, reached, note: 'promoted elsewhere' }, log);
     });
   }
 
@@ -151,7 +138,7 @@ export class Promoter {
       log.error({ node: name, reasons }, 'PROMOTING WITH allowDataLoss: acknowledged writes may be lost');
     log.warn({ node: name, epoch: newEpoch.toString(), previous }, 'promotion started');
 
-    const claimed = await this.claim(probes, name, previous, newEpoch);
+    const claimed = await claimNodes(cluster, probes, { leader: name, previous, epoch: newEpoch }, log);
     const claimedFollowers = claimed.filter((n) => n.name !== previous).length;
     if (!claimed.some((n) => n.name === name)) throw this.incomplete(name, newEpoch, `${name} did not accept it`);
     if (mode.kind === 'quorum' && claimedFollowers < promotionThreshold(mode, followers.length) && !allowDataLoss) {
@@ -184,40 +171,6 @@ export class Promoter {
     return result;
   }
 
-  /** Claims every reachable node for `epoch`, the deposed leader first, then the candidate; returns those that accepted. */
-  private async claim(probes: NodeProbe[], name: string, previous: string, epoch: bigint): Promise<PgNode[]> {
-    const { cluster, log } = this.deps;
-    const order = [previous, name, ...probes.map((p) => p.name).filter((n) => n !== previous && n !== name)];
-    const claimed: PgNode[] = [];
-    for (const nodeName of order) {
-      const node = cluster.byName(nodeName)!;
-      if (!probes.find((p) => p.name === nodeName)?.reachable) continue;
-      let accepted: { state: string }[];
-      try {
-        // The deposed leader is marked in the same transaction as its claim: whatever happens
-        // next, it is rebuilt before it serves (it may hold writes it decided that nobody else has).
-        accepted = await inTransaction(node.pool, async (client) => {
-          const claimed = await rows(client, claimEpoch(epoch, name));
-          if (nodeName === previous && claimed.length > 0) {
-            await rows(client, markRebuilt(`deposed leader: rebuilt before it rejoins epoch ${epoch}`));
-          }
-          return claimed;
-        });
-      } catch (error) {
-        log.warn({ node: nodeName, failure: describeFailure(error) }, 'promotion could not claim a node');
-        continue;
-      }
-      if (accepted.length === 0) {
-        throw userError(
-          ErrorCode.PromotionUnsafe,
-          `node "${nodeName}" is at an epoch newer than ${epoch}: another promotion got there first; run nodes, then promote again`,
-        );
-      }
-      claimed.push(node);
-    }
-    return claimed;
-  }
-
   private finish(
     name: string,
     epoch: bigint,
@@ -235,24 +188,6 @@ export class Promoter {
   ): PromotionResult {
     const { cluster, log } = this.deps;
     const reached = done?.reached ?? probes.filter((p) => p.reachable).map((p) => p.name);
-    const wasLeader = cluster.leader.name;
-    const known = wasLeader === name && cluster.epoch === epoch;
-    const before = cluster.byName(name)?.state.kind;
-    const deposed = `deposed leader of the epoch before ${epoch}: rebuilt before it rejoins`;
-    cluster.switchLeader(name, epoch, { kind: 'NEEDS_RESYNC', reason: deposed });
-    for (const follower of known ? [] : cluster.followers) {
-      if (follower.name === previous || follower.name === wasLeader) {
-        transition(follower, { kind: 'epoch-missed', reason: deposed }, log);
-      } else if (reached.includes(follower.name)) {
-        transition(follower, { kind: 'leader-changed', reason: `${name} became the leader (epoch ${epoch}): catching up from it` }, log);
-      } else {
-        transition(
-          follower,
-          { kind: 'epoch-missed', reason: `not reached by the promotion to epoch ${epoch}: rebuilt before it rejoins` },
-          log,
-        );
-      }
-    }
     const result: PromotionResult = {
       epoch,
       leader: name,
@@ -268,15 +203,8 @@ export class Promoter {
       durationMs: Date.now() - started,
     };
     if (changed) this.deps.promoted?.(result);
-    if (!known) {
-      const lost = result.possiblyLost.length > 0 ? '; allowDataLoss: writes may be lost' : '';
-      announce(cluster.leader, {
-        kind: 'PROMOTED',
-        from: before,
-        to: cluster.leader.state.kind,
-        reason: `leader of epoch ${epoch} (was ${previous})${lost}`,
-      });
-    }
+    const note = `was ${previous}${result.possiblyLost.length > 0 ? '; allowDataLoss: writes may be lost' : ''}`;
+    switchRoles(cluster, { leader: name, epoch, previous, reached, note }, log);
     return result;
   }
 
