@@ -64,6 +64,13 @@ export async function listen(
       const readiness = options.readiness();
       return sendJson(res, readiness.ready ? 200 : 503, readiness);
     }
+    // A body declared larger than the limit is refused before any of it is parsed or kept: it is
+    // drained, chunk by chunk, so that the client (which sends it all before it reads an answer)
+    // gets the 413 rather than a reset connection.
+    if (Number(req.headers['content-length'] ?? 0) > options.http.bodyLimitBytes) {
+      req.resume();
+      return fail(res, { status: 413, type: 'entity.too.large', message: 'request entity too large' });
+    }
     corsStep(req, res, (corsError) => {
       if (corsError) return fail(res, corsError);
       jsonStep(req, res, (jsonError) => {

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { request } from 'node:http';
 import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
+import { ServerProcess } from '../../harness/server-process';
 import { gql, startServer } from '../support/server';
 
 /** What a server open to the world does by default, and what the settings change. */
@@ -61,6 +62,27 @@ test('a body past the limit is refused (413) before it is parsed; the largest re
     inputs,
   });
   expect(created.errors).toBeUndefined();
+});
+
+test('6 MB bodies, eight at a time, are refused (413) without being kept: a second flood does not grow the server', async () => {
+  const server = await ServerProcess.start(nodes.replicationNodes, {});
+  try {
+    const body = Buffer.alloc(6 * 1024 * 1024, 'x');
+    const flood = () =>
+      Promise.all(
+        Array.from({ length: 8 }, () =>
+          fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then((r) => r.status),
+        ),
+      );
+    // The first flood warms the socket buffers up; if bodies were kept, each flood would add 48 MB.
+    expect(await flood()).toEqual(Array(8).fill(413));
+    const before = server.rss();
+    expect(await flood()).toEqual(Array(8).fill(413));
+    expect(await flood()).toEqual(Array(8).fill(413));
+    expect(server.rss() - before).toBeLessThan(24 * 1024 * 1024);
+  } finally {
+    await server.stop();
+  }
 });
 
 test('a client that sends its body too slowly is cut off (REQUEST_TIMEOUT_MS) instead of being held open', async () => {
