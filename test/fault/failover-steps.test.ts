@@ -171,8 +171,10 @@ test.each([
       expect(await ids(node)).toEqual([1, 3]);
       expect(await nodes.prepared(node)).toEqual([]);
     }
+    // Run once more: it is the leader now, which is not a follower to promote.
     const again = await gql(server.url, PROMOTE, { node: rerunWith }, ADMIN_HEADERS);
-    expect(again.data!.promote).toMatchObject({ epoch, changed: false });
+    expect(errorCode(again)).toBe('BAD_USER_INPUT');
+    expect(again.errors![0].message).toMatch(new RegExp(`"${rerunWith}" is the leader already \\(epoch ${epoch}\\)`));
   } finally {
     await server.stop();
   }

@@ -118,8 +118,12 @@ export class Promoter {
     );
     const recorded = probes.find((p) => p.reachable && String(p.epoch) === record.epoch && p.leader === record.leader)!;
     const epoch = BigInt(record.epoch);
-    if (record.leader === name && record.state === 'active')
+    if (record.leader === name && record.state === 'active') {
+      if (cluster.leader.name === name && cluster.epoch === epoch)
+        throw badInput('node', `"${name}" is the leader already (epoch ${epoch}); name a follower`);
+      // Promoted already, by a run that died before it answered or by another server: follow it.
       return this.finish(name, epoch, recorded.previous ?? name, probes, started, false);
+    }
     const resuming = record.leader === name && record.state === 'promoting';
     const newEpoch = resuming ? epoch : epoch + 1n;
     const previous = (resuming ? recorded.previous : record.leader) ?? cluster.leader.name;
@@ -157,7 +161,8 @@ export class Promoter {
     await inTransaction(node.pool, async (client) => {
       await rows(client, activateEpoch(newEpoch, name));
       await rows(client, startEpochPositions(newEpoch));
-      await rows(client, clearDivergenceMark());
+      // Only the mark allowDataLoss overrode: one written since the probe is left for whoever wrote it.
+      if (allowDataLoss && candidate.mark) await rows(client, clearDivergenceMark());
     });
     for (const other of claimed) if (other !== node) await rows(other.pool, activateEpoch(newEpoch, name)).catch(() => undefined);
     const result = this.finish(name, newEpoch, previous, probes, started, true, {

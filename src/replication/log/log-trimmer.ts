@@ -13,6 +13,7 @@ import {
   raiseTrimPoint,
   raiseWatermark,
   setDivergenceMark,
+  checkEpochSql,
 } from '../sql/statements';
 
 /**
@@ -28,6 +29,8 @@ import {
 export class LogTrimmer {
   private pending: { horizon: bigint; xmax: string } | undefined;
   private settled = 0n;
+  /** The epoch and leader the horizon was read from: a promotion starts it over. */
+  private term = '';
 
   constructor(
     private readonly cluster: Cluster,
@@ -37,6 +40,13 @@ export class LogTrimmer {
 
   /** One round: move the settled horizon, then the followers' watermarks, then trim. */
   async round(): Promise<void> {
+    const term = `${this.cluster.epoch}:${this.cluster.leader.name}`;
+    if (term !== this.term) {
+      // Positions and transaction ids of another leader say nothing about this one.
+      this.term = term;
+      this.pending = undefined;
+      this.settled = 0n;
+    }
     await this.advanceHorizon();
     for (const follower of this.cluster.followers) {
       if (follower.state.kind === 'IN_SYNC') await this.advanceWatermark(follower).catch(() => undefined);
@@ -90,24 +100,32 @@ export class LogTrimmer {
     const laggingFloor = lagging.length === 0 ? this.settled : max(min(lagging.map((f) => f.watermark)), bound);
     const upto = min([this.settled, laggingFloor, ...inSync.map((f) => f.watermark)]);
     if (upto <= 0n) return;
-    // A follower trimmed past can no longer catch up: marked on the node, where reachable, so that
-    // no promotion picks it (one that cannot be marked is refused by promote anyway: its watermark
-    // is below the trim point every other node records).
+    // A follower trimmed past can no longer catch up: it leaves the write set (NEEDS_RESYNC) only
+    // once marked on the node, so that no promotion picks it after writes went on without it. One
+    // that cannot be marked stays where it is (in sync mode all, still a target).
+    const marked = new Set<FollowerNode>();
     for (const follower of this.cluster.followers.filter((f) => f.watermark < upto)) {
       const reason = `the log no longer holds what it lacks (trimmed up to ${upto})`;
-      await rows(follower.pool, setDivergenceMark(reason, 'rebuilding')).catch(() => undefined);
+      await rows(follower.pool, setDivergenceMark(reason, 'rebuilding')).then(
+        () => marked.add(follower),
+        () => undefined,
+      );
     }
     // One transaction: a trim point below what is deleted would let catch-up skip a deleted entry.
-    const deleted = await inTransaction(this.cluster.leader.pool, async (client) => {
+    const { leader, epoch } = this.cluster;
+    const deleted = await inTransaction(leader.pool, async (client) => {
+      // Only an active leader of this epoch trims: a promotion in progress still needs every log.
+      await client.query(checkEpochSql(epoch, leader.name, true));
       const result = await client.query(deleteLogUpTo(upto));
       await rows(client, raiseTrimPoint(upto));
       return result.rowCount ?? 0;
     });
     for (const follower of this.cluster.followers) {
-      if (follower.watermark < upto)
-        transition(follower, { kind: 'log-trimmed', reason: `the log no longer holds what it lacks (trimmed up to ${upto})` }, this.log);
-      // Followers keep the log too (a promoted one serves catch-up from it), trimmed to the same point.
-      else await this.trimFollowerLog(follower, upto).catch(() => undefined);
+      if (follower.watermark < upto) {
+        if (marked.has(follower))
+          transition(follower, { kind: 'log-trimmed', reason: `the log no longer holds what it lacks (trimmed up to ${upto})` }, this.log);
+        // Followers keep the log too (a promoted one serves catch-up from it), trimmed to the same point.
+      } else await this.trimFollowerLog(follower, upto).catch(() => undefined);
     }
     if (deleted > 0) this.log.debug({ upto: upto.toString(), deleted }, 'log trimmed');
   }

@@ -55,6 +55,7 @@ export class CatchUp {
    * it DIVERGED: catch-up applies in position order, so the follower holds rows the leader did not.
    */
   async rejoin(follower: FollowerNode, options: RejoinOptions = {}): Promise<void> {
+    this.stillFollower(follower);
     const from = follower.state;
     if (from.kind === 'DIVERGED' && !options.rebuild)
       throw new Error(`${follower.name} has diverged: only a rebuild (resyncNode) brings it back`);
@@ -87,13 +88,17 @@ export class CatchUp {
         // writes, so no promotion may pick it, even one run by another server after this one dies.
         await rows(follower.pool, setDivergenceMark(reason, 'rebuilding'));
         // Under the gate: no commit in flight still counts it as a target when the rebuild starts.
-        await this.gate.exclusive(async () => transition(follower, { kind: 'rebuild-started', reason }, this.log));
+        await this.gate.exclusive(async () => {
+          this.stillFollower(follower);
+          transition(follower, { kind: 'rebuild-started', reason }, this.log);
+        });
         await resync(this.cluster, follower, this.log);
         rebuilt = true;
       }
       transition(follower, { kind: 'catch-up-started' }, this.log);
       const replayed = await this.replay(follower);
       const last = await this.gate.exclusive(async () => {
+        this.stillFollower(follower);
         const n = await this.replay(follower);
         if (follower.state.kind !== 'CATCHING_UP') throw new Error(`it became ${follower.state.kind} while catching up`);
         // It lacks nothing and takes every write from here on: fit to be promoted again.
@@ -116,6 +121,15 @@ export class CatchUp {
       }
       throw error;
     }
+  }
+
+  /**
+   * Stops a rejoin whose node is no longer this follower: a promotion (this server's, or one it
+   * followed) made it the leader, or replaced its object meanwhile. Rebuilding a node from itself
+   * would replace its tables with an older snapshot of its own.
+   */
+  private stillFollower(follower: FollowerNode): void {
+    if (!this.cluster.followers.includes(follower)) throw new Error(`${follower.name} is no longer this follower (the roles moved)`);
   }
 
   /**

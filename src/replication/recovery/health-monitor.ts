@@ -96,6 +96,8 @@ export class HealthMonitor {
       let epoch: string;
       let leader: string | null;
       ({ diverged, epoch, leader } = await withTimeout(row(node.pool, healthCheck()), this.options.timeoutMs));
+      // A promotion moved the roles while this check ran: this object is not the node's any more.
+      if (!this.cluster.nodes.includes(node)) return;
       node.lastContact = new Date();
       node.recordedEpoch = BigInt(epoch);
       if (node.recordedEpoch > this.cluster.epoch && leader !== null) {
@@ -103,7 +105,7 @@ export class HealthMonitor {
         return;
       }
     } catch (error) {
-      transition(node, { kind: 'unreachable', reason: describeFailure(error) }, this.log);
+      if (this.cluster.nodes.includes(node)) transition(node, { kind: 'unreachable', reason: describeFailure(error) }, this.log);
       return;
     }
     if (node.role === 'LEADER') {

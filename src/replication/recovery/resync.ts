@@ -29,6 +29,9 @@ const LOG_TABLE = 'syncrep_log';
  */
 export async function resync(cluster: Cluster, follower: FollowerNode, log: Logger): Promise<void> {
   const { leader, epoch } = cluster;
+  if (!cluster.followers.includes(follower) || follower.name === leader.name) {
+    throw new Error(`${follower.name} is not a follower of ${leader.name} any more: not rebuilt`);
+  }
   const tables = [...leader.dataSource.entityMetadatas.map((metadata) => metadata.tableName), LOG_TABLE];
   const snapshot = await inTransaction(
     leader.pool,

@@ -70,11 +70,11 @@ export const logEntries = (positions: string[]) =>
     [positions],
   );
 
-/** Whether the leader logged `gid` (the decision "commit"), and whether it still leads `epoch` (else its log decides nothing). */
+/** Whether the leader logged `gid` (the decision "commit"), and whether it actively leads `epoch` (else its log decides nothing yet). */
 export const isDecided = (gid: string, epoch: bigint, leader: string) =>
   statement<{ decided: boolean; current: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM syncrep_log WHERE gid = $1) AS decided,
-            EXISTS (SELECT 1 FROM syncrep_epoch WHERE epoch = $2 AND leader = $3) AS current`,
+            EXISTS (SELECT 1 FROM syncrep_epoch WHERE epoch = $2 AND leader = $3 AND state = 'active') AS current`,
     [gid, epoch.toString(), leader],
   );
 
