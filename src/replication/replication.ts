@@ -38,7 +38,7 @@ export interface ReplicationLayer {
  * node only for a cluster that never had a promotion).
  */
 export function openCluster(sources: NodeSource[], log: Logger): Promise<Cluster> {
-  return Cluster.open(sources, log, (opened) => settleInitialLeader(opened, log));
+  return Cluster.open(sources, log, (reachable, configured) => settleInitialLeader(reachable, configured, log));
 }
 
 /**
@@ -52,7 +52,8 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
   const metrics = new WriteMetrics();
   registerNodeMetrics(metrics.registry, cluster);
   const liveness = new InstanceLiveness(cluster, gids.instance);
-  await liveness.hold();
+  // A leader down at startup gets this server's presence session once it answers (each health round).
+  if (cluster.leader.state.kind === 'UP') await liveness.hold();
   const inDoubt = new InDoubtResolver(cluster, { inFlight, gids, liveness }, log);
   const catchUp = new CatchUp(cluster, gate, inDoubt, settings.catchupBatch, log);
   const policy = new SyncPolicy(settings.sync);
@@ -100,8 +101,13 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
 
   const service = new ReplicationService(cluster, batcher, log, { verifier, monitor, promoter }, policy);
 
-  await inDoubt.resolve(cluster.leader);
-  for (const follower of cluster.followers) await catchUp.rejoin(follower);
+  // With the leader down there is nothing to settle from or catch up with: the monitor does it
+  // once it answers (or a promotion moves the role).
+  if (cluster.leader.state.kind === 'UP') {
+    await inDoubt.resolve(cluster.leader);
+    // A follower not reached at startup is left to the monitor, which connects it once it answers.
+    for (const follower of cluster.followers) if (follower.dataSource.isInitialized) await catchUp.rejoin(follower);
+  }
   monitor.start();
   verifier.start();
 

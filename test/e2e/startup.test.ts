@@ -19,13 +19,34 @@ test('a node with max_prepared_transactions = 0 stops startup, naming the node a
   await expect(started).rejects.toThrow(/node "follower-1" .* max_prepared_transactions = 0.*-c max_prepared_transactions=64/);
 });
 
-test('an unreachable node stops startup, naming it, without its password', async () => {
+test('a node that does not answer: the server starts with it DOWN, refusing writes in sync mode all, naming it', async () => {
   const port = await freePort();
-  const env = {
+  const app = await startServer(nodes, {
     REPLICATION_NODES: `${nodes.settings[0].name}=${nodes.settings[0].url},ghost=postgres://postgres:secret@127.0.0.1:${port}/employee`,
+  });
+  try {
+    const listed = await gql(app.url, '{ nodes { name role state } }');
+    expect(listed.data!.nodes).toEqual([
+      { name: 'leader', role: 'LEADER', state: 'UP' },
+      { name: 'ghost', role: 'FOLLOWER', state: 'DOWN' },
+    ]);
+    const refused = await gql(app.url, 'mutation { createEmployee(input: { id: 1, name: "G", salary: 1 }) { position } }');
+    expect(refused.errors![0].message).toMatch(/follower ghost is down.*nothing was written/);
+    expect(await nodes.query('leader', 'SELECT id FROM emp WHERE id = 1')).toEqual([]);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('no node answering stops startup, naming each, without passwords', async () => {
+  const [a, b] = [await freePort(), await freePort()];
+  const env = {
+    REPLICATION_NODES: `one=postgres://postgres:secret@127.0.0.1:${a}/employee,two=postgres://postgres:secret@127.0.0.1:${b}/employee`,
   };
   const started = startServer(nodes, env);
-  await expect(started).rejects.toThrow(/node "ghost" \(127\.0\.0\.1:\d+\/employee\) is unreachable: connection refused/);
+  await expect(started).rejects.toThrow(
+    /no node is reachable: node "one" \(127\.0\.0\.1:\d+\/employee\) is unreachable: connection refused.*node "two"/,
+  );
   await expect(started).rejects.not.toThrow(/secret/);
 });
 

@@ -62,7 +62,7 @@ function fits(balances: Map<number, number>, outcomes: Outcomes<{ from: number; 
 }
 
 test('bank: transfers under load, SIGKILL the leader, promote a follower: totals kept, every acknowledged transfer there; the old leader returns as a rebuilt follower', async () => {
-  const app = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+  let app = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
   try {
     const inputs = Array.from({ length: ACCOUNTS }, (_, i) => `{ id: ${i + 1}, name: "A${i + 1}", salary: 1000 }`).join(', ');
     expect((await gql(app.url, `mutation { createEmployees(inputs: [${inputs}]) { position } }`)).errors).toBeUndefined();
@@ -101,11 +101,24 @@ test('bank: transfers under load, SIGKILL the leader, promote a follower: totals
     const balances = new Map((await nodes.rows('follower-1')).map((r) => [r.id, r.salary]));
     expect(fits(balances, transfers.outcomes)).toBe(true);
 
+    // A server restarted while the old leader is still gone starts, reading the leader from the nodes.
+    await app.stop();
+    app = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+    const restarted = (await gql(app.url, '{ nodes { name role state clusterEpoch } }')).data!.nodes;
+    expect(restarted[0]).toMatchObject({ name: 'follower-1', role: 'LEADER', state: 'UP', clusterEpoch: '1' });
+    // Deposed and not rejoined since (the nodes' epoch record says so): out of the write set until rebuilt.
+    expect(restarted.find((n: { name: string }) => n.name === 'leader')).toMatchObject({ role: 'FOLLOWER', state: 'NEEDS_RESYNC' });
+    expect(
+      (await gql(app.url, 'mutation { createEmployee(input: { id: 98, name: "Restarted", salary: 1 }) { position } }')).errors,
+    ).toBeUndefined();
+
     // The old leader comes back at epoch 0: it is fenced, rebuilt, and follows; it never leads again.
     await nodes.node('leader').start();
     await waitRoles(app.url, 'follower-1', ['follower-2', 'leader']);
     await expectIdentical(['follower-1', 'follower-2', 'leader']);
     expect(await nodes.query('leader', 'SELECT epoch::text, leader FROM syncrep_epoch')).toEqual([{ epoch: '1', leader: 'follower-1' }]);
+    // Rebuilt and caught up: a server starting while it is down again no longer leaves it out of writes.
+    expect(await nodes.query('follower-1', 'SELECT previous FROM syncrep_epoch')).toEqual([{ previous: null }]);
     await expect(nodes.query('leader', "SELECT syncrep_check_epoch(0, 'leader', true)")).rejects.toMatchObject({ code: 'SR003' });
     const after = await gql(app.url, 'mutation { createEmployee(input: { id: 99, name: "After", salary: 1 }) { committedOn position } }');
     expect(after.data!.createEmployee.committedOn).toEqual(['follower-1', 'leader', 'follower-2']);

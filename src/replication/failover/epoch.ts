@@ -1,6 +1,7 @@
 import type { Logger } from '../../logger';
 import { StartupError } from '../../errors/startup-error';
 import type { Leadership, NodeSource } from '../nodes/cluster';
+import type { NodeSettings } from '../../config/settings';
 import { row, rows } from '../sql/sql';
 import { epochRow, recordInitialLeader, type EpochRow } from '../sql/statements';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
@@ -20,17 +21,16 @@ export function epochOf(position: bigint): bigint {
  * configured node as epoch 0's leader on every node, once. Fails, naming the fix, when the nodes
  * name a leader REPLICATION_NODES does not list.
  */
-export async function settleInitialLeader(sources: NodeSource[], log: Logger): Promise<Leadership> {
+export async function settleInitialLeader(sources: NodeSource[], configured: NodeSettings[], log: Logger): Promise<Leadership> {
   const poolOf = (s: NodeSource) => (s.dataSource.driver as PostgresDriver).master as Pool;
   let found = await Promise.all(sources.map(async (s) => ({ name: s.node.name, row: await row(poolOf(s), epochRow()) })));
-  if (found.some((f) => f.row.epoch === '0' && f.row.leader === null)) {
-    const initial = found.find((f) => f.row.epoch === '0' && f.row.leader !== null)?.row.leader ?? sources[0].node.name;
-    await Promise.all(sources.map((s) => rows(poolOf(s), recordInitialLeader(initial))));
+  if (found.some((f) => f.row.epoch === '0' && f.row.leader !== configured[0].name)) {
+    await Promise.all(sources.map((s) => rows(poolOf(s), recordInitialLeader(configured[0].name))));
     found = await Promise.all(sources.map(async (s) => ({ name: s.node.name, row: await row(poolOf(s), epochRow()) })));
   }
   const chosen = highest(found.map((f) => f.row));
   const leader = chosen.leader!;
-  if (!sources.some((s) => s.node.name === leader)) {
+  if (!configured.some((node) => node.name === leader)) {
     throw new StartupError(
       `the nodes record "${leader}" as the leader of epoch ${chosen.epoch}, but REPLICATION_NODES does not list it: ` +
         `add ${leader} (with its URL) to REPLICATION_NODES`,
@@ -42,7 +42,8 @@ export async function settleInitialLeader(sources: NodeSource[], log: Logger): P
       `a promotion of ${leader} was left unfinished: writes fail until promote(node: "${leader}") is run again`,
     );
   }
-  return { epoch: BigInt(chosen.epoch), leader, byNode: new Map(found.map((f) => [f.name, BigInt(f.row.epoch)])) };
+  const deposed = found.find((f) => f.row.epoch === chosen.epoch && f.row.previous && f.row.previous !== leader)?.row.previous ?? undefined;
+  return { epoch: BigInt(chosen.epoch), leader, byNode: new Map(found.map((f) => [f.name, BigInt(f.row.epoch)])), deposed };
 }
 
 /** The record with the highest epoch; at equal epochs, a finished promotion's. */

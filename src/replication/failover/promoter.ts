@@ -129,7 +129,7 @@ export class Promoter {
     const previous = (resuming ? recorded.previous : record.leader) ?? cluster.leader.name;
     if (previous === name) throw badInput('node', `"${name}" is the leader already; name a follower`);
     const followers = probes.filter((p) => p.name !== previous);
-    const reasons = unsafeReasons(mode, candidate, followers);
+    const reasons = unsafeReasons(mode, candidate, followers, cluster.epoch);
     if (reasons.length > 0 && !allowDataLoss) {
       throw userError(
         ErrorCode.PromotionUnsafe,

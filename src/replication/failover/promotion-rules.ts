@@ -36,9 +36,11 @@ export function promotionThreshold(mode: SyncMode, followers: number): number {
 
 /**
  * Why promoting `candidate` could lose an acknowledged write, given what the probe found (empty:
- * it cannot). `followers` are the probes of every configured node but the deposed leader.
+ * it cannot). `followers` are the probes of every configured node but the deposed leader;
+ * `knownEpoch` the epoch this server knows of (a candidate behind it missed a promotion, even
+ * when no other node answers to say so).
  */
-export function unsafeReasons(mode: SyncMode, candidate: NodeProbe, followers: readonly NodeProbe[]): string[] {
+export function unsafeReasons(mode: SyncMode, candidate: NodeProbe, followers: readonly NodeProbe[], knownEpoch = 0n): string[] {
   const reasons: string[] = [];
   const threshold = promotionThreshold(mode, followers.length);
   const reached = followers.filter((f) => f.reachable);
@@ -51,7 +53,7 @@ export function unsafeReasons(mode: SyncMode, candidate: NodeProbe, followers: r
   if (candidate.mark === 'rebuilding') reasons.push(`${candidate.name} is marked as being rebuilt: it may lack acknowledged writes`);
   if (candidate.mark === 'diverged') reasons.push(`${candidate.name} is marked diverged: it holds rows the leader did not`);
   if (candidate.unfitHere) reasons.push(`${candidate.name} ${candidate.unfitHere}`);
-  const newest = followers.reduce((max, f) => ((f.epoch ?? 0n) > max ? (f.epoch ?? 0n) : max), 0n);
+  const newest = followers.reduce((max, f) => ((f.epoch ?? 0n) > max ? (f.epoch ?? 0n) : max), knownEpoch);
   if ((candidate.epoch ?? 0n) < newest) {
     reasons.push(`${candidate.name} is at epoch ${candidate.epoch}, others at ${newest}: a promotion did not reach it`);
   }

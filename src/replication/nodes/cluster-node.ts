@@ -3,6 +3,13 @@ import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { FollowerState, LeaderState } from './node-state';
 
+/** The pool of a node not reached since startup: every connection attempt fails, asynchronously, as a refused one would. */
+const UNREACHED = {
+  totalCount: 0,
+  connect: () => Promise.reject(new Error('connection failed: not reached since startup')),
+  query: () => Promise.reject(new Error('connection failed: not reached since startup')),
+} as unknown as Pool;
+
 /** What every node has: a name, its TypeORM DataSource and what the server last saw of it. */
 abstract class NodeBase {
   lastError: string | undefined;
@@ -30,7 +37,8 @@ abstract class NodeBase {
 
   /** The pg pool TypeORM created for this node; the write path uses it directly to save round trips. */
   get pool(): Pool {
-    return (this.dataSource.driver as PostgresDriver).master as Pool;
+    // Not reached since startup: every call fails as a lost connection would, until the monitor connects it.
+    return ((this.dataSource.driver as PostgresDriver).master as Pool | undefined) ?? UNREACHED;
   }
 }
 

@@ -21,8 +21,10 @@ export interface NodeSource {
 export interface Leadership {
   epoch: bigint;
   leader: string;
-  /** The epoch each node has recorded. */
+  /** The epoch each reachable node has recorded. */
   byNode: Map<string, bigint>;
+  /** The leader the current epoch deposed, if no node records that it has rejoined since. */
+  deposed?: string;
 }
 
 /** Who leads and who follows, read at the moment of use (a promotion moves the roles). */
@@ -86,35 +88,64 @@ export class Cluster implements Roster {
 
   /**
    * Connects to every node, refuses nodes that cannot take part in two-phase commit, runs the
-   * migrations on each, and reads who leads from the nodes. Nothing is served until every node passed.
+   * migrations on each, and reads who leads from the nodes. A node that does not answer (refused,
+   * timed out) starts DOWN and is connected and migrated once it answers (`connect`): a node that
+   * is gone, such as a failed leader, must not keep the survivors from serving. A node that answers
+   * but cannot be used (wrong password or database, too old, no prepared transactions) stops
+   * startup, as does finding no node at all.
    */
-  static async open(sources: NodeSource[], log: Logger, leadership: (sources: NodeSource[]) => Promise<Leadership>): Promise<Cluster> {
+  static async open(
+    sources: NodeSource[],
+    log: Logger,
+    leadership: (reachable: NodeSource[], configured: NodeSettings[]) => Promise<Leadership>,
+  ): Promise<Cluster> {
     let versions: number[];
     let epochs: Leadership;
+    const down = new Map<string, string>();
     try {
-      versions = await Promise.all(sources.map(({ node, dataSource }) => prepareNode(node, dataSource)));
-      for (const { node, dataSource } of sources) {
+      const prepared = await Promise.allSettled(sources.map(({ node, dataSource }) => prepareNode(node, dataSource)));
+      prepared.forEach((result, i) => {
+        if (result.status === 'fulfilled') return;
+        if (!(result.reason instanceof NodeUnreachable)) throw result.reason;
+        down.set(sources[i].node.name, (result.reason).message);
+      });
+      if (down.size === sources.length) throw new StartupError(`no node is reachable: ${[...down.values()].join('; ')}`);
+      versions = prepared.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      const reachable = sources.filter((s) => !down.has(s.node.name));
+      for (const { node, dataSource } of reachable) {
         const ran = await dataSource.runMigrations({ transaction: 'each' });
         log.info({ node: node.name, migrations: ran.map((m) => m.name) }, 'node ready');
       }
-      epochs = await leadership(sources);
+      epochs = await leadership(
+        reachable,
+        sources.map((s) => s.node),
+      );
     } catch (error) {
       await Promise.all(sources.filter(({ dataSource }) => dataSource.isInitialized).map(({ dataSource }) => dataSource.destroy()));
       throw error;
     }
+    for (const [node, failure] of down)
+      log.error({ node, failure }, 'node unreachable at startup: it starts DOWN and joins once it answers');
     const leaderSource = sources.find((s) => s.node.name === epochs.leader)!;
     const leader = new LeaderNode(leaderSource.node.name, leaderSource.dataSource, leaderSource.node.url);
     const followers = sources
       .filter((s) => s !== leaderSource)
       .map((s) => {
         const follower = new FollowerNode(s.node.name, s.dataSource, s.node.url);
-        const recorded = epochs.byNode.get(s.node.name)!;
+        const recorded = epochs.byNode.get(s.node.name);
         follower.recordedEpoch = recorded;
+        const unreachable = down.get(s.node.name);
+        // Claimed (and marked) by the promotion, or at an older epoch: not promotable, so writes may
+        // go on without it (it would hold them back as DOWN in sync mode all). Rebuilt once it answers.
+        if (unreachable !== undefined && s.node.name === epochs.deposed) follower.state = staleEpochState(undefined, epochs.epoch);
+        else if (unreachable !== undefined) follower.state = { kind: 'DOWN', reason: unreachable };
         // Not reached by the promotion that made this epoch: it may hold writes no leader kept.
-        if (recorded < epochs.epoch) follower.state = staleEpochState(recorded, epochs.epoch);
+        else if (recorded !== undefined && recorded < epochs.epoch) follower.state = staleEpochState(recorded, epochs.epoch);
         return follower;
       });
     leader.recordedEpoch = epochs.byNode.get(leader.name);
+    const leaderDown = down.get(leader.name);
+    if (leaderDown !== undefined) leader.state = { kind: 'DOWN', reason: leaderDown };
     return new Cluster(
       { epoch: epochs.epoch, leader, followers },
       versions.every((v) => v >= 180000),
@@ -124,6 +155,14 @@ export class Cluster implements Roster {
 
   byName(name: string): PgNode | undefined {
     return this.nodes.find((node) => node.name === name);
+  }
+
+  /** Connects to, checks and migrates a node that did not answer at startup (a no-op once done). */
+  async connect(node: PgNode, log: Logger): Promise<void> {
+    if (node.dataSource.isInitialized) return;
+    await prepareNode({ name: node.name, url: node.url }, node.dataSource);
+    const ran = await node.dataSource.runMigrations({ transaction: 'each' });
+    log.info({ node: node.name, migrations: ran.map((m) => m.name) }, 'node reached for the first time since startup; ready');
   }
 
   /**
@@ -155,10 +194,15 @@ export class Cluster implements Roster {
   }
 }
 
-/** The state of a follower found at an older epoch than the cluster's. */
-export function staleEpochState(recorded: bigint, epoch: bigint): FollowerState {
+/** The state of a follower found at an older epoch than the cluster's (undefined: the deposed leader, not reached). */
+export function staleEpochState(recorded: bigint | undefined, epoch: bigint): FollowerState {
+  if (recorded === undefined)
+    return { kind: 'NEEDS_RESYNC', reason: `the leader epoch ${epoch} deposed, not rejoined since: rebuilt before it rejoins` };
   return { kind: 'NEEDS_RESYNC', reason: `it is at epoch ${recorded}, the cluster at ${epoch}: rebuilt before it rejoins` };
 }
+
+/** A node that did not answer at all (refused, timed out): it may come back. */
+class NodeUnreachable extends StartupError {}
 
 /** Connects and checks one node; returns its server_version_num. */
 async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<number> {
@@ -166,9 +210,9 @@ async function prepareNode(node: NodeSettings, dataSource: DataSource): Promise<
   try {
     await dataSource.initialize();
   } catch (error) {
-    throw new StartupError(
-      `node "${node.name}" (${where}) is unreachable: ${reason(error)}. Check REPLICATION_NODES and that the server is running.`,
-    );
+    const why = reason(error);
+    const message = `node "${node.name}" (${where}) is unreachable: ${why}. Check REPLICATION_NODES and that the server is running.`;
+    throw why === 'connection refused' || why === 'connection timed out' ? new NodeUnreachable(message) : new StartupError(message);
   }
   listenForErrorsOnEveryClient((dataSource.driver as PostgresDriver).master as Pool);
   const version = Number(await setting(dataSource, 'server_version_num'));

@@ -15,6 +15,7 @@ import {
   divergenceMark,
   epochRow,
   followEpoch,
+  forgetDeposed,
   logEntries,
   setDivergenceMark,
   trimPoint,
@@ -103,6 +104,7 @@ export class CatchUp {
         if (follower.state.kind !== 'CATCHING_UP') throw new Error(`it became ${follower.state.kind} while catching up`);
         // It lacks nothing and takes every write from here on: fit to be promoted again.
         await rows(follower.pool, clearRebuildingMark());
+        if (rebuilt) await this.forgetDeposed(follower);
         // Refused when something else happened to it meanwhile (a failed write made it DOWN, say).
         if (!transition(follower, { kind: 'caught-up' }, this.log)) throw new Error(`it became ${follower.state.kind} while catching up`);
         return n;
@@ -121,6 +123,11 @@ export class CatchUp {
       }
       throw error;
     }
+  }
+
+  /** Records on every node that a rebuilt follower (a deposed leader, say) has rejoined: see Leadership.deposed. */
+  private async forgetDeposed(follower: FollowerNode): Promise<void> {
+    await Promise.all(this.cluster.nodes.map((node) => rows(node.pool, forgetDeposed(follower.name)).catch(() => undefined)));
   }
 
   /**

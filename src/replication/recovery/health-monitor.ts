@@ -93,6 +93,7 @@ export class HealthMonitor {
   private async check(node: PgNode): Promise<void> {
     let diverged: string | null;
     try {
+      await this.cluster.connect(node, this.log);
       let epoch: string;
       let leader: string | null;
       ({ diverged, epoch, leader } = await withTimeout(row(node.pool, healthCheck()), this.options.timeoutMs));

@@ -207,13 +207,17 @@ export interface EpochRow {
   epoch: string;
   leader: string | null;
   state: 'active' | 'promoting';
+  /** The leader this epoch deposed, until it has been rebuilt and caught up. */
+  previous?: string | null;
 }
 
-export const epochRow = () => statement<EpochRow>('SELECT epoch::text, leader, state FROM syncrep_epoch');
+export const epochRow = () => statement<EpochRow>('SELECT epoch::text, leader, state, previous FROM syncrep_epoch');
+
+/** The deposed leader has been rebuilt and caught up: a server starting while it is down need not exclude it. */
+export const forgetDeposed = (name: string) => statement<never>('UPDATE syncrep_epoch SET previous = NULL WHERE previous = $1', [name]);
 
 /** What a promotion reads of each node before it changes anything. */
 export interface ProbeRow extends EpochRow {
-  previous: string | null;
   mark: 'diverged' | 'rebuilding' | null;
   watermark: string;
   trimmed: string;
@@ -239,9 +243,15 @@ export const committedAmong = (positions: string[]) =>
     [positions],
   );
 
-/** Epoch 0's leader is the first configured node, recorded once on every node (never over another). */
+/**
+ * Until a first promotion, the leader is the first configured node, whatever name an earlier
+ * configuration gave it: epoch 0's record follows REPLICATION_NODES. From epoch 1 on, the nodes' record rules.
+ */
 export const recordInitialLeader = (leader: string) =>
-  statement<never>('UPDATE syncrep_epoch SET leader = $1, updated_at = clock_timestamp() WHERE epoch = 0 AND leader IS NULL', [leader]);
+  statement<never>(
+    'UPDATE syncrep_epoch SET leader = $1, updated_at = clock_timestamp() WHERE epoch = 0 AND leader IS DISTINCT FROM $1',
+    [leader],
+  );
 
 /**
  * SQL, inlined into the leader's commit message (`lead`) and every follower apply, that raises
