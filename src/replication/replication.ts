@@ -4,6 +4,7 @@ import { registerNodeMetrics } from './nodes/node-metrics';
 import { WriteMetrics } from './write/write-metrics';
 import { CatchUp } from './recovery/catch-up';
 import { Cluster, type NodeSource } from './nodes/cluster';
+import { describeFailure } from './sql/sql';
 import { settleInitialLeader } from './failover/epoch';
 import type { GidSource } from './write/gid';
 import { InstanceLiveness } from './recovery/instance-liveness';
@@ -106,7 +107,13 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
   if (cluster.leader.state.kind === 'UP') {
     await inDoubt.resolve(cluster.leader);
     // A follower not reached at startup is left to the monitor, which connects it once it answers.
-    for (const follower of cluster.followers) if (follower.dataSource.isInitialized) await catchUp.rejoin(follower);
+    // One that cannot rejoin now (a promotion left unfinished, say) is retried by the monitor.
+    for (const follower of cluster.followers) {
+      if (!follower.dataSource.isInitialized) continue;
+      await catchUp
+        .rejoin(follower)
+        .catch((error) => log.warn({ node: follower.name, failure: describeFailure(error) }, 'rejoin at startup failed; retrying'));
+    }
   }
   monitor.start();
   verifier.start();

@@ -126,7 +126,9 @@ export class Promoter {
     }
     const resuming = record.leader === name && record.state === 'promoting';
     const newEpoch = resuming ? epoch : epoch + 1n;
-    const previous = (resuming ? recorded.previous : record.leader) ?? cluster.leader.name;
+    // Whom this epoch deposes: recorded by the claims (a rerun finds it there), else this server's leader.
+    const claimedPrevious = probes.find((p) => p.reachable && p.epoch === epoch && p.previous && p.previous !== name)?.previous;
+    const previous = (resuming ? claimedPrevious : record.leader) ?? (cluster.leader.name !== name ? cluster.leader.name : '');
     if (previous === name) throw badInput('node', `"${name}" is the leader already; name a follower`);
     const followers = probes.filter((p) => p.name !== previous);
     const reasons = unsafeReasons(mode, candidate, followers, cluster.epoch);

@@ -13,7 +13,7 @@ import {
   raiseTrimPoint,
   raiseWatermark,
   setDivergenceMark,
-  checkEpochSql,
+  leadsActively,
 } from '../sql/statements';
 
 /**
@@ -115,7 +115,8 @@ export class LogTrimmer {
     const { leader, epoch } = this.cluster;
     const deleted = await inTransaction(leader.pool, async (client) => {
       // Only an active leader of this epoch trims: a promotion in progress still needs every log.
-      await client.query(checkEpochSql(epoch, leader.name, true));
+      // (No row lock: this transaction must not hold up a promotion's claim, nor wait with it.)
+      if ((await rows(client, leadsActively(epoch, leader.name))).length === 0) throw new Error('the leader is not active at this epoch');
       const result = await client.query(deleteLogUpTo(upto));
       await rows(client, raiseTrimPoint(upto));
       return result.rowCount ?? 0;

@@ -107,7 +107,7 @@ export class Cluster implements Roster {
       prepared.forEach((result, i) => {
         if (result.status === 'fulfilled') return;
         if (!(result.reason instanceof NodeUnreachable)) throw result.reason;
-        down.set(sources[i].node.name, (result.reason).message);
+        down.set(sources[i].node.name, result.reason.message);
       });
       if (down.size === sources.length) throw new StartupError(`no node is reachable: ${[...down.values()].join('; ')}`);
       versions = prepared.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));

@@ -67,6 +67,7 @@ export class CatchUp {
       const [mark] = await rows(follower.pool, divergenceMark());
       if (mark?.kind === 'diverged' && !options.rebuild)
         return await markDiverged(follower, `marked diverged on the node: ${mark.reason}`, this.log);
+      await this.leaderActive();
       const stale = await this.fenceIfStale(follower);
       await this.inDoubt.resolve(follower);
       const { upto: watermark } = await row(follower.pool, watermarkOf());
@@ -122,6 +123,20 @@ export class CatchUp {
         transition(follower, { kind: 'catch-up-failed', reason: `catch-up failed: ${failure}` }, this.log);
       }
       throw error;
+    }
+  }
+
+  /**
+   * Nothing catches up from a leader that is not the active one of this server's epoch: one a
+   * promotion claimed but has not activated yet lacks what the promotion will give it.
+   */
+  private async leaderActive(): Promise<void> {
+    const { leader, epoch } = this.cluster;
+    const recorded = await row(leader.pool, epochRow());
+    if (recorded.epoch !== epoch.toString() || recorded.leader !== leader.name || recorded.state !== 'active') {
+      throw new Error(
+        `the leader ${leader.name} is not active at epoch ${epoch} (a promotion is unfinished): nothing to catch up from yet`,
+      );
     }
   }
 

@@ -38,8 +38,10 @@ export async function resync(cluster: Cluster, follower: FollowerNode, log: Logg
     async (client) => {
       // A snapshot of a deposed leader must never become a follower's rows.
       const recorded = await row(client, epochRow());
-      if (recorded.epoch !== epoch.toString() || recorded.leader !== leader.name) {
-        throw new Error(`${leader.name} is at epoch ${recorded.epoch} led by ${recorded.leader}, not this server's epoch ${epoch}`);
+      if (recorded.epoch !== epoch.toString() || recorded.leader !== leader.name || recorded.state !== 'active') {
+        throw new Error(
+          `${leader.name} is at epoch ${recorded.epoch} led by ${recorded.leader} (${recorded.state}), not the active leader of epoch ${epoch}`,
+        );
       }
       const tableRows = new Map<string, string>();
       for (const table of tables) tableRows.set(table, (await row(client, tableAsJson(table))).rows);

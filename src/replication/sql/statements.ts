@@ -248,10 +248,9 @@ export const committedAmong = (positions: string[]) =>
  * configuration gave it: epoch 0's record follows REPLICATION_NODES. From epoch 1 on, the nodes' record rules.
  */
 export const recordInitialLeader = (leader: string) =>
-  statement<never>(
-    'UPDATE syncrep_epoch SET leader = $1, updated_at = clock_timestamp() WHERE epoch = 0 AND leader IS DISTINCT FROM $1',
-    [leader],
-  );
+  statement<never>('UPDATE syncrep_epoch SET leader = $1, updated_at = clock_timestamp() WHERE epoch = 0 AND leader IS DISTINCT FROM $1', [
+    leader,
+  ]);
 
 /**
  * SQL, inlined into the leader's commit message (`lead`) and every follower apply, that raises
@@ -274,6 +273,13 @@ export const claimEpoch = (epoch: bigint, leader: string) =>
       WHERE epoch < $1 OR (epoch = $1 AND leader = $2) RETURNING state`,
     [epoch.toString(), leader],
   );
+
+/** A row when the node actively leads `epoch` (read without a lock). */
+export const leadsActively = (epoch: bigint, leader: string) =>
+  statement<{ yes: number }>(`SELECT 1 AS yes FROM syncrep_epoch WHERE epoch = $1 AND leader = $2 AND state = 'active'`, [
+    epoch.toString(),
+    leader,
+  ]);
 
 /** Makes a claimed new leader able to decide writes (the last step of a promotion). */
 export const activateEpoch = (epoch: bigint, leader: string) =>
