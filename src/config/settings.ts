@@ -115,7 +115,7 @@ export interface Settings {
   failoverAfterMs: number | undefined;
   /**
    * Seeds the tutorial's two rows (101 John, 102 Sam) through the write path at startup when the
-   * cluster is empty: no employee and nothing in the leader's log (`SEED_EXAMPLE_ROWS=true|false`;
+   * cluster is new: no employee and no write ever taken (the position sequence unused) (`SEED_EXAMPLE_ROWS=true|false`;
    * default on for the embedded cluster, off with `REPLICATION_NODES`: those are someone else's data).
    */
   seedExampleRows: boolean;

@@ -11,7 +11,7 @@ import { transition } from './nodes/transitions';
 import { tableShape, writeTarget, type Mutation, type WriteTarget } from './write/mutation';
 import { ReadRouter, type ReadTarget } from './read-router';
 import { describeFailure, isServerError, publicFailure, row, rows } from './sql/sql';
-import { lags as lagsOf, logIsEmpty } from './sql/statements';
+import { lags as lagsOf, positionsNeverTaken } from './sql/statements';
 import type { SyncPolicy } from './write/sync-policy';
 import type { WriteBatcher } from './write/write-batcher';
 import type { WriteOutcome } from './write/write-outcome';
@@ -173,11 +173,15 @@ export class ReplicationService {
     throw badInput('node', rule);
   }
 
-  /** True when the leader holds no row of `entity`'s table and has logged no write: a new cluster (for seeding). */
+  /**
+   * True when the leader holds no row of `entity`'s table and has never taken a replication
+   * position: a new cluster (for seeding). Not "the log is empty": the trimmer empties it, and a
+   * cluster whose rows were all deleted must stay empty.
+   */
   async isFresh(entity: EntityTarget<ObjectLiteral>): Promise<boolean> {
     const { leader } = this.cluster;
     if (await leader.dataSource.getRepository(entity).exists()) return false;
-    return (await row(leader.pool, logIsEmpty())).empty;
+    return (await row(leader.pool, positionsNeverTaken())).fresh;
   }
 
   /** An entity's table as mutations write to it: its shape from TypeORM's metadata, and the leader's SQL. */

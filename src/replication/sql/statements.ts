@@ -78,7 +78,11 @@ export const isDecided = (gid: string, epoch: bigint, leader: string) =>
     [gid, epoch.toString(), leader],
   );
 
-export const logIsEmpty = () => statement<{ empty: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM syncrep_log) AS empty');
+/**
+ * Whether the leader never took a replication position: no write ever committed or even started
+ * on this cluster. Unlike an empty log, this survives trimming (the trimmer empties the log).
+ */
+export const positionsNeverTaken = () => statement<{ fresh: boolean }>('SELECT NOT is_called AS fresh FROM syncrep_position');
 
 /** The leader's highest logged position, and per follower (by its applied position) how many it lacks and since when. */
 export const lags = (applied: bigint[]) =>
