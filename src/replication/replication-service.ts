@@ -10,18 +10,11 @@ import type { FollowerNode, PgNode } from './nodes/cluster-node';
 import { transition } from './nodes/transitions';
 import { tableShape, writeTarget, type Mutation, type WriteTarget } from './write/mutation';
 import { ReadRouter, type ReadTarget } from './read-router';
-import { describeFailure, isServerError, publicFailure, row, rows } from './sql/sql';
-import { lags as lagsOf, positionsNeverTaken } from './sql/statements';
+import { describeFailure, isServerError, publicFailure, row } from './sql/sql';
+import { positionsNeverTaken } from './sql/statements';
 import type { SyncPolicy } from './write/sync-policy';
 import type { WriteBatcher } from './write/write-batcher';
 import type { WriteOutcome } from './write/write-outcome';
-
-/** How far a node is behind the leader. */
-export interface NodeLag {
-  applied: bigint;
-  positions: number;
-  ms: number;
-}
 
 /** Whether this server can take writes in its sync mode now, why not, and every node's state. */
 export interface Readiness {
@@ -98,30 +91,12 @@ export class ReplicationService {
     return { ready: reasons.length === 0, reasons, nodes };
   }
 
-  /** Every node with its role and state, leader first. */
+  /**
+   * Every node with its role and state, leader first, and what the health monitor last measured of
+   * it (position, lag, each with its time): reading them asks no node.
+   */
   nodes(): readonly PgNode[] {
     return this.cluster.nodes;
-  }
-
-  /**
-   * Applied position and lag of every node, from the leader's log: how many committed positions a
-   * follower lacks and how long ago the oldest of them committed. Empty when the leader is unreachable.
-   */
-  async lags(): Promise<Map<string, NodeLag>> {
-    const lags = new Map<string, NodeLag>();
-    try {
-      // One round trip: the leader's position, then each follower's count and age of what it lacks.
-      const followers = this.cluster.followers;
-      const found = await rows(this.cluster.leader.pool, lagsOf([0n, ...followers.map((f) => f.appliedPosition)]));
-      lags.set(this.cluster.leader.name, { applied: BigInt(found[0].max), positions: 0, ms: 0 });
-      followers.forEach((follower, index) => {
-        const { positions, ms } = found[index + 1];
-        lags.set(follower.name, { applied: follower.appliedPosition, positions, ms });
-      });
-    } catch {
-      // The leader's state already says why; the node list is still worth showing.
-    }
-    return lags;
   }
 
   /** Compares every in-sync (or diverged) follower with the leader; see consistency.ts. */

@@ -84,16 +84,19 @@ export const isDecided = (gid: string, epoch: bigint, leader: string) =>
  */
 export const positionsNeverTaken = () => statement<{ fresh: boolean }>('SELECT NOT is_called AS fresh FROM syncrep_position');
 
-/** The leader's highest logged position, and per follower (by its applied position) how many it lacks and since when. */
-export const lags = (applied: bigint[]) =>
-  statement<{ i: number; positions: number; ms: number; max: string }>(
+/**
+ * Per follower (by its highest applied position), how many of the leader's committed positions
+ * above it, up to `upto` (the leader's position read in the same health round), it lacks, and
+ * how long ago the oldest of them committed.
+ */
+export const lags = (applied: bigint[], upto: bigint) =>
+  statement<{ i: number; positions: number; ms: number }>(
     `SELECT f.i, count(l.position)::int AS positions,
-            coalesce(extract(epoch FROM clock_timestamp() - min(l.committed_at)) * 1000, 0)::int AS ms,
-            (SELECT coalesce(max(position), 0) FROM syncrep_log)::text AS max
+            coalesce(extract(epoch FROM clock_timestamp() - min(l.committed_at)) * 1000, 0)::int AS ms
        FROM unnest($1::bigint[]) WITH ORDINALITY AS f(applied, i)
-       LEFT JOIN syncrep_log l ON l.position > f.applied
+       LEFT JOIN syncrep_log l ON l.position > f.applied AND l.position <= $2
       GROUP BY f.i ORDER BY f.i`,
-    [applied.map(String)],
+    [applied.map(String), upto.toString()],
   );
 
 // ---- Trimming the log ----
@@ -170,12 +173,18 @@ export const instanceSessions = (applicationName: string) =>
 // ---- A follower's mark of divergence ----
 
 /**
- * The health check: one round trip that also reads the node's divergence mark (null: none) and
- * the epoch and leader it has recorded.
+ * The health check: one round trip that also reads the node's divergence mark (null: none), the
+ * epoch and leader it has recorded, and the highest position committed on it. That position is the
+ * node's own record, so it survives trimming and restarts: everything at or below the watermark
+ * (a follower) or the trim point (the leader, whose log is emptied), each position recorded as
+ * applied, and each in its log (a leader's writes, and what a follower applied).
  */
 export const healthCheck = () =>
-  statement<{ diverged: string | null; epoch: string; leader: string | null }>(
-    `SELECT (SELECT reason FROM syncrep_divergence WHERE kind = 'diverged') AS diverged, e.epoch::text, e.leader FROM syncrep_epoch e`,
+  statement<{ diverged: string | null; epoch: string; leader: string | null; position: string }>(
+    `SELECT (SELECT reason FROM syncrep_divergence WHERE kind = 'diverged') AS diverged, e.epoch::text, e.leader,
+            greatest((SELECT upto FROM syncrep_watermark), (SELECT upto FROM syncrep_trim),
+                     (SELECT max(position) FROM syncrep_applied), (SELECT max(position) FROM syncrep_log))::text AS position
+       FROM syncrep_epoch e`,
   );
 
 /** A follower's mark: `diverged` (its rows differ), or `rebuilding` (a rebuild started and has not caught up yet). */
