@@ -105,16 +105,22 @@ export const watermark = () => statement<{ upto: string }>('SELECT upto::text FR
 
 export const trimPoint = () => statement<{ upto: string }>('SELECT upto::text FROM syncrep_trim');
 
-/** The highest position taken so far, and the transaction horizon at this moment. */
+/**
+ * The highest position taken so far, then a transaction id assigned just after reading it (the
+ * sequence is scanned before the select list is computed). Every transaction that took a position
+ * up to the horizon had its id before (it changed rows first), so it has a lower one. Not
+ * `pg_snapshot_xmax`: that is one past the highest *completed* id, and a transaction still running
+ * can hold an id at or above it (the newest one, say, waiting on a follower's PREPARE).
+ */
 export const positionHorizon = () =>
-  statement<{ horizon: string; xmax: string }>(
-    `SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM syncrep_position)::text AS horizon,
-            pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+  statement<{ horizon: string; xid: string }>(
+    `SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS horizon, pg_current_xact_id()::text AS xid
+       FROM syncrep_position`,
   );
 
-/** Whether every transaction running when `xmax` was read has ended. */
-export const horizonPassed = (xmax: string) =>
-  statement<{ done: boolean }>('SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS done', [xmax]);
+/** Whether every transaction with an id below `xid` has ended. */
+export const horizonPassed = (xid: string) =>
+  statement<{ done: boolean }>('SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS done', [xid]);
 
 export const raiseWatermark = (upto: bigint) =>
   statement<never>('UPDATE syncrep_watermark SET upto = $1 WHERE upto < $1', [upto.toString()]);
