@@ -98,6 +98,12 @@ export interface Settings {
   healthIntervalMs: number;
   /** Limit on one health check, in ms (`HEALTH_TIMEOUT_MS`, default 1000). */
   healthTimeoutMs: number;
+  /**
+   * Longest a read with `readFrom.atLeast` waits for a node to apply that position before it tries
+   * the next node or fails with POSITION_NOT_REACHED, in ms (`READ_WAIT_MS`, default 1000; 0: only
+   * a node that has it already).
+   */
+  readWaitMs: number;
   /** Most log entries the leader keeps for a lagging follower (`LOG_RETENTION`, default 100000). */
   logRetention: number;
   /** Changes replayed per catch-up batch (`CATCHUP_BATCH`, default 1000). */

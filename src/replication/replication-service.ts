@@ -1,4 +1,4 @@
-import { QueryFailedError, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
+import { QueryFailedError, type EntityManager, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { ErrorCode, badInput, userError } from '../errors/error-code';
 import type { ConsistencyReport } from './verify/consistency';
 import type { HealthMonitor } from './recovery/health-monitor';
@@ -10,6 +10,7 @@ import type { FollowerNode, PgNode } from './nodes/cluster-node';
 import { transition } from './nodes/transitions';
 import { tableShape, writeTarget, type Mutation, type WriteTarget } from './write/mutation';
 import { ReadRouter, type ReadTarget } from './read-router';
+import { readAtLeast, readAtPosition, type PositionAttempt, type PositionWait } from './position-read';
 import { describeFailure, isServerError, publicFailure, row } from './sql/sql';
 import { positionsNeverTaken } from './sql/statements';
 import type { SyncPolicy } from './write/sync-policy';
@@ -49,6 +50,8 @@ export class ReplicationService {
     private readonly log: Logger,
     private readonly admin: AdminOps,
     private readonly policy: SyncPolicy,
+    /** How long a read at a position waits for a node to apply it, and for each check. */
+    private readonly positionWait: PositionWait,
   ) {
     this.router = new ReadRouter(cluster);
   }
@@ -63,25 +66,44 @@ export class ReplicationService {
   /**
    * Runs a read on the node `target` picks. With no pinned node, a node that fails to answer is
    * skipped for the next candidate; a pinned node that fails is reported as NODE_UNAVAILABLE.
+   * With `target.atLeast`, only a node that has committed that position serves it, checked in the
+   * read's own transaction on that node (position-read.ts).
    */
-  async read<T>(target: ReadTarget | null | undefined, tracker: ReadTracker, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+  async read<T>(target: ReadTarget | null | undefined, tracker: ReadTracker, work: (db: EntityManager) => Promise<T>): Promise<T> {
     const candidates = this.router.candidates(target);
+    const pinned = target?.node != null || (target?.role != null && target.role !== 'ANY');
+    if (target?.atLeast != null) {
+      const position = BigInt(target.atLeast);
+      const tryNode = (node: PgNode, checkMs: number) => this.tryNode(node, () => readAtPosition(node, position, checkMs, work));
+      const { node, value } = await readAtLeast(candidates, position, this.positionWait, pinned, tryNode);
+      return this.served(node, tracker, value);
+    }
     let failure = 'no node could serve the read';
     for (const node of candidates) {
-      try {
-        const value = await work(node.dataSource);
-        node.lastContact = new Date();
-        tracker.servedBy.add(node.name);
-        return value;
-      } catch (error) {
-        const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
-        if (isServerError(cause)) throw error;
-        failure = `node "${node.name}" did not answer (${describeFailure(cause)})`;
-        // Stop routing reads to it now; the health monitor brings it back once it answers.
-        transition(node, { kind: 'unreachable', reason: describeFailure(cause) }, this.log);
-      }
+      const attempt = await this.tryNode(node, async () => ({ kind: 'served', value: await work(node.dataSource.manager) }));
+      if (attempt.kind === 'served') return this.served(node, tracker, attempt.value);
+      if (attempt.kind === 'failed') failure = `node "${node.name}" did not answer (${attempt.failure})`;
     }
     throw userError(ErrorCode.NodeUnavailable, failure, { node: candidates.length === 1 ? candidates[0].name : null });
+  }
+
+  /** Runs one try of a read on `node`. An error the node's server sent is the read's own (thrown); losing the node is a `failed` try. */
+  private async tryNode<T>(node: PgNode, run: () => Promise<PositionAttempt<T>>): Promise<PositionAttempt<T>> {
+    try {
+      return await run();
+    } catch (error) {
+      const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
+      if (isServerError(cause)) throw error;
+      // Stop routing reads to it now; the health monitor brings it back once it answers.
+      transition(node, { kind: 'unreachable', reason: describeFailure(cause) }, this.log);
+      return { kind: 'failed', failure: describeFailure(cause) };
+    }
+  }
+
+  private served<T>(node: PgNode, tracker: ReadTracker, value: T): T {
+    node.lastContact = new Date();
+    tracker.servedBy.add(node.name);
+    return value;
   }
 
   /** Whether this server can take writes now, and if not why (for `/readyz`). */

@@ -98,7 +98,10 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     log,
   );
 
-  const service = new ReplicationService(cluster, batcher, log, { verifier, monitor, promoter }, policy);
+  const service = new ReplicationService(cluster, batcher, log, { verifier, monitor, promoter }, policy, {
+    waitMs: settings.readWaitMs,
+    checkMs: settings.healthTimeoutMs,
+  });
 
   await inDoubt.resolve(cluster.leader);
   for (const follower of cluster.followers) await catchUp.rejoin(follower);

@@ -40,6 +40,22 @@ export function recordAppliedSql(position: bigint | string): string {
 export const isApplied = (position: bigint) =>
   statement<{ applied: number }>('SELECT 1 AS applied FROM syncrep_applied WHERE position = $1', [position.toString()]);
 
+/**
+ * Whether this node has committed `position` (read-your-writes: the first statement of the read's
+ * own transaction, so the read sees what the check saw). Exact, never "its highest position is at
+ * least this": positions commit out of order. At or below its watermark everything committed is
+ * applied (a follower), at or below its trim point everything committed is here (the leader, whose
+ * log is emptied; a follower's trim point never passes its watermark); above them the position
+ * itself is recorded, as applied (a follower) or in the log (the leader, and a follower's copy).
+ */
+export const hasPosition = (position: bigint) =>
+  statement<{ reached: boolean }>(
+    `SELECT $1::bigint <= (SELECT upto FROM syncrep_watermark) OR $1::bigint <= (SELECT upto FROM syncrep_trim)
+         OR EXISTS (SELECT 1 FROM syncrep_applied WHERE position = $1::bigint)
+         OR EXISTS (SELECT 1 FROM syncrep_log WHERE position = $1::bigint) AS reached`,
+    [position.toString()],
+  );
+
 /** One page of the leader's log positions above `after` (and at or below `upto`). */
 export const logPage = (after: string, upto: bigint | undefined, limit: number) =>
   statement<{ position: string }>(
