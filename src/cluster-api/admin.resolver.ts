@@ -33,7 +33,6 @@ export class AdminResolver {
   async resyncNode(@Args() { node }: ResyncNodeArgs, @Ctx() ctx: AppContext): Promise<ClusterNode> {
     requireAdmin(ctx);
     const rebuilt = await ctx.replication.resyncNode(node);
-    const lags = await ctx.replication.lags();
-    return ClusterNode.from(rebuilt, lags.get(rebuilt.name), true, ctx.replication.epoch);
+    return ClusterNode.from(rebuilt, true, ctx.replication.epoch);
   }
 }

@@ -38,6 +38,7 @@ export function loadSettings(env: Env = process.env): Settings {
     writeConcurrency: int(env, 'WRITE_CONCURRENCY', 4, 1, 64),
     healthIntervalMs: int(env, 'HEALTH_INTERVAL_MS', 1000, 50, 3_600_000),
     healthTimeoutMs: int(env, 'HEALTH_TIMEOUT_MS', 1000, 50, 600_000),
+    readWaitMs: int(env, 'READ_WAIT_MS', 1000, 0, 60_000),
     logRetention: int(env, 'LOG_RETENTION', 100_000, 1, 1_000_000_000),
     catchupBatch: int(env, 'CATCHUP_BATCH', 1000, 1, 100_000),
     verifyIntervalMs: int(env, 'VERIFY_INTERVAL_MS', 0, 0, 86_400_000),

@@ -98,6 +98,12 @@ export interface Settings {
   healthIntervalMs: number;
   /** Limit on one health check, in ms (`HEALTH_TIMEOUT_MS`, default 1000). */
   healthTimeoutMs: number;
+  /**
+   * Longest a read with `readFrom.atLeast` waits for a node to apply that position before it tries
+   * the next node or fails with POSITION_NOT_REACHED, in ms (`READ_WAIT_MS`, default 1000; 0: only
+   * a node that has it already).
+   */
+  readWaitMs: number;
   /** Most log entries the leader keeps for a lagging follower (`LOG_RETENTION`, default 100000). */
   logRetention: number;
   /** Changes replayed per catch-up batch (`CATCHUP_BATCH`, default 1000). */
@@ -115,7 +121,7 @@ export interface Settings {
   failoverAfterMs: number | undefined;
   /**
    * Seeds the tutorial's two rows (101 John, 102 Sam) through the write path at startup when the
-   * cluster is empty: no employee and nothing in the leader's log (`SEED_EXAMPLE_ROWS=true|false`;
+   * cluster is new: no employee and no write ever taken (the position sequence unused) (`SEED_EXAMPLE_ROWS=true|false`;
    * default on for the embedded cluster, off with `REPLICATION_NODES`: those are someone else's data).
    */
   seedExampleRows: boolean;

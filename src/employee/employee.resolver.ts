@@ -25,13 +25,13 @@ export class EmployeeResolver {
 
   @Query(() => Employee, { nullable: true, description: 'One employee by id, or null; `readFrom` picks the node.' })
   employee(@Args() { id, readFrom }: EmployeeArgs, @Ctx() ctx: AppContext): Promise<Employee | null> {
-    return ctx.replication.read(readFrom, ctx, (ds) => ds.getRepository(Employee).findOneBy({ id }));
+    return ctx.replication.read(readFrom, ctx, (db) => db.getRepository(Employee).findOneBy({ id }));
   }
 
   @Query(() => [Employee], { description: 'Employees ordered by id, a page at a time; `after` is the last id of the previous page.' })
   employees(@Args() { readFrom, first, after }: EmployeesArgs, @Ctx() ctx: AppContext): Promise<Employee[]> {
-    return ctx.replication.read(readFrom, ctx, (ds) =>
-      ds.getRepository(Employee).find({
+    return ctx.replication.read(readFrom, ctx, (db) =>
+      db.getRepository(Employee).find({
         where: after != null ? { id: MoreThan(after) } : {},
         order: { id: 'ASC' },
         take: first ?? PAGE.default,

@@ -6,6 +6,8 @@ export enum ErrorCode {
   AlreadyExists = 'ALREADY_EXISTS',
   NotFound = 'NOT_FOUND',
   NodeUnavailable = 'NODE_UNAVAILABLE',
+  /** A read with `readFrom.atLeast`: no node that may serve it applied that position within READ_WAIT_MS. */
+  PositionNotReached = 'POSITION_NOT_REACHED',
   ReplicationFailed = 'REPLICATION_FAILED',
   LeaderUnavailable = 'LEADER_UNAVAILABLE',
   /** A lock conflict, deadlock or statement timeout on the leader stopped the mutation; nothing was written. */

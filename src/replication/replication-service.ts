@@ -1,4 +1,4 @@
-import { QueryFailedError, type DataSource, type EntityTarget, type ObjectLiteral } from 'typeorm';
+import { QueryFailedError, type EntityManager, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { ErrorCode, badInput, userError } from '../errors/error-code';
 import type { ConsistencyReport } from './verify/consistency';
 import type { HealthMonitor } from './recovery/health-monitor';
@@ -10,18 +10,12 @@ import type { FollowerNode, PgNode } from './nodes/cluster-node';
 import { transition } from './nodes/transitions';
 import { tableShape, writeTarget, type Mutation, type WriteTarget } from './write/mutation';
 import { ReadRouter, type ReadTarget } from './read-router';
-import { describeFailure, isServerError, publicFailure, row, rows } from './sql/sql';
-import { lags as lagsOf, logIsEmpty } from './sql/statements';
+import { readAtLeast, readAtPosition, type PositionAttempt, type PositionWait } from './position-read';
+import { describeFailure, isServerError, publicFailure, row } from './sql/sql';
+import { positionsNeverTaken } from './sql/statements';
 import type { SyncPolicy } from './write/sync-policy';
 import type { WriteBatcher } from './write/write-batcher';
 import type { WriteOutcome } from './write/write-outcome';
-
-/** How far a node is behind the leader. */
-export interface NodeLag {
-  applied: bigint;
-  positions: number;
-  ms: number;
-}
 
 /** Whether this server can take writes in its sync mode now, why not, and every node's state. */
 export interface Readiness {
@@ -56,6 +50,8 @@ export class ReplicationService {
     private readonly log: Logger,
     private readonly admin: AdminOps,
     private readonly policy: SyncPolicy,
+    /** How long a read at a position waits for a node to apply it, and for each check. */
+    private readonly positionWait: PositionWait,
   ) {
     this.router = new ReadRouter(cluster);
   }
@@ -70,25 +66,44 @@ export class ReplicationService {
   /**
    * Runs a read on the node `target` picks. With no pinned node, a node that fails to answer is
    * skipped for the next candidate; a pinned node that fails is reported as NODE_UNAVAILABLE.
+   * With `target.atLeast`, only a node that has committed that position serves it, checked in the
+   * read's own transaction on that node (position-read.ts).
    */
-  async read<T>(target: ReadTarget | null | undefined, tracker: ReadTracker, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+  async read<T>(target: ReadTarget | null | undefined, tracker: ReadTracker, work: (db: EntityManager) => Promise<T>): Promise<T> {
     const candidates = this.router.candidates(target);
+    const pinned = target?.node != null || (target?.role != null && target.role !== 'ANY');
+    if (target?.atLeast != null) {
+      const position = BigInt(target.atLeast);
+      const tryNode = (node: PgNode, checkMs: number) => this.tryNode(node, () => readAtPosition(node, position, checkMs, work));
+      const { node, value } = await readAtLeast(candidates, position, this.positionWait, pinned, tryNode);
+      return this.served(node, tracker, value);
+    }
     let failure = 'no node could serve the read';
     for (const node of candidates) {
-      try {
-        const value = await work(node.dataSource);
-        node.lastContact = new Date();
-        tracker.servedBy.add(node.name);
-        return value;
-      } catch (error) {
-        const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
-        if (isServerError(cause)) throw error;
-        failure = `node "${node.name}" did not answer (${describeFailure(cause)})`;
-        // Stop routing reads to it now; the health monitor brings it back once it answers.
-        transition(node, { kind: 'unreachable', reason: describeFailure(cause) }, this.log);
-      }
+      const attempt = await this.tryNode(node, async () => ({ kind: 'served', value: await work(node.dataSource.manager) }));
+      if (attempt.kind === 'served') return this.served(node, tracker, attempt.value);
+      if (attempt.kind === 'failed') failure = `node "${node.name}" did not answer (${attempt.failure})`;
     }
     throw userError(ErrorCode.NodeUnavailable, failure, { node: candidates.length === 1 ? candidates[0].name : null });
+  }
+
+  /** Runs one try of a read on `node`. An error the node's server sent is the read's own (thrown); losing the node is a `failed` try. */
+  private async tryNode<T>(node: PgNode, run: () => Promise<PositionAttempt<T>>): Promise<PositionAttempt<T>> {
+    try {
+      return await run();
+    } catch (error) {
+      const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
+      if (isServerError(cause)) throw error;
+      // Stop routing reads to it now; the health monitor brings it back once it answers.
+      transition(node, { kind: 'unreachable', reason: describeFailure(cause) }, this.log);
+      return { kind: 'failed', failure: describeFailure(cause) };
+    }
+  }
+
+  private served<T>(node: PgNode, tracker: ReadTracker, value: T): T {
+    node.lastContact = new Date();
+    tracker.servedBy.add(node.name);
+    return value;
   }
 
   /** Whether this server can take writes now, and if not why (for `/readyz`). */
@@ -98,30 +113,12 @@ export class ReplicationService {
     return { ready: reasons.length === 0, reasons, nodes };
   }
 
-  /** Every node with its role and state, leader first. */
+  /**
+   * Every node with its role and state, leader first, and what the health monitor last measured of
+   * it (position, lag, each with its time): reading them asks no node.
+   */
   nodes(): readonly PgNode[] {
     return this.cluster.nodes;
-  }
-
-  /**
-   * Applied position and lag of every node, from the leader's log: how many committed positions a
-   * follower lacks and how long ago the oldest of them committed. Empty when the leader is unreachable.
-   */
-  async lags(): Promise<Map<string, NodeLag>> {
-    const lags = new Map<string, NodeLag>();
-    try {
-      // One round trip: the leader's position, then each follower's count and age of what it lacks.
-      const followers = this.cluster.followers;
-      const found = await rows(this.cluster.leader.pool, lagsOf([0n, ...followers.map((f) => f.appliedPosition)]));
-      lags.set(this.cluster.leader.name, { applied: BigInt(found[0].max), positions: 0, ms: 0 });
-      followers.forEach((follower, index) => {
-        const { positions, ms } = found[index + 1];
-        lags.set(follower.name, { applied: follower.appliedPosition, positions, ms });
-      });
-    } catch {
-      // The leader's state already says why; the node list is still worth showing.
-    }
-    return lags;
   }
 
   /** Compares every in-sync (or diverged) follower with the leader; see consistency.ts. */
@@ -173,11 +170,15 @@ export class ReplicationService {
     throw badInput('node', rule);
   }
 
-  /** True when the leader holds no row of `entity`'s table and has logged no write: a new cluster (for seeding). */
+  /**
+   * True when the leader holds no row of `entity`'s table and has never taken a replication
+   * position: a new cluster (for seeding). Not "the log is empty": the trimmer empties it, and a
+   * cluster whose rows were all deleted must stay empty.
+   */
   async isFresh(entity: EntityTarget<ObjectLiteral>): Promise<boolean> {
     const { leader } = this.cluster;
     if (await leader.dataSource.getRepository(entity).exists()) return false;
-    return (await row(leader.pool, logIsEmpty())).empty;
+    return (await row(leader.pool, positionsNeverTaken())).fresh;
   }
 
   /** An entity's table as mutations write to it: its shape from TypeORM's metadata, and the leader's SQL. */

@@ -100,7 +100,10 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     log,
   );
 
-  const service = new ReplicationService(cluster, batcher, log, { verifier, monitor, promoter }, policy);
+  const service = new ReplicationService(cluster, batcher, log, { verifier, monitor, promoter }, policy, {
+    waitMs: settings.readWaitMs,
+    checkMs: settings.healthTimeoutMs,
+  });
 
   // With the leader down there is nothing to settle from or catch up with: the monitor does it
   // once it answers (or a promotion moves the role).

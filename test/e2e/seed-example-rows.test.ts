@@ -59,3 +59,16 @@ test('a later start does not seed again: a deleted example row stays deleted', a
   await withServer({ SEED_EXAMPLE_ROWS: 'true' });
   expect(await nodes.rowsEverywhere()).toEqual({ leader: [SAM], 'follower-1': [SAM] });
 });
+
+test('with every example row deleted and the log trimmed empty, a restart still does not seed', async () => {
+  // 101 went in the test before; deleting 102 leaves no employee at all.
+  await withServer({ SEED_EXAMPLE_ROWS: 'true', LOG_RETENTION: '1', HEALTH_INTERVAL_MS: '100' }, async (url) => {
+    const deleted = await gql(url, 'mutation { deleteEmployee(id: 102) { employee { id } } }');
+    expect(deleted.data!.deleteEmployee.employee).toEqual({ id: 102 });
+    const logRows = async () => Number((await nodes.query<{ n: string }>('leader', 'SELECT count(*) AS n FROM syncrep_log'))[0].n);
+    await waitFor(async () => (await logRows()) === 0, "the trimmer emptying the leader's log");
+  });
+  await waitRowsEverywhere([]);
+  await withServer({ SEED_EXAMPLE_ROWS: 'true' });
+  expect(await nodes.rowsEverywhere()).toEqual({ leader: [], 'follower-1': [] });
+});

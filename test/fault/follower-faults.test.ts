@@ -56,6 +56,13 @@ test('quorum 1: SIGKILL a follower under load; acknowledged writes are on every 
     const follower1 = await ids('follower-1');
     for (const id of load.acknowledged) expect(leader.has(id) && follower1.has(id)).toBe(true);
     for (const id of load.failed) expect(leader.has(id) || follower1.has(id)).toBe(false);
+    // nodes shows what the health monitor last measured: wait for a measurement after the load.
+    const loadEnded = new Date().toISOString();
+    const measuredSince = async () =>
+      ((await gql(app.url, '{ nodes { lagMeasuredAt } }')).data!.nodes as { lagMeasuredAt: string }[]).every(
+        (n) => n.lagMeasuredAt > loadEnded,
+      );
+    await waitFor(measuredSince, 'a lag measurement after the load');
     // lastError is for operators only.
     const down = await gql(app.url, '{ nodes { name state appliedPosition lagPositions lagMs lastError lastContact } }', {}, ADMIN_HEADERS);
     const [leaderState, follower1State, follower2State] = down.data!.nodes;

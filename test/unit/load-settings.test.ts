@@ -9,6 +9,7 @@ test('no configuration means the embedded three-node cluster on the tutorial por
   expect(settings.port).toBe(4000);
   expect(settings.metricsPort).toBeUndefined();
   expect(settings.sync).toEqual({ kind: 'all' });
+  expect(settings.readWaitMs).toBe(1000);
 });
 
 test('REPLICATION_NODES: the first node is the leader, the rest followers, in order', () => {
@@ -43,6 +44,7 @@ test.each([
   [{ VERIFY_INTERVAL_MS: 'hourly' }, 'VERIFY_INTERVAL_MS: "hourly" is not a whole number'],
   [{ VERIFY_INTERVAL_MS: '-5' }, 'VERIFY_INTERVAL_MS: "-5" is not a whole number'],
   [{ EMBEDDED_SHARED_DIR: 'shared' }, 'EMBEDDED_SHARED_DIR: "shared" is not an absolute path'],
+  [{ READ_WAIT_MS: '60001' }, 'READ_WAIT_MS: 60001 is out of range (expected 0..60000)'],
 ])('bad setting %j stops startup naming it', (env, message) => {
   expect(() => loadSettings(env)).toThrow(message);
 });

@@ -42,3 +42,39 @@ test('unknown nodes and mismatched roles are BAD_USER_INPUT naming the known nod
   expect(() => router.candidates({ node: 'nope' })).toThrow('known nodes: leader, follower-1');
   expect(() => router.candidates({ node: 'follower-1', role: 'LEADER' })).toThrow('is the follower, not a leader');
 });
+
+describe('maxLagMs', () => {
+  const measured = (positions: number, ms: number, agoMs = 0) => ({ positions, ms, at: new Date(Date.now() - agoMs) });
+
+  beforeEach(() => {
+    f1.lag = measured(0, 0);
+    f2.lag = measured(0, 0);
+  });
+
+  test('skips a follower measured further behind than the bound, and one never measured; the leader lags 0', () => {
+    const router = new ReadRouter(fixedRoster(leader, [f1, f2]));
+    f2.lag = measured(3, 800);
+    expect(names(router.candidates({ maxLagMs: 500 }))).toEqual(['follower-1', 'leader']);
+    expect(names(router.candidates({ maxLagMs: 60_000 }))).toHaveLength(3);
+    f1.lag = undefined;
+    expect(names(router.candidates({ maxLagMs: 500 }))).toEqual(['leader']);
+    expect(names(router.candidates({ maxLagMs: 0, role: 'LEADER' }))).toEqual(['leader']);
+    expect(() => router.candidates({ maxLagMs: 500, role: 'FOLLOWER' })).toThrow(/no follower can serve reads within maxLagMs 500/);
+  });
+
+  test("a lagging follower's lag grows with the measurement's age; a caught-up one stays 0", () => {
+    const router = new ReadRouter(fixedRoster(leader, [f1, f2]));
+    f1.lag = measured(0, 0, 60_000);
+    f2.lag = measured(1, 100, 1_000);
+    expect(names(router.candidates({ maxLagMs: 500, role: 'FOLLOWER' }))).toEqual(['follower-1']);
+  });
+
+  test('a named follower past the bound is NODE_UNAVAILABLE saying by how much', () => {
+    const router = new ReadRouter(fixedRoster(leader, [f1, f2]));
+    f2.lag = measured(2, 700);
+    expect(() => router.candidates({ node: 'follower-2', maxLagMs: 100 })).toThrow(
+      /it lags \d+ ms behind the leader, more than maxLagMs 100/,
+    );
+    expect(names(router.candidates({ node: 'follower-2', maxLagMs: 60_000 }))).toEqual(['follower-2']);
+  });
+});

@@ -27,7 +27,7 @@ import {
  * after every transaction running at that moment has ended.
  */
 export class LogTrimmer {
-  private pending: { horizon: bigint; xmax: string } | undefined;
+  private pending: { horizon: bigint; xid: string } | undefined;
   private settled = 0n;
   /** The epoch and leader the horizon was read from: a promotion starts it over. */
   private term = '';
@@ -57,12 +57,12 @@ export class LogTrimmer {
   private async advanceHorizon(): Promise<void> {
     const leader = this.cluster.leader.pool;
     if (this.pending) {
-      const { done } = await row(leader, horizonPassed(this.pending.xmax));
+      const { done } = await row(leader, horizonPassed(this.pending.xid));
       if (!done) return;
       this.settled = this.pending.horizon;
     }
-    const { horizon, xmax } = await row(leader, positionHorizon());
-    this.pending = { horizon: BigInt(horizon), xmax };
+    const { horizon, xid } = await row(leader, positionHorizon());
+    this.pending = { horizon: BigInt(horizon), xid };
   }
 
   /** Raises a follower's watermark to the first settled position it lacks, and drops its per-position rows below. */

@@ -10,10 +10,35 @@ const UNREACHED = {
   query: () => Promise.reject(new Error('connection failed: not reached since startup')),
 } as unknown as Pool;
 
+/** A node's highest committed position as the health monitor last read it from the node itself. */
+export interface Progress {
+  position: bigint;
+  at: Date;
+}
+
+/**
+ * How far a node was behind the leader when the health monitor last measured it: how many of the
+ * leader's committed positions above its highest applied one it lacked, and how long ago the
+ * oldest of them committed (the leader's own: 0 and 0).
+ */
+export interface Lag {
+  positions: number;
+  ms: number;
+  at: Date;
+}
+
 /** What every node has: a name, its TypeORM DataSource and what the server last saw of it. */
 abstract class NodeBase {
   lastError: string | undefined;
+  /** When `lastError` was recorded (see `noteError`). */
+  lastErrorAt: Date | undefined;
+  /** When the node entered its current state (moved by `transition`); for its first state, when this server took it on. */
+  stateSince = new Date();
   lastContact: Date | undefined;
+  /** Read from the node every health round, whoever else answers (undefined: not read yet). */
+  progress: Progress | undefined;
+  /** Measured every health round that reaches the leader; kept, with its time, while the leader does not answer. */
+  lag: Lag | undefined;
   /** State changes so far, by "FROM->TO" (counted by `transition`, exported as a metric). */
   readonly transitions = new Map<string, number>();
 
@@ -27,9 +52,17 @@ abstract class NodeBase {
     readonly url: string,
   ) {}
 
-  /** Carries what this server saw of the node over to `to`, the same node in its other role. */
+  /** Records a failure seen talking to the node, with its time, so an operator can tell an old one from a current one. */
+  noteError(reason: string): void {
+    this.lastError = reason;
+    this.lastErrorAt = new Date();
+  }
+
+  /** Carries what this server saw of the node over to `to`, the same node in its other role (its lag is its old role's). */
   handOver(to: NodeBase): void {
     to.lastError = this.lastError;
+    to.lastErrorAt = this.lastErrorAt;
+    to.progress = this.progress;
     to.lastContact = this.lastContact;
     to.recordedEpoch = this.recordedEpoch;
     for (const [move, count] of this.transitions) to.transitions.set(move, count);

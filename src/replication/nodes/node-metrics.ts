@@ -5,6 +5,8 @@ import { NODE_STATE_NAMES } from './node-state';
 /**
  * Each node's state as this server sees it, read when metrics are collected: one series per
  * node and state, 1 for the current one, so an alert can watch `state!="IN_SYNC"` followers.
+ * Also the followers' positions and lags (`syncrep_follower_lag_positions`, `_seconds`), from
+ * what the health monitor last measured.
  */
 export function registerNodeMetrics(registry: Registry, cluster: Roster): void {
   new Gauge({
@@ -41,6 +43,27 @@ export function registerNodeMetrics(registry: Registry, cluster: Roster): void {
     registers: [registry],
     collect() {
       for (const node of cluster.nodes) if (node.role === 'FOLLOWER') this.set({ node: node.name }, Number(node.appliedPosition));
+    },
+  });
+  // Lags as the health monitor last measured them (each round that reaches the leader): a scrape asks no node.
+  new Gauge({
+    name: 'syncrep_follower_lag_positions',
+    help: "Committed positions above the follower's highest applied one that it lacked at the last health round that reached the leader",
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const node of cluster.followers) if (node.lag) this.set({ node: node.name }, node.lag.positions);
+    },
+  });
+  new Gauge({
+    name: 'syncrep_follower_lag_seconds',
+    help: 'How long ago the leader committed the oldest write the follower lacked, at the last health round that reached the leader',
+    labelNames: ['node'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const node of cluster.followers) if (node.lag) this.set({ node: node.name }, node.lag.ms / 1000);
     },
   });
 }

@@ -41,12 +41,13 @@ type Logger = { info(obj: object, msg: string): void; warn(obj: object, msg: str
  */
 export function transition(node: PgNode, event: NodeEvent, log: Logger): boolean {
   const next = node.role === 'LEADER' ? leaderNext(node, event) : followerNext(node, event);
-  if ('reason' in event) node.lastError = event.reason;
+  if ('reason' in event) node.noteError(event.reason);
   if (next === undefined) return false;
   const previous = node.state;
   node.state = next;
   announceTransition(node, previous, next, event);
   if (previous.kind === next.kind) return true;
+  node.stateSince = new Date();
   const move = `${previous.kind}->${next.kind}`;
   node.transitions.set(move, (node.transitions.get(move) ?? 0) + 1);
   const entry = {

@@ -8,6 +8,7 @@ import type { InDoubtResolver } from './in-doubt-resolver';
 import { describeFailure, row } from '../sql/sql';
 import { healthCheck } from '../sql/statements';
 import { markDiverged } from '../write/divergence';
+import { measureLags, recordProgress } from './progress-meter';
 
 export interface HealthMonitorOptions {
   intervalMs: number;
@@ -83,7 +84,10 @@ export class HealthMonitor {
   }
 
   private async round(): Promise<void> {
+    const started = new Date();
     await Promise.all(this.cluster.nodes.map((node) => this.check(node)));
+    // Lags are measured here, not when `nodes` asks: a paused leader must not hold up the answer.
+    await withTimeout(measureLags(this.cluster, started), this.options.timeoutMs).catch(() => undefined);
     if (this.cluster.leader.state.kind === 'UP') {
       await this.options.afterRound?.().catch((error) => this.log.warn({ failure: describeFailure(error) }, 'housekeeping failed'));
     }
@@ -96,10 +100,12 @@ export class HealthMonitor {
       await this.cluster.connect(node, this.log);
       let epoch: string;
       let leader: string | null;
-      ({ diverged, epoch, leader } = await withTimeout(row(node.pool, healthCheck()), this.options.timeoutMs));
+      let position: string;
+      ({ diverged, epoch, leader, position } = await withTimeout(row(node.pool, healthCheck()), this.options.timeoutMs));
       // A promotion moved the roles while this check ran: this object is not the node's any more.
       if (!this.cluster.nodes.includes(node)) return;
       node.lastContact = new Date();
+      recordProgress(node, position);
       node.recordedEpoch = BigInt(epoch);
       if (node.recordedEpoch > this.cluster.epoch && leader !== null) {
         await this.options.newerEpoch?.(node.recordedEpoch, leader);

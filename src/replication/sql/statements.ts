@@ -40,6 +40,22 @@ export function recordAppliedSql(position: bigint | string): string {
 export const isApplied = (position: bigint) =>
   statement<{ applied: number }>('SELECT 1 AS applied FROM syncrep_applied WHERE position = $1', [position.toString()]);
 
+/**
+ * Whether this node has committed `position` (read-your-writes: the first statement of the read's
+ * own transaction, so the read sees what the check saw). Exact, never "its highest position is at
+ * least this": positions commit out of order. At or below its watermark everything committed is
+ * applied (a follower), at or below its trim point everything committed is here (the leader, whose
+ * log is emptied; a follower's trim point never passes its watermark); above them the position
+ * itself is recorded, as applied (a follower) or in the log (the leader, and a follower's copy).
+ */
+export const hasPosition = (position: bigint) =>
+  statement<{ reached: boolean }>(
+    `SELECT $1::bigint <= (SELECT upto FROM syncrep_watermark) OR $1::bigint <= (SELECT upto FROM syncrep_trim)
+         OR EXISTS (SELECT 1 FROM syncrep_applied WHERE position = $1::bigint)
+         OR EXISTS (SELECT 1 FROM syncrep_log WHERE position = $1::bigint) AS reached`,
+    [position.toString()],
+  );
+
 /** One page of the leader's log positions above `after` (and at or below `upto`). */
 export const logPage = (after: string, upto: bigint | undefined, limit: number) =>
   statement<{ position: string }>(
@@ -78,18 +94,25 @@ export const isDecided = (gid: string, epoch: bigint, leader: string) =>
     [gid, epoch.toString(), leader],
   );
 
-export const logIsEmpty = () => statement<{ empty: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM syncrep_log) AS empty');
+/**
+ * Whether the leader never took a replication position: no write ever committed or even started
+ * on this cluster. Unlike an empty log, this survives trimming (the trimmer empties the log).
+ */
+export const positionsNeverTaken = () => statement<{ fresh: boolean }>('SELECT NOT is_called AS fresh FROM syncrep_position');
 
-/** The leader's highest logged position, and per follower (by its applied position) how many it lacks and since when. */
-export const lags = (applied: bigint[]) =>
-  statement<{ i: number; positions: number; ms: number; max: string }>(
+/**
+ * Per follower (by its highest applied position), how many of the leader's committed positions
+ * above it, up to `upto` (the leader's position read in the same health round), it lacks, and
+ * how long ago the oldest of them committed.
+ */
+export const lags = (applied: bigint[], upto: bigint) =>
+  statement<{ i: number; positions: number; ms: number }>(
     `SELECT f.i, count(l.position)::int AS positions,
-            coalesce(extract(epoch FROM clock_timestamp() - min(l.committed_at)) * 1000, 0)::int AS ms,
-            (SELECT coalesce(max(position), 0) FROM syncrep_log)::text AS max
+            coalesce(extract(epoch FROM clock_timestamp() - min(l.committed_at)) * 1000, 0)::int AS ms
        FROM unnest($1::bigint[]) WITH ORDINALITY AS f(applied, i)
-       LEFT JOIN syncrep_log l ON l.position > f.applied
+       LEFT JOIN syncrep_log l ON l.position > f.applied AND l.position <= $2
       GROUP BY f.i ORDER BY f.i`,
-    [applied.map(String)],
+    [applied.map(String), upto.toString()],
   );
 
 // ---- Trimming the log ----
@@ -98,16 +121,22 @@ export const watermark = () => statement<{ upto: string }>('SELECT upto::text FR
 
 export const trimPoint = () => statement<{ upto: string }>('SELECT upto::text FROM syncrep_trim');
 
-/** The highest position taken so far, and the transaction horizon at this moment. */
+/**
+ * The highest position taken so far, then a transaction id assigned just after reading it (the
+ * sequence is scanned before the select list is computed). Every transaction that took a position
+ * up to the horizon had its id before (it changed rows first), so it has a lower one. Not
+ * `pg_snapshot_xmax`: that is one past the highest *completed* id, and a transaction still running
+ * can hold an id at or above it (the newest one, say, waiting on a follower's PREPARE).
+ */
 export const positionHorizon = () =>
-  statement<{ horizon: string; xmax: string }>(
-    `SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM syncrep_position)::text AS horizon,
-            pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+  statement<{ horizon: string; xid: string }>(
+    `SELECT (CASE WHEN is_called THEN last_value ELSE 0 END)::text AS horizon, pg_current_xact_id()::text AS xid
+       FROM syncrep_position`,
   );
 
-/** Whether every transaction running when `xmax` was read has ended. */
-export const horizonPassed = (xmax: string) =>
-  statement<{ done: boolean }>('SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS done', [xmax]);
+/** Whether every transaction with an id below `xid` has ended. */
+export const horizonPassed = (xid: string) =>
+  statement<{ done: boolean }>('SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS done', [xid]);
 
 export const raiseWatermark = (upto: bigint) =>
   statement<never>('UPDATE syncrep_watermark SET upto = $1 WHERE upto < $1', [upto.toString()]);
@@ -166,12 +195,18 @@ export const instanceSessions = (applicationName: string) =>
 // ---- A follower's mark of divergence ----
 
 /**
- * The health check: one round trip that also reads the node's divergence mark (null: none) and
- * the epoch and leader it has recorded.
+ * The health check: one round trip that also reads the node's divergence mark (null: none), the
+ * epoch and leader it has recorded, and the highest position committed on it. That position is the
+ * node's own record, so it survives trimming and restarts: everything at or below the watermark
+ * (a follower) or the trim point (the leader, whose log is emptied), each position recorded as
+ * applied, and each in its log (a leader's writes, and what a follower applied).
  */
 export const healthCheck = () =>
-  statement<{ diverged: string | null; epoch: string; leader: string | null }>(
-    `SELECT (SELECT reason FROM syncrep_divergence WHERE kind = 'diverged') AS diverged, e.epoch::text, e.leader FROM syncrep_epoch e`,
+  statement<{ diverged: string | null; epoch: string; leader: string | null; position: string }>(
+    `SELECT (SELECT reason FROM syncrep_divergence WHERE kind = 'diverged') AS diverged, e.epoch::text, e.leader,
+            greatest((SELECT upto FROM syncrep_watermark), (SELECT upto FROM syncrep_trim),
+                     (SELECT max(position) FROM syncrep_applied), (SELECT max(position) FROM syncrep_log))::text AS position
+       FROM syncrep_epoch e`,
   );
 
 /** A follower's mark: `diverged` (its rows differ), or `rebuilding` (a rebuild started and has not caught up yet). */

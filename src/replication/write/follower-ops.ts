@@ -32,7 +32,7 @@ export class FollowerOps {
       return { node, stateBefore };
     } catch (error) {
       const failure = describeFailure(error);
-      if (isServerError(error)) node.lastError = failure;
+      if (isServerError(error)) node.noteError(failure);
       else transition(node, { kind: 'unreachable', reason: failure }, this.log);
       return { node, failure, publicFailure: publicFailure(error), stateBefore, sqlState: isServerError(error) ? error.code : undefined };
     }
