@@ -40,11 +40,13 @@ test('leader session terminated while its COMMIT waits for a sync standby: nodes
     'the reload to reach new sessions',
   );
   const write = gql(app.url, 'mutation { updateEmployee(id: 1, input: { salary: 200 }) { position } }');
+  // The write's COMMIT travels with its log row; other sessions (the log trimmer's) may wait too.
+  const waiting = "wait_event = 'SyncRep' AND query LIKE '%INSERT INTO syncrep_log%'";
   await waitFor(
-    async () => (await nodes.query('leader', "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep'")).length === 1,
+    async () => (await nodes.query('leader', `SELECT 1 FROM pg_stat_activity WHERE ${waiting}`)).length === 1,
     'the COMMIT to wait for the standby',
   );
-  await nodes.query('leader', "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'");
+  await nodes.query('leader', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${waiting}`);
   await nodes.query('leader', 'ALTER SYSTEM RESET synchronous_standby_names');
   await nodes.query('leader', 'SELECT pg_reload_conf()');
   const result = await write;

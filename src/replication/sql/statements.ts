@@ -266,14 +266,15 @@ export const probeRow = () =>
   );
 
 /**
- * Of `positions`, those this node has committed: at or below its watermark, recorded as applied,
- * or in its log (a leader records its own writes only there).
+ * Of `positions`, those this node has committed: recorded as applied, or in its log (a leader
+ * records its own writes only there). Not "at or below its watermark": that says every position
+ * that committed is applied, and a position whose write was rolled back everywhere lies below it
+ * too (positions are never reused), so it is no evidence that a given one committed.
  */
 export const committedAmong = (positions: string[]) =>
   statement<{ p: string }>(
     `SELECT x.p::text AS p FROM unnest($1::bigint[]) AS x(p)
-      WHERE x.p <= (SELECT upto FROM syncrep_watermark)
-         OR EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = x.p)
+      WHERE EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = x.p)
          OR EXISTS (SELECT 1 FROM syncrep_log l WHERE l.position = x.p)`,
     [positions],
   );
