@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { LocalNodes } from '../../harness/nodes';
 import { ServerProcess } from '../../harness/server-process';
-import { ADMIN_HEADERS, errorCode, gql, startServer, TEST_ADMIN_TOKEN } from '../support/server';
+import { ADMIN_HEADERS, errorCode, gql, QUIET_QUORUM_ONE, startServer, TEST_ADMIN_TOKEN } from '../support/server';
 import { waitFor } from '../support/wait';
 
 let nodes: LocalNodes;
@@ -105,13 +105,7 @@ test('a stale server whose write reaches a follower no promotion reached is refu
   // It never follows the new epoch on its own here: every write it sends takes the stale path.
   const stale = await ServerProcess.start(nodes.replicationNodes, { SYNC_MODE: 'quorum', SYNC_QUORUM: '1', HEALTH_INTERVAL_MS: '600000' });
   // Nor does the promoter rebuild anything meanwhile: the deposed leader's log is evidence.
-  const promoter = await startServer(nodes, {
-    SYNC_MODE: 'quorum',
-    SYNC_QUORUM: '1',
-    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    DB_TIMEOUT_MS: '2000',
-    HEALTH_INTERVAL_MS: '600000',
-  });
+  const promoter = await startServer(nodes, QUIET_QUORUM_ONE);
   try {
     expect((await gql(stale.url, create(1))).errors).toBeUndefined();
     const [{ last }] = await nodes.query<{ last: string }>('leader', 'SELECT max(position)::text AS last FROM syncrep_log');

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { LocalNodes } from '../../harness/nodes';
 import { load, type Outcomes } from '../support/outcomes';
-import { ADMIN_HEADERS, errorCode, gql, startServer, TEST_ADMIN_TOKEN } from '../support/server';
+import { ADMIN_HEADERS, errorCode, gql, QUIET_QUORUM_ONE, startServer, TEST_ADMIN_TOKEN } from '../support/server';
 import { waitFor } from '../support/wait';
 
 let nodes: LocalNodes;
@@ -180,14 +180,8 @@ test('quorum: too few followers reachable is refused (nothing changed) unless al
 });
 
 test('quorum 1 of 2: writes acknowledged while one follower was away are all on it once it is promoted (the union)', async () => {
-  const app = await startServer(nodes, {
-    SYNC_MODE: 'quorum',
-    SYNC_QUORUM: '1',
-    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    DB_TIMEOUT_MS: '2000',
-    // No catch-up meanwhile: follower-2 must still lack the writes when it is promoted.
-    HEALTH_INTERVAL_MS: '600000',
-  });
+  // No catch-up meanwhile: follower-2 must still lack the writes when it is promoted.
+  const app = await startServer(nodes, QUIET_QUORUM_ONE);
   try {
     nodes.node('follower-2').signalAll('SIGSTOP');
     const acknowledged: number[] = [];

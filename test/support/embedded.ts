@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Syncrep } from '../../src/app';
 import { loadSettings } from '../../src/config/load-settings';
 import { createLogger } from '../../src/logger';
+import { TEST_SERVER_ENV } from './server';
 
 /**
  * The first of `count` consecutive free ports on 127.0.0.1, for an embedded cluster (leader on the
@@ -44,11 +45,7 @@ export async function startEmbeddedServer(dataDir: string, followers: number, en
       EMBEDDED_DATA_DIR: dataDir,
       EMBEDDED_BASE_PORT: String(await freePortRange(followers + 1)),
       EMBEDDED_FOLLOWERS: String(followers),
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DB_TIMEOUT_MS: '10000',
-      HEALTH_INTERVAL_MS: '200',
-      HEALTH_TIMEOUT_MS: '1000',
+      ...TEST_SERVER_ENV,
       ...env,
     });
     try {
