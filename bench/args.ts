@@ -21,6 +21,8 @@ export interface BenchOptions {
   catchupTimeout: number;
   /** Writes in the long run whose start and end RSS are compared; 0 skips it. */
   soak: number;
+  /** Repetitions of each leader failover measurement, on fresh nodes each time; 0 skips them. */
+  failover: number;
   /** Extra settings for every server, as environment variables (WRITE_BATCH_MAX=128, say). */
   serverEnv: Record<string, string>;
   /** Keys of the topologies to measure, in the order of TOPOLOGIES. */
@@ -39,8 +41,10 @@ export const USAGE = `npm run bench -- [flags]
   --catchup N          writes a follower misses before catch-up is timed; 0 skips (default 50000)
   --catchup-timeout S  seconds to wait for the follower to catch up (default 60)
   --soak N             writes in the long run for the RSS check; 0 skips (default 100000)
+  --failover N         leader failover measurements (manual promote, AUTO_FAILOVER at default and
+                       shortest waits), each N times on fresh nodes; 0 skips (default 3)
   --server-env K=V,..  settings for every server, e.g. WRITE_CONCURRENCY=2,WRITE_BATCH_MAX=128
-                       (a topology's own SYNC_MODE and SYNC_QUORUM win)
+                       (a topology's own SYNC_MODE and SYNC_QUORUM win, and a failover run's own settings)
   --topologies A,B     topologies to measure, of ${TOPOLOGIES.map((t) => t.key).join(', ')} (default all);
                        targets that need a missing one are reported as not measured
   --out DIR            results folder (default bench/results)`;
@@ -73,6 +77,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     catchup: num(take('catchup'), 50_000, 'catchup', 0, true),
     catchupTimeout: num(take('catchup-timeout'), 60, 'catchup-timeout', 1),
     soak: num(take('soak'), 100_000, 'soak', 0, true),
+    failover: num(take('failover'), 3, 'failover', 0, true),
     serverEnv: serverEnv(take('server-env')),
     topologies: topologyKeys(take('topologies')),
     out: path.resolve(take('out') ?? path.join(__dirname, '..', '..', 'bench', 'results')),

@@ -1,12 +1,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HARNESS_NOTE } from '../harness/server-process';
+import { RETRY_PAUSE_MS, type FailoverResult } from './failover-run';
 import type { BenchResults } from './results-model';
 import type { LoadResult } from './stats';
 import { checkTargets, type TargetCheck } from './targets';
 import { TOPOLOGIES } from './topology';
 
 const PHASES_TITLE = "Steps of a distributed commit (mean per commit, from the server's metrics; the median write run)";
+const FAILOVER_TITLE =
+  "Leader failover: from SIGKILL of the leader's postmaster to the first write acknowledged at the new epoch " +
+  `(leader + 2 followers, SYNC_MODE all, fresh nodes each run; one client creating employees, the next ${RETRY_PAUSE_MS} ms after a refusal)`;
 
 type Table = { headers: string[]; rows: string[][]; right: boolean[] };
 
@@ -104,6 +108,50 @@ export function phasesTable(r: BenchResults): Table {
   };
 }
 
+/** Per way of failing over: kill to first acknowledged write, median and range over the runs, and each run. */
+export function failoverTable(results: FailoverResult[]): Table {
+  const spread = (values: number[]) => {
+    if (!values.length) return ['-', '-'];
+    const sorted = [...values].sort((a, b) => a - b);
+    return [int(sorted[Math.floor(sorted.length / 2)]), `${int(sorted[0])}-${int(sorted[sorted.length - 1])}`];
+  };
+  const rows = results.map((f) => {
+    const settings = Object.entries(f.settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    const kill = f.runs.map((m) => m.killToWriteMs);
+    const promote = f.runs.flatMap((m) => (m.promoteMs === undefined ? [] : [m.promoteMs]));
+    const [promoteMedian, promoteRange] = spread(promote);
+    const refused = spread(f.runs.map((m) => m.refusedWrites));
+    const leaders = [...new Set(f.runs.map((m) => m.newLeader))].join(', ');
+    return [
+      f.label,
+      settings,
+      `${f.runs.length}${f.failures.length ? ` (+${f.failures.length} failed)` : ''}`,
+      ...spread(kill),
+      kill.map(int).join(' / ') || '-',
+      promote.length ? `${promoteMedian} (${promoteRange})` : '',
+      refused[0],
+      leaders,
+    ];
+  });
+  return {
+    headers: [
+      'Failover',
+      'Settings',
+      'Runs',
+      'kill to write ms',
+      'range ms',
+      'each run ms',
+      'promote call ms',
+      'refused writes',
+      'new leader',
+    ],
+    rows,
+    right: [false, false, true, true, true, true, true, true, false],
+  };
+}
+
 export function targetsTable(checks: TargetCheck[]): Table {
   const verdict = (c: TargetCheck) => (c.pass === undefined ? '-' : c.pass ? 'PASS' : 'MISS');
   return {
@@ -151,6 +199,7 @@ export async function report(r: BenchResults): Promise<string[]> {
   const figures = figuresTable(r);
   const targets = targetsTable(checks);
   const phases = phasesTable(r);
+  const failover = r.failover?.length ? failoverTable(r.failover) : undefined;
   const problems = [
     ...r.failures.map((f) => `FAILED: ${f}`),
     ...Object.entries(r.serverLog).flatMap(([k, lines]) => {
@@ -162,7 +211,9 @@ export async function report(r: BenchResults): Promise<string[]> {
     }),
   ];
   console.log(
-    `\n${header(r)}\n\n${formatText(figures)}\n\n${PHASES_TITLE}\n${formatText(phases)}\n\n${formatText(targets)}\n${problems.length ? `\n${problems.join('\n')}\n` : ''}`,
+    `\n${header(r)}\n\n${formatText(figures)}\n\n${PHASES_TITLE}\n${formatText(phases)}\n\n` +
+      (failover ? `${FAILOVER_TITLE}\n${formatText(failover)}\n\n` : '') +
+      `${formatText(targets)}\n${problems.length ? `\n${problems.join('\n')}\n` : ''}`,
   );
   await mkdir(r.options.out, { recursive: true });
   const base = path.join(r.options.out, `bench-${r.startedAt.replace(/[:.]/g, '-')}`);
@@ -178,6 +229,7 @@ export async function report(r: BenchResults): Promise<string[]> {
     '',
     formatMarkdown(phases),
     '',
+    ...(failover ? [`## ${FAILOVER_TITLE}`, '', formatMarkdown(failover), ''] : []),
     '## Targets',
     '',
     formatMarkdown(targets),

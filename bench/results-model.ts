@@ -1,5 +1,6 @@
 import type { BenchOptions } from './args';
 import type { ConsistencyResult } from './consistency-run';
+import type { FailoverResult } from './failover-run';
 import type { CatchUpResult, ReadResults, SoakResult } from './scenarios';
 import type { LoadResult } from './stats';
 
@@ -21,6 +22,8 @@ export interface BenchResults {
   /** `consistency` on 100,000 rows while writes go on. */
   consistency?: ConsistencyResult;
   soak?: SoakResult;
+  /** Leader loss to the first write acknowledged by the new leader, per way of failing over (`--failover`). */
+  failover?: FailoverResult[];
   /** Warning and error lines the server logged, by topology. */
   serverLog: Record<string, string[]>;
   failures: string[];

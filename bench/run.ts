@@ -3,6 +3,7 @@ import { parseArgs, UsageError, USAGE, type BenchOptions } from './args';
 import { report } from './report';
 import type { BenchResults } from './results-model';
 import { consistencyRun } from './consistency-run';
+import { failoverRuns, stopFailoverRuns } from './failover-run';
 import { bulkRun, catchUpRun, pgRuns, readRuns, soakRun, writeRuns } from './scenarios';
 import { Topology, TOPOLOGIES, type TopologySpec } from './topology';
 
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       progress(`${signal}: stopping servers and nodes`);
-      void Topology.stopAll().finally(() => process.exit(130));
+      void Promise.allSettled([Topology.stopAll(), stopFailoverRuns()]).finally(() => process.exit(130));
     });
   }
   const results: BenchResults = {
@@ -103,6 +104,12 @@ async function main(): Promise<void> {
     options,
     results,
   );
+  if (options.failover > 0) {
+    results.failover = await timed(`leader failover, ${options.failover} of each on fresh nodes`, () =>
+      failoverRuns(options.failover, options.serverEnv, progress),
+    );
+    results.failures.push(...results.failover.flatMap((f) => f.failures));
+  }
   const files = await report(results);
   progress(`done; wrote ${files.join(', ')}`);
 }
@@ -110,7 +117,7 @@ async function main(): Promise<void> {
 main()
   .catch(async (error) => {
     process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    await Topology.stopAll();
+    await Promise.allSettled([Topology.stopAll(), stopFailoverRuns()]);
     process.exitCode = 1;
   })
   // A missed target never makes the exit code non-zero; exit explicitly so no stray handle keeps us alive.
