@@ -87,8 +87,10 @@ test('a stale server (SIGSTOP across a promotion, then SIGCONT) never writes thr
     // Nothing was decided on the deposed leader after the fence (its log did not grow)...
     expect(await nodes.query('leader', decidedLater)).toEqual([{ n: 0 }]);
     // ...and the stale server follows the new epoch.
-    await waitRoles(stale.url, 'follower-1', []);
+    // Both servers see every node back: the deposed leader rebuilt once (by whichever got its
+    // rebuild lock first), the other only catching up.
     await waitRoles(promoter.url, 'follower-1', ['follower-2', 'leader']);
+    await waitRoles(stale.url, 'follower-1', ['follower-2', 'leader']);
     for (const node of ['leader', 'follower-1', 'follower-2']) {
       const held = new Set(await ids(node));
       for (const id of acknowledged) expect(held.has(id)).toBe(true);

@@ -8,7 +8,7 @@ import { applyOn, applySql } from '../sql/apply-sql';
 import { missingPositions } from '../log/log-scan';
 import type { Change } from '../change';
 import type { MembershipGate } from '../write/membership-gate';
-import { resync } from './resync';
+import { exclusively, REBUILT, resync } from './resync';
 import { describeFailure, isServerError, rollingBack, row, rows, withClient } from '../sql/sql';
 import {
   clearRebuildingMark,
@@ -74,18 +74,19 @@ export class CatchUp {
       const { upto: trimmed } = await row(this.cluster.leader.pool, trimPoint());
       follower.watermark = BigInt(watermark);
       const behindLog = follower.watermark < BigInt(trimmed);
-      // NEEDS_RESYNC stays until a rebuild succeeds: a rebuild asked for and not done is retried.
-      const interrupted = mark?.kind === 'rebuilding';
-      if (options.rebuild || behindLog || stale || interrupted || follower.state.kind === 'NEEDS_RESYNC') {
+      // What says a rebuild is due is on the node itself (its mark, its epoch, its watermark), not
+      // this server's memory: another server may have rebuilt it meanwhile, and a second rebuild
+      // would replace rows that server has written since with an older snapshot. A mark left by a
+      // rebuild that finished means only catch-up is left to do.
+      const interrupted = mark?.kind === 'rebuilding' && mark.reason !== REBUILT;
+      if (options.rebuild || behindLog || stale || interrupted) {
         const reason = behindLog
           ? `applied up to ${watermark}, but the log starts after ${trimmed}`
           : stale
             ? stale
-            : follower.state.kind === 'NEEDS_RESYNC'
-              ? follower.state.reason
-              : interrupted
-                ? `an earlier rebuild did not finish (${mark.reason})`
-                : 'rebuild requested (resyncNode)';
+            : interrupted
+              ? `marked for a rebuild (${mark.reason})`
+              : 'rebuild requested (resyncNode)';
         // Marked on the node first: from now until it has caught up it may lack acknowledged
         // writes, so no promotion may pick it, even one run by another server after this one dies.
         await rows(follower.pool, setDivergenceMark(reason, 'rebuilding'));
@@ -94,7 +95,7 @@ export class CatchUp {
           this.stillFollower(follower);
           transition(follower, { kind: 'rebuild-started', reason }, this.log);
         });
-        await resync(this.cluster, follower, this.log);
+        await exclusively(follower, () => resync(this.cluster, follower, this.log));
         rebuilt = true;
       }
       transition(follower, { kind: 'catch-up-started' }, this.log);
