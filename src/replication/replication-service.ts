@@ -16,6 +16,7 @@ import { positionsNeverTaken } from './sql/statements';
 import type { SyncPolicy } from './write/sync-policy';
 import type { WriteBatcher } from './write/write-batcher';
 import type { WriteOutcome } from './write/write-outcome';
+import { wasNotAttempted } from './write/batch-errors';
 
 /** Whether this server can take writes in its sync mode now, why not, and every node's state. */
 export interface Readiness {
@@ -58,9 +59,18 @@ export class ReplicationService {
 
   /** Commits a mutation on the leader and every follower the sync mode requires. */
   write<T>(mutation: Mutation<T>, tracker?: ReadTracker): Promise<WriteOutcome<T>> {
-    // The leader serves a mutation from here on; one refused before this (invalid input) had no node.
-    tracker?.servedBy.add(this.cluster.leader.name);
-    return this.batcher.submit(mutation);
+    // The leader that took it serves a mutation; one refused before any node was asked (invalid
+    // input, the leader or too many followers known down) had no node.
+    return this.batcher.submit(mutation).then(
+      (outcome) => {
+        tracker?.servedBy.add(outcome.committedOn[0]);
+        return outcome;
+      },
+      (error: unknown) => {
+        if (!wasNotAttempted(error)) tracker?.servedBy.add(this.cluster.leader.name);
+        throw error;
+      },
+    );
   }
 
   /**
@@ -94,6 +104,11 @@ export class ReplicationService {
     } catch (error) {
       const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
       if (isServerError(cause)) throw error;
+      // Every connection of this server's pool to it is busy: the node is not known to be down,
+      // only this server is loaded. Try the next node, and leave its state alone.
+      if (cause instanceof Error && /timeout exceeded when trying to connect/.test(cause.message)) {
+        return { kind: 'failed', failure: 'every connection to it is busy' };
+      }
       // Stop routing reads to it now; the health monitor brings it back once it answers.
       transition(node, { kind: 'unreachable', reason: describeFailure(cause) }, this.log);
       return { kind: 'failed', failure: describeFailure(cause) };

@@ -1,3 +1,4 @@
+import { withoutSuggestions } from './query-limits';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import type { ValidationError } from 'class-validator';
@@ -45,7 +46,7 @@ export function createFormatError(log: Logger, production: boolean) {
       const message = code === 'GRAPHQL_VALIDATION_FAILED' ? formatted.message.replace(/^Syntax Error: /, '') : formatted.message;
       if (!production) return { ...formatted, message };
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, message, extensions };
+      return { ...formatted, message: withoutSuggestions(message), extensions };
     }
     log.error({ err: original, path: formatted.path }, 'unexpected error');
     return {

@@ -35,7 +35,8 @@ type Step = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) 
  */
 export function createHttpServer(): { httpServer: http.Server; handle: { request?: (req: IncomingMessage, res: ServerResponse) => void } } {
   const handle: { request?: (req: IncomingMessage, res: ServerResponse) => void } = {};
-  const httpServer = http.createServer((req, res) => {
+  // Timeouts are checked every second (Node's default is every 30 s, which let a slow-header client hold a connection 30 s).
+  const httpServer = http.createServer({ connectionsCheckingInterval: 1000 }, (req, res) => {
     if (handle.request) handle.request(req, res);
     else sendJson(res, 503, { errors: [{ message: 'starting' }] });
   });
@@ -59,8 +60,9 @@ export async function listen(
   };
   handle.request = (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && path === '/readyz') {
+    const probe = req.method === 'GET' || req.method === 'HEAD';
+    if (probe && path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (probe && path === '/readyz') {
       const readiness = options.readiness();
       return sendJson(res, readiness.ready ? 200 : 503, readiness);
     }

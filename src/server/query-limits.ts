@@ -27,9 +27,10 @@ export function queryLimits(production: boolean): { plugins: ApolloServerPlugin[
 }
 
 /**
- * A message with graphql-armor's field suggestions ("Did you mean ...?") hidden as its Apollo
- * plugin hides them, for transports that plugin does not see (graphql-ws).
+ * A message with graphql-js's suggestions hidden ("Did you mean "x"?", and the enum-value and
+ * inline-fragment forms graphql-armor's own pattern misses): in production they would describe the
+ * schema that introspection is off to hide. Used on every transport (format-error.ts, graphql-ws).
  */
 export function withoutSuggestions(message: string): string {
-  return message.replace(/Did you mean ".+"\?/g, '[Suggestion hidden]').trim();
+  return message.replace(/Did you mean (the enum value |to use an inline fragment on )?".+"\?/g, '[Suggestion hidden]').trim();
 }

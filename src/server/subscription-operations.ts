@@ -16,6 +16,10 @@ import type { AppContext } from './context';
 import { QUERY_LIMITS, withoutSuggestions } from './query-limits';
 
 /** What graphql-ws keeps per connection besides its own state: the upgrade request. */
+
+/** Subscriptions one graphql-ws connection may hold at once (clusterEvents needs one). */
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 16;
+
 export interface ConnectionExtra {
   request: IncomingMessage;
 }
@@ -48,6 +52,12 @@ export function subscriptionOptions(options: OperationOptions): ServerOptions<Re
   return {
     schema: options.schema,
     onSubscribe: (ctx, _id, payload) => {
+      // Each subscription is a listener every cluster event fans out to: one socket gets a few.
+      if (Object.keys(ctx.subscriptions).length >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
+        return [
+          userError(ErrorCode.BadRequest, `at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection: complete one first`),
+        ];
+      }
       let document: DocumentNode;
       try {
         document = parse(payload.query, { maxTokens: QUERY_LIMITS.tokens });

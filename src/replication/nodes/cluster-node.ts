@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { FollowerState, LeaderState } from './node-state';
@@ -60,12 +60,43 @@ abstract class NodeBase {
 
   /** Carries what this server saw of the node over to `to`, the same node in its other role (its lag is its old role's). */
   handOver(to: NodeBase): void {
+    to.checks = this.checks;
+    this.checks = undefined;
     to.lastError = this.lastError;
     to.lastErrorAt = this.lastErrorAt;
     to.progress = this.progress;
     to.lastContact = this.lastContact;
     to.recordedEpoch = this.recordedEpoch;
     for (const [move, count] of this.transitions) to.transitions.set(move, count);
+  }
+
+  private checks: Pool | undefined;
+
+  /**
+   * Two connections of their own for the health monitor: a node's main pool can be queued full by
+   * a flood of reads, and a check waiting behind them would take a busy node for a dead one.
+   */
+  get healthPool(): Pool {
+    if (!this.checks) {
+      const options = this.dataSource.options as { applicationName?: string; connectTimeoutMS?: number };
+      this.checks = new Pool({
+        connectionString: this.url,
+        max: 2,
+        application_name: options.applicationName,
+        connectionTimeoutMillis: options.connectTimeoutMS,
+        idleTimeoutMillis: 30_000,
+      });
+      this.checks.on('error', () => undefined);
+      this.checks.on('connect', (client) => client.on('error', () => undefined));
+    }
+    return this.checks;
+  }
+
+  /** Closes the health monitor's connections. */
+  async closeHealthPool(): Promise<void> {
+    const checks = this.checks;
+    this.checks = undefined;
+    await checks?.end().catch(() => undefined);
   }
 
   /** The pg pool TypeORM created for this node; the write path uses it directly to save round trips. */

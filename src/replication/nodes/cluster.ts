@@ -190,6 +190,7 @@ export class Cluster implements Roster {
 
   /** Closes every node's pool. */
   async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.closeHealthPool()));
     await Promise.all(this.nodes.filter((node) => node.dataSource.isInitialized).map((node) => node.dataSource.destroy()));
   }
 }

@@ -101,7 +101,7 @@ export class HealthMonitor {
       let epoch: string;
       let leader: string | null;
       let position: string;
-      ({ diverged, epoch, leader, position } = await withTimeout(row(node.pool, healthCheck()), this.options.timeoutMs));
+      ({ diverged, epoch, leader, position } = await withTimeout(row(node.healthPool, healthCheck()), this.options.timeoutMs));
       // A promotion moved the roles while this check ran: this object is not the node's any more.
       if (!this.cluster.nodes.includes(node)) return;
       node.lastContact = new Date();

@@ -29,10 +29,20 @@ export function commitRefused(error: DatabaseError): GraphQLError {
   );
 }
 
+/** Refusals given before any node was asked: no node served the mutation (`servedBy` stays null). */
+const notAttempted = new WeakSet<GraphQLError>();
+
+/** True for a refusal given before the write reached any node. */
+export function wasNotAttempted(error: unknown): boolean {
+  return notAttempted.has(error as GraphQLError);
+}
+
 /** The leader could not take the write: `cause` is the failure met now, or none when it is known to be down. */
 export function leaderUnavailable(cause?: unknown): GraphQLError {
   const reason = cause === undefined ? 'it is down' : publicFailure(cause);
-  return userError(ErrorCode.LeaderUnavailable, `the leader could not take the write (${reason}); nothing was written`);
+  const error = userError(ErrorCode.LeaderUnavailable, `the leader could not take the write (${reason}); nothing was written`);
+  if (cause === undefined) notAttempted.add(error);
+  return error;
 }
 
 /** Too few followers prepared: the write was rolled back on every node. */
@@ -46,7 +56,11 @@ export function replicationFailed(failed: Prepared[], prepared: number, required
 
 /** Known before trying: too few followers can take the write now (nothing was tried, nothing written). */
 export function notEnoughFollowers(reasons: string[], nodes: string[]): GraphQLError {
-  return userError(ErrorCode.ReplicationFailed, `the write was not attempted: ${reasons.join('; ')}; nothing was written`, { nodes });
+  const error = userError(ErrorCode.ReplicationFailed, `the write was not attempted: ${reasons.join('; ')}; nothing was written`, {
+    nodes,
+  });
+  notAttempted.add(error);
+  return error;
 }
 
 /**

@@ -1,0 +1,74 @@
+import 'reflect-metadata';
+import type { Syncrep } from '../../../src/app';
+import type { ClusterEvent } from '../../../src/replication/cluster-events';
+import { LocalNodes } from '../../../harness/nodes';
+import { errorCode, gql, startServer, TEST_ADMIN_TOKEN } from '../../support/server';
+import { waitAllInSync } from '../../support/wait';
+
+let nodes: LocalNodes;
+let app: Syncrep;
+let nextId = 7000;
+
+const ENV = {
+  ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+  DB_POOL_SIZE: process.env.POOL ?? '20',
+  DB_TIMEOUT_MS: process.env.DBT ?? '5000',
+  READ_WAIT_MS: '3000',
+  LOG_LEVEL: process.env.ALOG ?? 'silent',
+};
+
+beforeAll(async () => {
+  nodes = await LocalNodes.start(1);
+  app = await startServer(nodes, ENV);
+  await waitAllInSync(app.url);
+});
+afterAll(async () => {
+  await app?.stop();
+  await nodes?.stop();
+});
+
+async function flood(readFrom: string, requests: number) {
+  const events: ClusterEvent[] = [];
+  const unsubscribe = app.events.subscribe((e) => events.push(e));
+  const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: employee(id: 1, readFrom: ${readFrom}) { id }`).join(' ');
+  const reads = Array.from({ length: requests }, () =>
+    gql(app.url, `{ ${aliases} }`).catch((e) => ({ errors: [{ message: String(e), extensions: { code: 'FETCH' } }] })),
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  const writes: Record<string, number> = {};
+  for (let i = 0; i < 5; i++) {
+    const id = nextId++;
+    const w = await gql(app.url, `mutation { createEmployee(input: {id: ${id}, name: "F", salary: 1}) { position } }`);
+    const code = errorCode(w) ?? 'ok';
+    writes[code] = (writes[code] ?? 0) + 1;
+  }
+  const results = await Promise.all(reads);
+  const readCodes: Record<string, number> = {};
+  for (const r of results)
+    for (const e of (r as any).errors ?? [{ extensions: { code: 'ok' } }])
+      readCodes[e.extensions?.code] = (readCodes[e.extensions?.code] ?? 0) + 1;
+  unsubscribe();
+  return {
+    writes,
+    readCodes,
+    events: events.map((e) => `${e.node} ${e.from}->${e.to}: ${e.reason}`),
+    sample: results
+      .flatMap((r: any) => r.errors ?? [])
+      .map((e: any) => e.message)
+      .filter((m: string) => !/POSITION_NOT_REACHED|no node that may/.test(m))
+      .slice(0, 3),
+  };
+}
+
+test('was a finding, fixed: 100 anonymous requests of 15 atLeast reads at an unreached position mark the leader DOWN and fail writes (default pool and timeouts)', async () => {
+  const out = await flood('{atLeast: "9223372036854775807", role: LEADER}', Number(process.env.REQS ?? 100));
+  expect(out.events).toEqual([]);
+  expect(out.writes).toEqual({ ok: 5 });
+});
+
+test('held at defaults: 400 requests of 15 ordinary leader reads (with DB_POOL_SIZE=4 DB_TIMEOUT_MS=1500 it also marks the leader DOWN)', async () => {
+  await waitAllInSync(app.url);
+  const out = await flood('{role: LEADER}', Number(process.env.REQS ?? 100) * 4);
+  expect(out.events).toEqual([]);
+  expect(out.writes).toEqual({ ok: 5 });
+});
