@@ -128,6 +128,43 @@ test('bank: transfers under load, SIGKILL the leader, promote a follower: totals
   }
 });
 
+test('bank with AUTO_FAILOVER: transfers under load, SIGKILL the leader; the server promotes on its own; totals kept, every acknowledged transfer there', async () => {
+  const app = await startServer(nodes, { AUTO_FAILOVER: 'true', FAILOVER_AFTER_MS: '1000' });
+  try {
+    const inputs = Array.from({ length: ACCOUNTS }, (_, i) => `{ id: ${i + 1}, name: "A${i + 1}", salary: 1000 }`).join(', ');
+    expect((await gql(app.url, `mutation { createEmployees(inputs: [${inputs}]) { position } }`)).errors).toBeUndefined();
+    const transfers = load(app.url, 4, (lane, i) => {
+      const from = ((lane * 7 + i * 3) % ACCOUNTS) + 1;
+      const to = ((lane * 3 + i * 5 + 1) % ACCOUNTS) + 1;
+      if (from === to) return undefined;
+      const amount = 1 + (i % 50);
+      return {
+        key: { from, to, amount },
+        query: `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: ${amount}) { position } }`,
+      };
+    });
+    await waitFor(async () => transfers.outcomes.acknowledged.length >= 30, '30 transfers');
+    nodes.node('leader').signalAll('SIGKILL');
+    await waitFor(
+      async () => (await gql(app.url, '{ nodes { clusterEpoch } }')).data!.nodes[0].clusterEpoch === '1',
+      'automatic promotion',
+    );
+    const atPromotion = transfers.outcomes.acknowledged.length;
+    await waitFor(async () => transfers.outcomes.acknowledged.length >= atPromotion + 30, '30 transfers on the new leader');
+    await transfers.stop();
+    const leader = (await gql(app.url, '{ nodes { name } }')).data!.nodes[0].name as string;
+    const other = leader === 'follower-1' ? 'follower-2' : 'follower-1';
+    await waitRoles(app.url, leader, [other]);
+    for (const node of [leader, other]) {
+      expect(await nodes.query(node, 'SELECT sum(salary)::int AS total FROM emp')).toEqual([{ total: ACCOUNTS * 1000 }]);
+    }
+    await expectIdentical([leader, other]);
+    expect(fits(new Map((await nodes.rows(leader)).map((r) => [r.id, r.salary])), transfers.outcomes)).toBe(true);
+  } finally {
+    await app.stop();
+  }
+});
+
 test('unique inserts with AUTO_FAILOVER (quorum 1 of 2): acknowledged ids everywhere, failed ones nowhere, unknown ones on all or none', async () => {
   const app = await startServer(nodes, { SYNC_MODE: 'quorum', SYNC_QUORUM: '1', AUTO_FAILOVER: 'true', FAILOVER_AFTER_MS: '1000' });
   try {
