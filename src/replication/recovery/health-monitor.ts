@@ -33,6 +33,8 @@ export interface HealthMonitorOptions {
 export class HealthMonitor {
   private timer: NodeJS.Timeout | undefined;
   private checking: Promise<void> | undefined;
+  /** Housekeeping under way: it runs beside the checks, never holding a round up. */
+  private housekeeping: Promise<void> | undefined;
   /** Rejoins in progress, by follower name. */
   private readonly rejoining = new Map<string, Promise<void>>();
 
@@ -80,6 +82,7 @@ export class HealthMonitor {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.checking;
+    await this.housekeeping;
     await Promise.all(this.rejoining.values());
   }
 
@@ -89,7 +92,11 @@ export class HealthMonitor {
     // Lags are measured here, not when `nodes` asks: a paused leader must not hold up the answer.
     await withTimeout(measureLags(this.cluster, started), this.options.timeoutMs).catch(() => undefined);
     if (this.cluster.leader.state.kind === 'UP') {
-      await this.options.afterRound?.().catch((error) => this.log.warn({ failure: describeFailure(error) }, 'housekeeping failed'));
+      // Not awaited: a trim that meets a leader hanging (SIGSTOP) waits up to DB_TIMEOUT_MS, and the
+      // next rounds must still see the leader go DOWN. One at a time, like the rounds.
+      this.housekeeping ??= (this.options.afterRound?.() ?? Promise.resolve())
+        .catch((error) => this.log.warn({ failure: describeFailure(error) }, 'housekeeping failed'))
+        .finally(() => (this.housekeeping = undefined));
     }
     this.options.everyRound?.();
   }
