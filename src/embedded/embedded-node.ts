@@ -1,4 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { signalTree } from './process-tree';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -233,25 +234,6 @@ export class EmbeddedNode {
       if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
     } finally {
       await client.end();
-    }
-  }
-}
-
-function signalTree(postmaster: number, signal: NodeJS.Signals): void {
-  let children: number[] = [];
-  try {
-    children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' })
-      .split('\n')
-      .map((line) => Number(line.trim()))
-      .filter((pid) => pid > 0);
-  } catch {
-    // ps exits non-zero when there are none.
-  }
-  for (const pid of [postmaster, ...children]) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Exited meanwhile.
     }
   }
 }

@@ -61,21 +61,26 @@ function fits(balances: Map<number, number>, outcomes: Outcomes<{ from: number; 
   return false;
 }
 
+/** Seeds ACCOUNTS accounts of 1,000 and starts four clients transferring between them until stopped. */
+async function bankUnderLoad(url: string) {
+  const inputs = Array.from({ length: ACCOUNTS }, (_, i) => `{ id: ${i + 1}, name: "A${i + 1}", salary: 1000 }`).join(', ');
+  expect((await gql(url, `mutation { createEmployees(inputs: [${inputs}]) { position } }`)).errors).toBeUndefined();
+  return load(url, 4, (lane, i) => {
+    const from = ((lane * 7 + i * 3) % ACCOUNTS) + 1;
+    const to = ((lane * 3 + i * 5 + 1) % ACCOUNTS) + 1;
+    if (from === to) return undefined;
+    const amount = 1 + (i % 50);
+    return {
+      key: { from, to, amount },
+      query: `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: ${amount}) { position } }`,
+    };
+  });
+}
+
 test('bank: transfers under load, SIGKILL the leader, promote a follower: totals kept, every acknowledged transfer there; the old leader returns as a rebuilt follower', async () => {
   let app = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN });
   try {
-    const inputs = Array.from({ length: ACCOUNTS }, (_, i) => `{ id: ${i + 1}, name: "A${i + 1}", salary: 1000 }`).join(', ');
-    expect((await gql(app.url, `mutation { createEmployees(inputs: [${inputs}]) { position } }`)).errors).toBeUndefined();
-    const transfers = load(app.url, 4, (lane, i) => {
-      const from = ((lane * 7 + i * 3) % ACCOUNTS) + 1;
-      const to = ((lane * 3 + i * 5 + 1) % ACCOUNTS) + 1;
-      if (from === to) return undefined;
-      const amount = 1 + (i % 50);
-      return {
-        key: { from, to, amount },
-        query: `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: ${amount}) { position } }`,
-      };
-    });
+    const transfers = await bankUnderLoad(app.url);
     await waitFor(async () => transfers.outcomes.acknowledged.length >= 30, '30 transfers');
     nodes.node('leader').signalAll('SIGKILL');
     await waitFor(async () => (await gql(app.url, '{ nodes { name state } }')).data!.nodes[0].state === 'DOWN', 'the leader seen DOWN');
@@ -131,18 +136,7 @@ test('bank: transfers under load, SIGKILL the leader, promote a follower: totals
 test('bank with AUTO_FAILOVER: transfers under load, SIGKILL the leader; the server promotes on its own; totals kept, every acknowledged transfer there', async () => {
   const app = await startServer(nodes, { AUTO_FAILOVER: 'true', FAILOVER_AFTER_MS: '1000' });
   try {
-    const inputs = Array.from({ length: ACCOUNTS }, (_, i) => `{ id: ${i + 1}, name: "A${i + 1}", salary: 1000 }`).join(', ');
-    expect((await gql(app.url, `mutation { createEmployees(inputs: [${inputs}]) { position } }`)).errors).toBeUndefined();
-    const transfers = load(app.url, 4, (lane, i) => {
-      const from = ((lane * 7 + i * 3) % ACCOUNTS) + 1;
-      const to = ((lane * 3 + i * 5 + 1) % ACCOUNTS) + 1;
-      if (from === to) return undefined;
-      const amount = 1 + (i % 50);
-      return {
-        key: { from, to, amount },
-        query: `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: ${amount}) { position } }`,
-      };
-    });
+    const transfers = await bankUnderLoad(app.url);
     await waitFor(async () => transfers.outcomes.acknowledged.length >= 30, '30 transfers');
     nodes.node('leader').signalAll('SIGKILL');
     await waitFor(
