@@ -8,6 +8,7 @@ import { LogRetention1732600000002 } from './src/migrations/1732600000002-log-re
 import { LeaderConfirm1732600000003 } from './src/migrations/1732600000003-leader-confirm';
 import { DivergenceMark1732600000004 } from './src/migrations/1732600000004-divergence-mark';
 import { EpochFence1732600000005 } from './src/migrations/1732600000005-epoch-fence';
+import { ExactApply1732600000006 } from './src/migrations/1732600000006-exact-apply';
 
 /** Pool and timeout settings shared by every node's DataSource. */
 export interface DataSourceTuning {
@@ -35,6 +36,7 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
       LeaderConfirm1732600000003,
       DivergenceMark1732600000004,
       EpochFence1732600000005,
+      ExactApply1732600000006,
     ],
     migrationsTableName: 'syncrep_migrations',
     synchronize: false,

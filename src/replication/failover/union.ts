@@ -29,7 +29,7 @@ export async function adoptUnion(candidate: PgNode, sources: readonly PgNode[], 
   }
   const entries = [...wanted.values()].sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
   for (let i = 0; i < entries.length; i += BATCH) {
-    const apply = applySql(entries.slice(i, i + BATCH), fence);
+    const apply = applySql(entries.slice(i, i + BATCH), fence, 'replay');
     await withClient(candidate.pool, (client) => rollingBack(client, () => applyOn(client, apply, 'COMMIT')));
   }
   return entries.length;

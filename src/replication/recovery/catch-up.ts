@@ -210,7 +210,7 @@ export class CatchUp {
     }));
     if (entries.length === 0) return 0;
     // One transaction, one round trip, strictly in position order.
-    const apply = applySql(entries, { epoch, leader: leader.name });
+    const apply = applySql(entries, { epoch, leader: leader.name }, 'replay');
     await withClient(follower.pool, (client) => rollingBack(client, () => applyOn(client, apply, 'COMMIT')));
     return entries.length;
   }

@@ -3,7 +3,7 @@ import type { Change, ChangeOp, TableShape } from '../change';
 import type { ClientBase } from 'pg';
 import { ensurePrepared, perShape, type SessionStatement } from './session-statements';
 import { dollarQuote, literal } from './sql';
-import { checkEpochSql, logDecisionSql, recordAppliedSql } from './statements';
+import { checkEpochSql } from './statements';
 
 /** One log position's row images, as a follower applies them, and the gid that decided it. */
 export interface ApplyEntry {
@@ -29,26 +29,33 @@ export interface ApplyScript {
 /** The apply statements of one table shape, one per op, built once per process. */
 type TableStatements = Record<ChangeOp, SessionStatement>;
 
+/** How an apply reaches a follower: a live write's PREPARE, or a replay (catch-up, a promotion's union) that commits. */
+export type ApplyKind = 'live' | 'replay';
+
 /**
- * SQL that applies row images on a follower, strictly, and records each position, with its gid
- * and row images, in the same transaction (syncrep_applied and the follower's own syncrep_log:
- * a promoted follower serves catch-up from it). It first checks the follower is at `fence`'s
- * epoch and leader (SR003 otherwise), so a deposed leader's writes are refused by the node itself. An insert must insert; an update or delete must match exactly the rows the leader
- * changed, found by the key each had, each holding what it held on the leader just before (else
- * syncrep_expect raises SR001: this node diverged, or lacks an earlier write to the row). One
- * exception: a row that already holds the leader's new values is left as it is and accepted, as
- * nothing would be overwritten or lost. Rows a write has prepared here but not committed are
- * waited for and compared as they are once it commits, so nothing may raise inside the UPDATE or
- * DELETE itself: mismatches are counted and checked after.
+ * SQL that applies row images on a follower, exactly, and records each position, with its gid and
+ * row images, in the same transaction (syncrep_applied and the follower's own syncrep_log: a
+ * promoted follower serves catch-up from it). It first checks the follower is at `fence`'s epoch
+ * and leader (SR003 otherwise), so a deposed leader's writes are refused by the node itself; a
+ * live write is also refused (SR004) on a node marked as being repaired.
+ *
+ * Whether a position is applied is decided once, for the whole position (syncrep_claim): one the
+ * node holds already is skipped whole; any other is applied exactly or refused whole. An insert
+ * must insert; an update or delete must match exactly the rows the leader changed, found by the
+ * key each had, each holding what it held on the leader just before (else syncrep_expect raises
+ * SR001: this node diverged, or lacks an earlier write to the row). A row that happens to hold the
+ * new values already is refused like any other mismatch: accepting it let one row of a write be
+ * taken as applied while its other rows were updated, on a node lacking an earlier write.
  *
  * Each change runs as an EXECUTE of a per-connection prepared statement with a generic plan
  * (forced: a custom plan would be rebuilt for every write, as the row count is a parameter).
  */
-export function applySql(entries: ApplyEntry[], fence: Fence): ApplyScript {
+export function applySql(entries: ApplyEntry[], fence: Fence, kind: ApplyKind): ApplyScript {
   const statements = new Map<string, SessionStatement>();
-  const parts = [checkEpochSql(fence.epoch, fence.leader, false), 'SET LOCAL plan_cache_mode = force_generic_plan'];
+  const check = kind === 'live' ? checkLiveSql(fence.epoch, fence.leader) : checkEpochSql(fence.epoch, fence.leader, false);
+  const parts = [check, 'SET LOCAL plan_cache_mode = force_generic_plan'];
   for (const { position, gid, changes, json } of entries) {
-    parts.push(recordAppliedSql(position), logDecisionSql(BigInt(position), gid, dollarQuote(json ?? JSON.stringify(changes))));
+    parts.push(claimSql(position), logIfClaimedSql(BigInt(position), gid, dollarQuote(json ?? JSON.stringify(changes))));
     for (const change of changes) {
       const statement = statementsFor(change)[change.op];
       statements.set(statement.name, statement);
@@ -56,6 +63,23 @@ export function applySql(entries: ApplyEntry[], fence: Fence): ApplyScript {
     }
   }
   return { sql: parts.join('; '), statements: [...statements.values()] };
+}
+
+/** The live write's check: the epoch, and no mark on the node (SR004). */
+function checkLiveSql(epoch: bigint, leader: string): string {
+  return `SELECT syncrep_check_live(${epoch}, ${literal(leader)})`;
+}
+
+/** Decides, for the whole position, whether this transaction applies it (syncrep.take); see the migration's syncrep_claim. */
+function claimSql(position: bigint | string): string {
+  return `SELECT set_config('syncrep.take', syncrep_claim(${literal(String(position))}::bigint)::text, true)`;
+}
+
+/** Whether the last claimed position is applied here: the changes of a position held already run on no row. */
+const TAKEN = "current_setting('syncrep.take')::boolean";
+
+function logIfClaimedSql(position: bigint, gid: string, changesLiteral: string): string {
+  return `INSERT INTO syncrep_log (position, gid, changes) SELECT ${position}, ${literal(gid)}, ${changesLiteral} WHERE ${TAKEN}`;
 }
 
 /**
@@ -69,7 +93,8 @@ export async function applyOn(client: ClientBase, apply: ApplyScript, end: strin
 
 function argumentsOf(change: Change, position: string): string {
   const what = literal(`${change.op} on ${change.table} at position ${position}`);
-  const n = change.rows.length;
+  // A position held already is applied as zero rows, which zero rows then match.
+  const n = `CASE WHEN ${TAKEN} THEN ${change.rows.length} ELSE 0 END`;
   // An update ships each row's new image beside the image the follower must still hold.
   const images = change.op === 'update' ? change.rows.map((r, i) => ({ r, b: (change.before ?? [])[i] })) : change.rows;
   return `${dollarQuote(JSON.stringify(images))}, ${n}, ${what}`;
@@ -90,12 +115,6 @@ function buildStatements({ table, key, columns }: TableShape, prefix: string): T
   // the function's 100 rows, so each row is looked up by key rather than hashed against a full scan.
   const images = `(SELECT * FROM jsonb_populate_recordset(NULL::${name}, $1) LIMIT $2)`;
   const check = (differing: string) => `SELECT syncrep_expect(count(*)::int, ${differing}, $2, $3) FROM c`;
-  // Only the key may be in the WHERE clause: a row that another write holds prepared is scanned as
-  // it was, and only a row that passed the WHERE is waited for and re-read. The comparison with
-  // the prior values must see the row as it is once that write commits, so it goes in the SET.
-  const guardedSets = cols
-    .map((c) => `${c} = CASE WHEN ${row('t')} IS NOT DISTINCT FROM ${row('b')} THEN r.${c} ELSE t.${c} END`)
-    .join(', ');
   const statement = (op: ChangeOp, body: string): SessionStatement => ({ name: `${prefix}_${op}`, definition: `${PARAMS} AS ${body}` });
   return {
     insert: statement(
@@ -104,11 +123,13 @@ function buildStatements({ table, key, columns }: TableShape, prefix: string): T
     ),
     update: statement(
       'update',
-      `WITH c AS (UPDATE ${name} AS t SET ${guardedSets} ` +
-        `FROM (SELECT e FROM jsonb_array_elements($1) AS e LIMIT $2) AS p, ` +
-        `jsonb_populate_record(NULL::${name}, p.e -> 'r') AS r, jsonb_populate_record(NULL::${name}, p.e -> 'b') AS b ` +
-        `WHERE ${keyMatch('t', 'b')} RETURNING ${row('t')} IS NOT DISTINCT FROM ${row('r')} AS same) ` +
-        check('count(*) FILTER (WHERE NOT same)::int'),
+      // Each row is locked first (waiting for a write that holds it prepared, and then reading it
+      // as that write left it), compared whole with the image it must hold, and updated only then.
+      `WITH p AS (SELECT jsonb_populate_record(NULL::${name}, e -> 'r') AS r, jsonb_populate_record(NULL::${name}, e -> 'b') AS b ` +
+        `FROM (SELECT e FROM jsonb_array_elements($1) AS e LIMIT $2) AS x), ` +
+        `l AS (SELECT ${row('t')} IS NOT DISTINCT FROM ${row('(p.b)')} AS same, p.r, p.b FROM ${name} AS t JOIN p ON ${keyMatch('t', '(p.b)')} FOR UPDATE OF t), ` +
+        `c AS (UPDATE ${name} AS t SET ${cols.map((c) => `${c} = (l.r).${c}`).join(', ')} FROM l WHERE l.same AND ${keyMatch('t', '(l.b)')} RETURNING 1) ` +
+        `SELECT syncrep_expect((SELECT count(*) FROM c)::int, (SELECT count(*) FILTER (WHERE NOT same) FROM l)::int, $2, $3)`,
     ),
     delete: statement(
       'delete',
