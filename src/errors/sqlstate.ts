@@ -1,6 +1,6 @@
 /**
  * Every SQLSTATE syncrep tells apart, in one place
- * (https://www.postgresql.org/docs/current/errcodes-appendix.html), and syncrep's own three.
+ * (https://www.postgresql.org/docs/current/errcodes-appendix.html), and syncrep's own five.
  */
 export const SqlState = {
   /** syncrep_expect: a follower's rows are not what the leader's were (it diverged, or lacks an earlier write). */
@@ -9,6 +9,10 @@ export const SqlState = {
   ImagesDiffer: 'SR002',
   /** syncrep_check_epoch: the node belongs to another epoch or leader (a promotion fenced it). */
   StaleEpoch: 'SR003',
+  /** syncrep_check_live: a node marked as lacking (or holding) what the leader does not takes no live write. */
+  MarkedNode: 'SR004',
+  /** syncrep_check_excluded: a write left out a follower the leader does not record as left out. */
+  NotLeftOut: 'SR005',
   UniqueViolation: '23505',
   NumericValueOutOfRange: '22003',
   StringDataRightTruncation: '22001',

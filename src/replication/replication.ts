@@ -3,6 +3,7 @@ import type { Logger } from '../logger';
 import { registerNodeMetrics } from './nodes/node-metrics';
 import { WriteMetrics } from './write/write-metrics';
 import { CatchUp } from './recovery/catch-up';
+import { MARK_WAIT_MS, NodeLocks } from './nodes/node-lock';
 import { Cluster, type NodeSource } from './nodes/cluster';
 import { describeFailure } from './sql/sql';
 import { settleInitialLeader } from './failover/epoch';
@@ -55,8 +56,9 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
   const liveness = new InstanceLiveness(cluster, gids.instance);
   // A leader down at startup gets this server's presence session once it answers (each health round).
   if (cluster.leader.state.kind === 'UP') await liveness.hold();
-  const inDoubt = new InDoubtResolver(cluster, { inFlight, gids, liveness }, log);
-  const catchUp = new CatchUp(cluster, gate, inDoubt, settings.catchupBatch, log);
+  const locks = new NodeLocks(gids.applicationName, settings.dbTimeoutMs);
+  const inDoubt = new InDoubtResolver(cluster, { inFlight, gids, liveness }, locks, log);
+  const catchUp = new CatchUp(cluster, gate, inDoubt, locks, settings.catchupBatch, log);
   const policy = new SyncPolicy(settings.sync);
   const writePath = new WritePath({
     cluster,
@@ -66,11 +68,12 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     faultPoint: settings.faultPoint,
     inFlight,
     gate,
+    locks,
     metrics,
   });
   const batcher = new WriteBatcher(writePath, settings.writeBatchMax, settings.writeConcurrency);
-  const verifier = new Verifier({ cluster, gate, log }, settings.verifyIntervalMs, log);
-  const trimmer = new LogTrimmer(cluster, settings.logRetention, log);
+  const verifier = new Verifier({ cluster, gate, locks, log }, settings.verifyIntervalMs, log);
+  const trimmer = new LogTrimmer(cluster, locks, settings.logRetention, log);
   const promoter = new Promoter({
     cluster,
     gate,
@@ -87,6 +90,7 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     cluster,
     catchUp,
     inDoubt,
+    locks,
     {
       intervalMs: settings.healthIntervalMs,
       timeoutMs: settings.healthTimeoutMs,
@@ -114,7 +118,7 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     for (const follower of cluster.followers) {
       if (!follower.dataSource.isInitialized) continue;
       await catchUp
-        .rejoin(follower)
+        .rejoin(follower, { lockWaitMs: MARK_WAIT_MS })
         .catch((error) => log.warn({ node: follower.name, failure: describeFailure(error) }, 'rejoin at startup failed; retrying'));
     }
   }

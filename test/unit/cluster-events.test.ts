@@ -22,10 +22,10 @@ test('each state move is one event, named for what it means; an event that moves
   try {
     transition(node, { kind: 'unreachable', reason: 'connection refused' }, quiet);
     transition(node, { kind: 'unreachable', reason: 'still refused' }, quiet);
-    transition(node, { kind: 'catch-up-started' }, quiet);
+    transition(node, { kind: 'catch-up-started', takesWrites: true }, quiet);
     transition(node, { kind: 'diverged', reason: 'extra row 7' }, quiet);
     transition(node, { kind: 'rebuild-started', reason: 'rebuild requested (resyncNode)' }, quiet);
-    transition(node, { kind: 'catch-up-started' }, quiet);
+    transition(node, { kind: 'catch-up-started', takesWrites: true }, quiet);
     transition(node, { kind: 'caught-up' }, quiet);
     expect(seen.map(({ kind, from, to, reason }) => ({ kind, from, to, reason }))).toEqual([
       { kind: 'NODE_STATE_CHANGED', from: 'IN_SYNC', to: 'DOWN', reason: 'connection refused' },
@@ -63,7 +63,7 @@ test('a stream delivers in order, and return() unsubscribes and ends a pending r
     const stream = events.stream(10);
     expect(events.listenerCount()).toBe(2);
     transition(node, { kind: 'unreachable', reason: 'a' }, quiet);
-    transition(node, { kind: 'catch-up-started' }, quiet);
+    transition(node, { kind: 'catch-up-started', takesWrites: true }, quiet);
     expect((await stream.next()).value).toMatchObject({ to: 'DOWN' });
     expect((await stream.next()).value).toMatchObject({ to: 'CATCHING_UP' });
     const pending = stream.next();
@@ -81,9 +81,9 @@ test('a reader that falls `capacity` events behind is ended with SUBSCRIBER_TOO_
     const stream = events.stream(3);
     // Four unread moves: DOWN, CATCHING_UP, OUT_OF_SYNC, CATCHING_UP.
     transition(node, { kind: 'unreachable', reason: 'a' }, quiet);
-    transition(node, { kind: 'catch-up-started' }, quiet);
+    transition(node, { kind: 'catch-up-started', takesWrites: true }, quiet);
     transition(node, { kind: 'catch-up-failed', reason: 'b' }, quiet);
-    transition(node, { kind: 'catch-up-started' }, quiet);
+    transition(node, { kind: 'catch-up-started', takesWrites: true }, quiet);
     expect(events.listenerCount()).toBe(1);
     const failure = await stream.next().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(GraphQLError);

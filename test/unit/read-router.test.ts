@@ -19,7 +19,7 @@ test('by default reads take turns over in-sync followers, with the leader as las
   const router = new ReadRouter(fixedRoster(leader, [f1, f2]));
   expect(names(router.candidates(undefined))).toEqual(['follower-1', 'follower-2', 'leader']);
   expect(names(router.candidates({}))).toEqual(['follower-2', 'follower-1', 'leader']);
-  f2.state = { kind: 'CATCHING_UP' };
+  f2.state = { kind: 'CATCHING_UP', takesWrites: true };
   expect(names(router.candidates({ role: 'ANY' }))).toEqual(['follower-1', 'leader']);
 });
 

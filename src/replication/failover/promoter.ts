@@ -14,6 +14,7 @@ import { probeAll } from './probe';
 import { promotionThreshold, unsafeReasons, type NodeProbe } from './promotion-rules';
 import { settlePrepared } from './settle';
 import { adoptUnion } from './union';
+import { recordOnLeader } from '../recovery/write-set';
 
 /** What a promotion did, for the API, the log and the metrics. */
 export interface PromotionResult {
@@ -160,9 +161,16 @@ export class Promoter {
       claimed.filter((n) => n !== node),
       { epoch: newEpoch, leader: name },
     );
+    // The new leader records whom the new epoch's writes may leave out (write-set.ts): the deposed
+    // leader, every node the claims did not reach, every marked one, and every one unfit here.
+    const leftOut = followers.filter(
+      (p) => p.name !== name && (p.name === previous || !claimed.some((n) => n.name === p.name) || p.mark || p.unfitHere),
+    );
+    if (previous && !leftOut.some((p) => p.name === previous)) leftOut.push({ name: previous, reachable: false });
     await inTransaction(node.pool, async (client) => {
       await rows(client, activateEpoch(newEpoch, name));
       await rows(client, startEpochPositions(newEpoch));
+      for (const p of leftOut) await recordOnLeader(client, p.name, newEpoch, `left out by the promotion to epoch ${newEpoch}`);
       // Only the mark allowDataLoss overrode: one written since the probe is left for whoever wrote it.
       if (allowDataLoss && candidate.mark) await rows(client, clearDivergenceMark());
     });

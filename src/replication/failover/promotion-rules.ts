@@ -1,4 +1,5 @@
 import type { SyncMode } from '../../config/settings';
+import type { MarkKind } from '../sql/statements';
 import { UnreachableCaseError } from '../../errors/unreachable';
 
 /** What a promotion learned of one node before changing anything (undefined fields: unreachable). */
@@ -10,7 +11,7 @@ export interface NodeProbe {
   state?: 'active' | 'promoting';
   previous?: string | null;
   /** The node's own mark: it may lack acknowledged writes (rebuilding) or holds rows no leader had (diverged). */
-  mark?: 'diverged' | 'rebuilding' | null;
+  mark?: MarkKind | null;
   watermark?: bigint;
   trimmed?: bigint;
   /** This server's view of the node, when it says the node is unfit (DIVERGED, NEEDS_RESYNC). */

@@ -12,9 +12,11 @@ import {
   positionHorizon,
   raiseTrimPoint,
   raiseWatermark,
-  setDivergenceMark,
   leadsActively,
+  watermark as watermarkOf,
 } from '../sql/statements';
+import { NodeBusyError, type NodeLocks } from '../nodes/node-lock';
+import { leaveWriteSet } from '../recovery/write-set';
 
 /**
  * Keeps the leader's log bounded. An entry goes once every follower has applied it, or once it
@@ -34,6 +36,7 @@ export class LogTrimmer {
 
   constructor(
     private readonly cluster: Cluster,
+    private readonly locks: NodeLocks,
     private readonly retention: number,
     private readonly log: Logger,
   ) {}
@@ -49,7 +52,8 @@ export class LogTrimmer {
     }
     await this.advanceHorizon();
     for (const follower of this.cluster.followers) {
-      if (follower.state.kind === 'IN_SYNC') await this.advanceWatermark(follower).catch(() => undefined);
+      if (follower.state.kind === 'IN_SYNC' && this.settled > follower.watermark)
+        await this.locks.exclusively(follower, 'raising its watermark', () => this.advanceWatermark(follower)).catch(() => undefined);
     }
     await this.trim();
   }
@@ -65,8 +69,14 @@ export class LogTrimmer {
     this.pending = { horizon: BigInt(horizon), xid };
   }
 
-  /** Raises a follower's watermark to the first settled position it lacks, and drops its per-position rows below. */
+  /**
+   * Raises a follower's watermark to the first settled position it lacks, and drops its
+   * per-position rows below. Under its node lock, from the watermark the node records: another
+   * server may have rebuilt it since this one last looked, lowering it, and a scan from a
+   * remembered, higher one would skip what the rebuild left it lacking.
+   */
   private async advanceWatermark(follower: FollowerNode): Promise<void> {
+    follower.watermark = BigInt((await row(follower.pool, watermarkOf())).upto);
     if (this.settled <= follower.watermark) return;
     let watermark = this.settled;
     for await (const { missing } of missingPositions(this.cluster.leader, follower, follower.watermark, this.settled)) {
@@ -83,34 +93,58 @@ export class LogTrimmer {
     follower.watermark = watermark;
   }
 
-  /** The follower's copy of the log, trimmed as the leader's was. */
+  /** The follower's copy of the log, trimmed as the leader's was, unless it lacks what would go (rebuilt meanwhile elsewhere). */
   private async trimFollowerLog(follower: FollowerNode, upto: bigint): Promise<void> {
-    await inTransaction(follower.pool, async (client) => {
-      await client.query(deleteLogUpTo(upto));
-      await rows(client, raiseTrimPoint(upto));
-    });
+    await this.locks.exclusively(follower, 'trimming its log', () =>
+      inTransaction(follower.pool, async (client) => {
+        if (BigInt((await row(client, watermarkOf())).upto) < upto) return;
+        await client.query(deleteLogUpTo(upto));
+        await rows(client, raiseTrimPoint(upto));
+      }),
+    );
+  }
+
+  /**
+   * Each follower's watermark as the node records it (a rebuild by another server lowers it); the
+   * last one known for a follower that does not answer.
+   */
+  private async recordedWatermarks(): Promise<void> {
+    await Promise.all(
+      this.cluster.followers.map(async (follower) => {
+        const recorded = await row(follower.pool, watermarkOf()).catch(() => undefined);
+        if (recorded) follower.watermark = BigInt(recorded.upto);
+      }),
+    );
   }
 
   private async trim(): Promise<void> {
+    await this.recordedWatermarks();
     const inSync = this.cluster.followers.filter((f) => f.state.kind === 'IN_SYNC');
     const lagging = this.cluster.followers.filter((f) => f.state.kind !== 'IN_SYNC');
     // In-sync followers are never trimmed past; lagging ones only up to the retention bound.
     const [beyond] = await rows(this.cluster.leader.pool, positionBeyond(this.retention));
     const bound = beyond ? BigInt(beyond.position) : 0n;
     const laggingFloor = lagging.length === 0 ? this.settled : max(min(lagging.map((f) => f.watermark)), bound);
-    const upto = min([this.settled, laggingFloor, ...inSync.map((f) => f.watermark)]);
+    let upto = min([this.settled, laggingFloor, ...inSync.map((f) => f.watermark)]);
     if (upto <= 0n) return;
     // A follower trimmed past can no longer catch up: it leaves the write set (NEEDS_RESYNC) only
-    // once marked on the node, so that no promotion picks it after writes went on without it. One
-    // that cannot be marked stays where it is (in sync mode all, still a target).
+    // once marked on the node (under its node lock) and recorded on the leader, so that no
+    // promotion picks it after writes went on without it. One that cannot be marked stays where it
+    // is (in sync mode all, still a target). One another actor holds (a repair under way, whose
+    // catch-up reads this very log) is not trimmed past this round.
     const marked = new Set<FollowerNode>();
     for (const follower of this.cluster.followers.filter((f) => f.watermark < upto)) {
       const reason = `the log no longer holds what it lacks (trimmed up to ${upto})`;
-      await rows(follower.pool, setDivergenceMark(reason, 'rebuilding')).then(
-        () => marked.add(follower),
-        () => undefined,
-      );
+      await this.locks
+        .exclusively(follower, 'marking it for a rebuild', () => leaveWriteSet(this.cluster, follower, 'rebuilding', reason))
+        .then(
+          () => marked.add(follower),
+          (error) => {
+            if (error instanceof NodeBusyError) upto = min([upto, follower.watermark]);
+          },
+        );
     }
+    if (upto <= 0n) return;
     // One transaction: a trim point below what is deleted would let catch-up skip a deleted entry.
     const { leader, epoch } = this.cluster;
     const deleted = await inTransaction(leader.pool, async (client) => {

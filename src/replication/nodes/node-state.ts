@@ -7,8 +7,12 @@ export type NodeStateName = (typeof NODE_STATE_NAMES)[number];
 /** States a follower can be in; only IN_SYNC followers serve reads and take part in writes. */
 export type FollowerState =
   | { kind: 'IN_SYNC' }
-  /** Replaying the leader's log; joins the synchronous set when it reaches the leader's position. */
-  | { kind: 'CATCHING_UP' }
+  /**
+   * Replaying the leader's log; joins the synchronous set when it reaches the leader's position.
+   * `takesWrites` is false for one marked on the node (rebuilt, or found behind): it lacks writes,
+   * so live writes would land on rows missing earlier ones; it takes them only once caught up.
+   */
+  | { kind: 'CATCHING_UP'; takesWrites: boolean }
   /** Missed a write (or failed to commit one); waits for the monitor to start catch-up. */
   | { kind: 'OUT_OF_SYNC'; reason: string }
   /** Behind what the leader's log keeps: its tables are rebuilt from a snapshot of the leader. */
@@ -46,7 +50,7 @@ export function readBlocker(state: FollowerState | LeaderState): string | undefi
     case 'OUT_OF_SYNC':
       return 'it is out of sync (it missed a write) until it has caught up';
     case 'NEEDS_RESYNC':
-      return 'it is being rebuilt from a snapshot of the leader';
+      return 'it is being rebuilt, or marked as lacking writes until it has caught up';
     case 'DIVERGED':
       return 'it has diverged from the leader and serves nothing until resyncNode rebuilds it';
     case 'DOWN':

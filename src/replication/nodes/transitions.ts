@@ -22,7 +22,12 @@ export type NodeEvent =
   | { kind: 'log-trimmed'; reason: string }
   /** A rebuild from a snapshot of the leader starts (it takes no writes meanwhile). */
   | { kind: 'rebuild-started'; reason: string }
-  | { kind: 'catch-up-started' }
+  /** Catch-up starts; `takesWrites` false while it is marked on the node as lacking writes (see FollowerState). */
+  | { kind: 'catch-up-started'; takesWrites: boolean }
+  /** Its node carries a mark another server set (it is being repaired, or lacks or holds what the leader does not). */
+  | { kind: 'marked'; reason: string }
+  /** It was left out of writes here, but its repairer has put it back in the write set: it catches up here too. */
+  | { kind: 'repaired-elsewhere'; reason: string }
   /** Catch-up replayed the last entries with new commits held back: it has every write. */
   | { kind: 'caught-up' }
   | { kind: 'catch-up-failed'; reason: string }
@@ -75,6 +80,8 @@ function leaderNext(node: LeaderNode, event: NodeEvent): LeaderState | undefined
     case 'log-trimmed':
     case 'rebuild-started':
     case 'catch-up-started':
+    case 'marked':
+    case 'repaired-elsewhere':
     case 'caught-up':
     case 'catch-up-failed':
     case 'leader-changed':
@@ -108,7 +115,11 @@ function followerNext(node: FollowerNode, event: NodeEvent): FollowerState | und
     case 'rebuild-started':
       return { kind: 'NEEDS_RESYNC', reason: event.reason };
     case 'catch-up-started':
-      return now === 'DIVERGED' ? undefined : { kind: 'CATCHING_UP' };
+      return now === 'DIVERGED' ? undefined : { kind: 'CATCHING_UP', takesWrites: event.takesWrites };
+    case 'marked':
+      return now === 'DIVERGED' || now === 'NEEDS_RESYNC' ? undefined : { kind: 'NEEDS_RESYNC', reason: event.reason };
+    case 'repaired-elsewhere':
+      return now === 'NEEDS_RESYNC' || now === 'DIVERGED' ? { kind: 'OUT_OF_SYNC', reason: event.reason } : undefined;
     case 'caught-up':
       return now === 'CATCHING_UP' ? { kind: 'IN_SYNC' } : undefined;
     case 'catch-up-failed':

@@ -8,7 +8,9 @@ import { applyOn, applySql } from '../sql/apply-sql';
 import { missingPositions } from '../log/log-scan';
 import type { Change } from '../change';
 import type { MembershipGate } from '../write/membership-gate';
-import { exclusively, REBUILT, resync } from './resync';
+import { REBUILT, resync } from './resync';
+import type { NodeLocks } from '../nodes/node-lock';
+import { deleteExcluded, leaveWriteSet, recordOnLeader } from './write-set';
 import { describeFailure, isServerError, rollingBack, row, rows, withClient } from '../sql/sql';
 import {
   clearRebuildingMark,
@@ -17,11 +19,16 @@ import {
   followEpoch,
   forgetDeposed,
   logEntries,
-  setDivergenceMark,
   trimPoint,
   watermark as watermarkOf,
 } from '../sql/statements';
 import { SqlState } from '../../errors/sqlstate';
+
+/** Whether this server leaves `follower` out of live writes while it catches up. */
+function excludedFrom(follower: FollowerNode): boolean {
+  const { state } = follower;
+  return state.kind === 'NEEDS_RESYNC' || (state.kind === 'CATCHING_UP' && !state.takesWrites);
+}
 
 /** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */
 const REPLAY_ATTEMPTS = 5;
@@ -30,6 +37,8 @@ const REPLAY_ATTEMPTS = 5;
 export interface RejoinOptions {
   /** Rebuild the follower from a snapshot of the leader first, whatever its state (resyncNode). */
   rebuild?: boolean;
+  /** How long to wait for the node's lock (an operator's resyncNode, a startup) before leaving the rejoin to a later round. */
+  lockWaitMs?: number;
 }
 
 /**
@@ -46,6 +55,7 @@ export class CatchUp {
     private readonly cluster: Cluster,
     private readonly gate: MembershipGate,
     private readonly inDoubt: InDoubtResolver,
+    private readonly locks: NodeLocks,
     private readonly batchSize: number,
     private readonly log: Logger,
   ) {}
@@ -54,9 +64,24 @@ export class CatchUp {
    * Settles in-doubt transactions, rebuilds the follower when it needs it (or `options.rebuild`
    * asks), replays what it lacks, and makes it IN_SYNC. A replay refused as diverged (SR001) makes
    * it DIVERGED: catch-up applies in position order, so the follower holds rows the leader did not.
+   * Runs under the follower's node lock: another server repairing it makes this rejoin fail at
+   * once with NodeBusyError, to be retried on a later round.
    */
   async rejoin(follower: FollowerNode, options: RejoinOptions = {}): Promise<void> {
     this.stillFollower(follower);
+    let locked = false;
+    const work = () => ((locked = true), this.rejoinLocked(follower, options));
+    try {
+      await this.locks.exclusively(follower, 'catch-up', work, options.lockWaitMs ?? 0);
+    } catch (error) {
+      // Another actor repairs it, or it could not be reached to lock: not known to be in sync here
+      // until a rejoin of this server's says so (a failure inside the rejoin has set its state).
+      if (!locked) transition(follower, { kind: 'catch-up-failed', reason: `catch-up failed: ${describeFailure(error)}` }, this.log);
+      throw error;
+    }
+  }
+
+  private async rejoinLocked(follower: FollowerNode, options: RejoinOptions): Promise<void> {
     const from = follower.state;
     if (from.kind === 'DIVERGED' && !options.rebuild)
       throw new Error(`${follower.name} has diverged: only a rebuild (resyncNode) brings it back`);
@@ -66,10 +91,10 @@ export class CatchUp {
       // stays out of service until a rebuild clears the mark.
       const [mark] = await rows(follower.pool, divergenceMark());
       if (mark?.kind === 'diverged' && !options.rebuild)
-        return await markDiverged(follower, `marked diverged on the node: ${mark.reason}`, this.log);
+        return await markDiverged(this.cluster, follower, `marked diverged on the node: ${mark.reason}`, this.log);
       await this.leaderActive();
       const stale = await this.fenceIfStale(follower);
-      await this.inDoubt.resolve(follower);
+      await this.inDoubt.resolve(follower, true);
       const { upto: watermark } = await row(follower.pool, watermarkOf());
       const { upto: trimmed } = await row(this.cluster.leader.pool, trimPoint());
       follower.watermark = BigInt(watermark);
@@ -88,22 +113,35 @@ export class CatchUp {
               ? `marked for a rebuild (${mark.reason})`
               : 'rebuild requested (resyncNode)';
         // Marked on the node first: from now until it has caught up it may lack acknowledged
-        // writes, so no promotion may pick it, even one run by another server after this one dies.
-        await rows(follower.pool, setDivergenceMark(reason, 'rebuilding'));
+        // writes, so no promotion may pick it, even one run by another server after this one dies;
+        // then recorded on the leader, so that every server's writes may leave it out.
+        await leaveWriteSet(this.cluster, follower, 'rebuilding', reason);
         // Under the gate: no commit in flight still counts it as a target when the rebuild starts.
         await this.gate.exclusive(async () => {
           this.stillFollower(follower);
           transition(follower, { kind: 'rebuild-started', reason }, this.log);
         });
-        await exclusively(follower, () => resync(this.cluster, follower, this.log));
+        await resync(this.cluster, follower, this.log);
         rebuilt = true;
       }
-      transition(follower, { kind: 'catch-up-started' }, this.log);
+      // Marked as lacking writes (rebuilt now or before, or found behind): it takes no live write
+      // until it has replayed every earlier one, and every server's writes leave it out meanwhile.
+      const excluded = rebuilt || mark?.kind === 'rebuilding' || mark?.kind === 'behind';
+      if (excluded && !rebuilt)
+        await recordOnLeader(this.cluster.leader.pool, follower.name, this.cluster.epoch, `marked ${mark?.kind}: ${mark?.reason}`);
+      transition(follower, { kind: 'catch-up-started', takesWrites: !excluded }, this.log);
       const replayed = await this.replay(follower);
       const last = await this.gate.exclusive(async () => {
         this.stillFollower(follower);
+        // Back in the write set first: deleting the leader's record waits for every commit (of any
+        // server) that left it out, and makes every later one fail; the replay then has them all.
+        if (excluded) await rows(this.cluster.leader.pool, deleteExcluded(follower.name));
         const n = await this.replay(follower);
         if (follower.state.kind !== 'CATCHING_UP') throw new Error(`it became ${follower.state.kind} while catching up`);
+        // The replay walked the log above its watermark: entries trimmed meanwhile were never seen.
+        const { upto: trimmedNow } = await row(this.cluster.leader.pool, trimPoint());
+        if (BigInt(trimmedNow) > follower.watermark)
+          throw new Error(`the leader's log was trimmed up to ${trimmedNow} while it caught up from ${follower.watermark}`);
         // It lacks nothing and takes every write from here on: fit to be promoted again.
         await rows(follower.pool, clearRebuildingMark());
         if (rebuilt) await this.forgetDeposed(follower);
@@ -114,11 +152,12 @@ export class CatchUp {
       this.log.info({ node: follower.name, from: from.kind, rebuilt, replayed: replayed + last }, 'follower rejoined');
     } catch (error) {
       const failure = describeFailure(error);
+      if (excludedFrom(follower)) await this.restoreExclusion(follower);
       if (isDivergence(error)) {
-        await markDiverged(follower, `catch-up replay refused: ${failure}`, this.log);
+        await markDiverged(this.cluster, follower, `catch-up replay refused: ${failure}`, this.log);
       } else if (from.kind === 'DIVERGED' && !rebuilt) {
         // Its tables were not replaced (the rebuild is one transaction): it is still diverged.
-        await markDiverged(follower, `${from.reason}; rebuild failed (${failure}), run resyncNode again`, this.log);
+        await markDiverged(this.cluster, follower, `${from.reason}; rebuild failed (${failure}), run resyncNode again`, this.log);
       } else {
         // A follower NEEDS_RESYNC or DOWN stays so: the monitor retries the rebuild, or the rejoin once it answers.
         transition(follower, { kind: 'catch-up-failed', reason: `catch-up failed: ${failure}` }, this.log);
@@ -138,6 +177,20 @@ export class CatchUp {
       throw new Error(
         `the leader ${leader.name} is not active at epoch ${epoch} (a promotion is unfinished): nothing to catch up from yet`,
       );
+    }
+  }
+
+  /**
+   * A rejoin that failed after its last step deleted the leader's record, while the follower is
+   * still marked: the record goes back, or every write would be refused (SR005 leaving it out,
+   * SR004 sending it live writes) until the next rejoin.
+   */
+  private async restoreExclusion(follower: FollowerNode): Promise<void> {
+    try {
+      const [mark] = await rows(follower.pool, divergenceMark());
+      if (mark) await recordOnLeader(this.cluster.leader.pool, follower.name, this.cluster.epoch, `marked ${mark.kind}: ${mark.reason}`);
+    } catch {
+      // The monitor's next rejoin records it again.
     }
   }
 

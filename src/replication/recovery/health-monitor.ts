@@ -7,7 +7,9 @@ import type { Cluster } from '../nodes/cluster';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import { describeFailure, row } from '../sql/sql';
 import { healthCheck } from '../sql/statements';
-import { markDiverged } from '../write/divergence';
+import { markOut } from '../write/divergence';
+import { NodeBusyError, type NodeLocks } from '../nodes/node-lock';
+import type { MarkKind } from '../sql/statements';
 import { measureLags, recordProgress } from './progress-meter';
 
 export interface HealthMonitorOptions {
@@ -42,6 +44,7 @@ export class HealthMonitor {
     private readonly cluster: Cluster,
     private readonly rejoiner: CatchUp,
     private readonly inDoubt: InDoubtResolver,
+    private readonly locks: NodeLocks,
     private readonly options: HealthMonitorOptions,
     private readonly log: Logger,
   ) {}
@@ -65,7 +68,7 @@ export class HealthMonitor {
    */
   async resync(follower: FollowerNode): Promise<void> {
     for (let running = this.rejoining.get(follower.name); running; running = this.rejoining.get(follower.name)) await running;
-    const work = this.rejoiner.rejoin(follower, { rebuild: true });
+    const work = this.rejoiner.rejoin(follower, { rebuild: true, lockWaitMs: this.locks.waitMs });
     // The map holds a promise that never rejects (as the monitor's own entries); the caller gets the failure.
     const entry = work.then(
       () => undefined,
@@ -102,13 +105,12 @@ export class HealthMonitor {
   }
 
   private async check(node: PgNode): Promise<void> {
-    let diverged: string | null;
+    let mark: { kind: MarkKind; reason: string } | undefined;
     try {
       await this.cluster.connect(node, this.log);
-      let epoch: string;
-      let leader: string | null;
-      let position: string;
-      ({ diverged, epoch, leader, position } = await withTimeout(row(node.healthPool, healthCheck()), this.options.timeoutMs));
+      const found = await withTimeout(row(node.healthPool, healthCheck()), this.options.timeoutMs);
+      const { epoch, leader, position } = found;
+      mark = !found.markKind ? undefined : { kind: found.markKind, reason: found.markReason ?? '' };
       // A promotion moved the roles while this check ran: this object is not the node's any more.
       if (!this.cluster.nodes.includes(node)) return;
       node.lastContact = new Date();
@@ -129,14 +131,22 @@ export class HealthMonitor {
     }
     // Marked diverged on the node (by another server, say): out of service here too. A follower
     // being rebuilt is left alone: its rebuild clears the mark.
-    if (diverged !== null && node.state.kind !== 'DIVERGED' && node.state.kind !== 'NEEDS_RESYNC') {
-      await markDiverged(node, `marked diverged on the node: ${diverged}`, this.log);
+    if (mark?.kind === 'diverged' && node.state.kind !== 'DIVERGED' && node.state.kind !== 'NEEDS_RESYNC') {
+      await markOut({ cluster: this.cluster, locks: this.locks, log: this.log }, node, `marked diverged on the node: ${mark.reason}`);
+    } else if (mark && !this.rejoining.has(node.name)) {
+      // Being repaired, or found behind, by another server (or by this one before a restart): it
+      // serves no reads and takes no live writes here either until its repair has put it back.
+      transition(node, { kind: 'marked', reason: `marked ${mark.kind} on the node: ${mark.reason}` }, this.log);
     }
     if (node.state.kind === 'IN_SYNC' || node.state.kind === 'DIVERGED') await this.inDoubt.resolve(node).catch(() => undefined);
     if (monitorRejoins(node.state) && !this.rejoining.has(node.name)) {
       const rejoin = this.rejoiner
         .rejoin(node)
-        .catch((error) => this.log.warn({ node: node.name, failure: describeFailure(error) }, 'rejoin failed; retrying'))
+        .catch((error) => {
+          // Another server repairing it is expected, and said once by the state it leaves the node in.
+          if (error instanceof NodeBusyError) this.log.debug({ node: node.name }, 'rejoin waits: another actor holds the node');
+          else this.log.warn({ node: node.name, failure: describeFailure(error) }, 'rejoin failed; retrying');
+        })
         .finally(() => this.rejoining.delete(node.name));
       this.rejoining.set(node.name, rejoin);
     }

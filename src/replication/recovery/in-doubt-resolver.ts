@@ -6,6 +6,7 @@ import { GID_PREFIX, GidSource } from '../write/gid';
 import type { InstanceLiveness } from './instance-liveness';
 import { describeFailure, literal, row, rows, withClient } from '../sql/sql';
 import { isDecided, preparedGids } from '../sql/statements';
+import type { NodeLocks } from '../nodes/node-lock';
 
 export interface InDoubtOptions {
   /** Gids of this server's writes between PREPARE and their outcome. */
@@ -29,14 +30,27 @@ export class InDoubtResolver {
   constructor(
     private readonly cluster: Cluster,
     private readonly options: InDoubtOptions,
+    private readonly locks: NodeLocks,
     private readonly log: Logger,
   ) {}
 
-  /** Settles the prepared transactions `node` holds that no live server can still decide. */
-  async resolve(node: PgNode): Promise<void> {
+  /**
+   * Settles the prepared transactions `node` holds that no live server can still decide: on a
+   * follower, under its node lock (taken here, unless the caller `holdsLock`, as a rejoin does);
+   * one busy with another actor is settled on a later round.
+   */
+  async resolve(node: PgNode, holdsLock = false): Promise<void> {
+    const settle = await this.settleable(node);
+    if (settle.length === 0) return;
+    if (holdsLock || node.role === 'LEADER') return this.settle(node, settle);
+    await this.locks.exclusively(node, 'settling in-doubt transactions', () => this.settle(node, settle));
+  }
+
+  private async settleable(node: PgNode): Promise<string[]> {
     const { inFlight, gids, liveness } = this.options;
     const { epoch, leader } = this.cluster;
     const prepared = await rows(node.pool, preparedGids(GID_PREFIX, epoch, leader.name));
+    const settle: string[] = [];
     for (const { gid } of prepared) {
       if (inFlight.has(gid)) continue;
       const instance = GidSource.instanceOf(gid);
@@ -44,6 +58,14 @@ export class InDoubtResolver {
       if (!instance || position === undefined) continue;
       const ended = epochOf(position) < epoch;
       if (!ended && instance !== gids.instance && (await liveness.isAlive(instance))) continue;
+      settle.push(gid);
+    }
+    return settle;
+  }
+
+  private async settle(node: PgNode, settle: readonly string[]): Promise<void> {
+    const { epoch, leader } = this.cluster;
+    for (const gid of settle) {
       const { decided, current } = await row(leader.pool, isDecided(gid, epoch, leader.name));
       if (!current) return;
       const verb = decided ? 'COMMIT' : 'ROLLBACK';

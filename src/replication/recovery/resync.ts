@@ -1,4 +1,3 @@
-import { Client } from 'pg';
 import type { Logger } from '../../logger';
 import type { FollowerNode } from '../nodes/cluster-node';
 import type { Cluster } from '../nodes/cluster';
@@ -18,27 +17,6 @@ import {
 
 /** The reason a finished rebuild leaves on the node's mark until catch-up clears it. */
 export const REBUILT = 'rebuilt from a snapshot; catching up';
-
-/** Advisory lock key, taken on the follower itself: one rebuild of a node at a time, whichever server runs it. */
-const REBUILD_LOCK = 7_361_626_001;
-
-/**
- * Runs `rebuild` while holding the follower's rebuild lock, on a session of its own. Another
- * server rebuilding the same node makes this one fail at once (its rejoin is retried later, and
- * by then finds only catch-up left to do).
- */
-export async function exclusively(follower: FollowerNode, rebuild: () => Promise<void>): Promise<void> {
-  const client = new Client({ connectionString: follower.url, application_name: 'syncrep rebuild lock' });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    const { rows: got } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [REBUILD_LOCK]);
-    if (!got[0].ok) throw new Error(`${follower.name} is being rebuilt by another server`);
-    await rebuild();
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 /** syncrep's log is copied with the tables: a follower keeps the row images a promoted leader serves catch-up from. */
 const LOG_TABLE = 'syncrep_log';

@@ -30,11 +30,6 @@ export function logDecisionSql(position: bigint, gid: string, changesLiteral: st
   return `INSERT INTO syncrep_log (position, gid, changes) VALUES (${position}, ${literal(gid)}, ${changesLiteral})`;
 }
 
-/** A follower records a position it applies in the same transaction as the change. */
-export function recordAppliedSql(position: bigint | string): string {
-  return `INSERT INTO syncrep_applied (position) VALUES (${literal(String(position))}::bigint)`;
-}
-
 // ---- Followers' applied positions, and the log ----
 
 export const isApplied = (position: bigint) =>
@@ -202,24 +197,32 @@ export const instanceSessions = (applicationName: string) =>
  * applied, and each in its log (a leader's writes, and what a follower applied).
  */
 export const healthCheck = () =>
-  statement<{ diverged: string | null; epoch: string; leader: string | null; position: string }>(
-    `SELECT (SELECT reason FROM syncrep_divergence WHERE kind = 'diverged') AS diverged, e.epoch::text, e.leader,
+  statement<{ markKind: MarkKind | null; markReason: string | null; epoch: string; leader: string | null; position: string }>(
+    `SELECT d.kind AS "markKind", d.reason AS "markReason", e.epoch::text, e.leader,
             greatest((SELECT upto FROM syncrep_watermark), (SELECT upto FROM syncrep_trim),
                      (SELECT max(position) FROM syncrep_applied), (SELECT max(position) FROM syncrep_log))::text AS position
-       FROM syncrep_epoch e`,
+       FROM syncrep_epoch e LEFT JOIN syncrep_divergence d ON true`,
   );
 
-/** A follower's mark: `diverged` (its rows differ), or `rebuilding` (a rebuild started and has not caught up yet). */
-export type MarkKind = 'diverged' | 'rebuilding';
+/**
+ * A follower's mark: `diverged` (its rows differ), `rebuilding` (a rebuild started and has not
+ * caught up yet), or `behind` (it refused a write for lack of an earlier one; catch-up clears it).
+ * Each makes it unfit to serve reads, take live writes or be promoted.
+ */
+export type MarkKind = 'diverged' | 'rebuilding' | 'behind';
 
 export const divergenceMark = () => statement<{ reason: string; kind: MarkKind }>('SELECT reason, kind FROM syncrep_divergence');
 
-/** Marks a follower unfit to serve or be promoted; a `diverged` mark is never weakened to `rebuilding`. */
+/**
+ * Marks a follower unfit to serve or be promoted. A mark is never weakened: `diverged` stays, and
+ * `rebuilding` (a rebuild is due) is not turned into `behind` (catch-up is enough).
+ */
 export const setDivergenceMark = (reason: string, kind: MarkKind = 'diverged') =>
   statement<never>(
     `INSERT INTO syncrep_divergence (id, reason, kind) VALUES (1, $1, $2)
        ON CONFLICT (id) DO UPDATE SET reason = EXCLUDED.reason, marked_at = clock_timestamp(),
-         kind = CASE WHEN syncrep_divergence.kind = 'diverged' THEN 'diverged' ELSE EXCLUDED.kind END`,
+         kind = CASE WHEN syncrep_divergence.kind = 'diverged' OR (syncrep_divergence.kind = 'rebuilding' AND EXCLUDED.kind = 'behind')
+                     THEN syncrep_divergence.kind ELSE EXCLUDED.kind END`,
     [reason, kind],
   );
 
@@ -233,8 +236,8 @@ export const markRebuilt = (reason: string) =>
 
 export const clearDivergenceMark = () => statement<never>('DELETE FROM syncrep_divergence');
 
-/** A rebuilt follower that has caught up is fit to be promoted again (a `diverged` mark set meanwhile stays). */
-export const clearRebuildingMark = () => statement<never>("DELETE FROM syncrep_divergence WHERE kind = 'rebuilding'");
+/** A follower that has caught up (rebuilt or behind) is fit to be promoted again (a `diverged` mark set meanwhile stays). */
+export const clearRebuildingMark = () => statement<never>("DELETE FROM syncrep_divergence WHERE kind IN ('rebuilding', 'behind')");
 
 // ---- Epochs: who leads, and the fence ----
 

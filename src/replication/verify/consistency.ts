@@ -4,7 +4,9 @@ import { differingChunks, differingKeys, leaderOddRows, settledDifferences, type
 import { chunkSums, describeTables, rowsInChunks, rowsWithKeys, type CheckedTable } from './checksum-sql';
 import type { FollowerNode, LeaderNode, PgNode } from '../nodes/cluster-node';
 import type { Roster } from '../nodes/cluster';
-import { markDiverged } from '../write/divergence';
+import { markOut } from '../write/divergence';
+import type { NodeLocks } from '../nodes/node-lock';
+import type { LeaderTerm } from '../recovery/write-set';
 import { ConsistentPoint } from './consistent-point';
 import type { MembershipGate } from '../write/membership-gate';
 import { readBlocker } from '../nodes/node-state';
@@ -19,8 +21,9 @@ export const MAX_REPORTED = 100;
 /** What a check needs. */
 export interface ConsistencyDeps {
   /** Its roles are read once, when a check starts; nothing is marked if the leader moved meanwhile. */
-  cluster: Roster;
+  cluster: Roster & LeaderTerm;
   gate: MembershipGate;
+  locks: NodeLocks;
   log: Logger;
 }
 
@@ -143,7 +146,7 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
     )
       continue;
     const sample = differing.slice(0, 10).join(', ');
-    await markDiverged(follower, `consistency check: ${differing.length} row(s) differ from the leader (${sample})`, log);
+    await markOut(deps, follower, `consistency check: ${differing.length} row(s) differ from the leader (${sample})`);
     marked.push(follower);
   }
 

@@ -21,6 +21,13 @@ export function commitRefused(error: DatabaseError): GraphQLError {
       { nodes: [] },
     );
   }
+  if (error.code === SqlState.NotLeftOut) {
+    return userError(
+      ErrorCode.ReplicationFailed,
+      'the write was rolled back on every node: a follower it left out was put back in service meanwhile (by another server); retry',
+      { nodes: [] },
+    );
+  }
   if (error.code !== SqlState.ImagesDiffer) return userError(ErrorCode.InternalServerError, 'the write failed');
   return userError(
     ErrorCode.ReplicationFailed,

@@ -5,11 +5,13 @@ import { ensurePrepared } from '../sql/session-statements';
 import { dollarQuote, multi } from '../sql/sql';
 import { checkEpochSql, logDecisionSql } from '../sql/statements';
 import type { Fence } from '../sql/apply-sql';
+import { checkExcludedSql } from '../recovery/write-set';
 
 /**
  * Step 3 of the write path, on the leader, in one round trip: check it still leads this epoch
  * (holding its epoch row FOR SHARE until COMMIT, so a promotion's fence waits for this decision
- * and every later one fails with SR003), confirm that its rows for every key
+ * and every later one fails with SR003), check the followers it leaves out are recorded so (SR005
+ * otherwise, recovery/write-set.ts), confirm that its rows for every key
  * the batch touched are the images the followers prepared (sql/confirm-sql.ts; SR002 otherwise,
  * and the COMMIT never runs), append the decision to syncrep_log, and COMMIT. The log row is the
  * durable decision: once it is committed, the write stands on every node. `sending` is called
@@ -19,13 +21,16 @@ export async function commitOnLeader(
   client: PoolClient,
   changes: Change[],
   json: string,
-  decision: { position: bigint; gid: string; fence: Fence },
+  decision: { position: bigint; gid: string; fence: Fence; leftOut: readonly string[] },
   sending: () => void,
 ): Promise<void> {
-  const { position, gid, fence } = decision;
+  const { position, gid, fence, leftOut } = decision;
   const confirm = confirmSql(changes);
   await ensurePrepared(client, confirm.statements);
   sending();
-  const check = checkEpochSql(fence.epoch, fence.leader, true);
+  // A write that leaves followers out (sync mode all) may do so only while the leader records them
+  // out; held FOR SHARE like the epoch row, so the repairer putting one back waits for this decision.
+  const epochCheck = checkEpochSql(fence.epoch, fence.leader, true);
+  const check = leftOut.length === 0 ? epochCheck : `${epochCheck}; ${checkExcludedSql(fence.epoch, leftOut)}`;
   await multi(client, `${check}; ${confirm.sql}; ${logDecisionSql(position, gid, dollarQuote(json))}; COMMIT`);
 }

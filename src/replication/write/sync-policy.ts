@@ -2,11 +2,18 @@ import type { SyncMode } from '../../config/settings';
 import type { FollowerNode } from '../nodes/cluster-node';
 import { UnreachableCaseError } from '../../errors/unreachable';
 
+/** In `all` mode: every follower but those being repaired or diverged (DOWN ones too: they hold writes back). */
+function takesLiveWrites(f: FollowerNode): boolean {
+  const { state } = f;
+  return state.kind !== 'NEEDS_RESYNC' && state.kind !== 'DIVERGED' && !(state.kind === 'CATCHING_UP' && !state.takesWrites);
+}
+
 /**
  * Which followers a write goes to, and how many must prepare before the leader may commit.
  * - `all`: every follower must prepare, whatever its state (down, catching up): no write is ever
  *   acknowledged without one, so none ever misses a write and there is nothing to replay out of
- *   order. Only a follower being rebuilt from a snapshot, or known to have diverged, is left out.
+ *   order. Only a follower being rebuilt or caught up while marked as lacking writes, or known to
+ *   have diverged, is left out, and only while the leader records it so (recovery/write-set.ts).
  * - `quorum k`: writes go to the IN_SYNC followers and commit once k of them prepared; a follower
  *   that misses one is marked OUT_OF_SYNC and left out until it has caught up.
  */
@@ -16,13 +23,23 @@ export class SyncPolicy {
   targets(followers: readonly FollowerNode[]): FollowerNode[] {
     switch (this.mode.kind) {
       case 'all':
-        // A diverged follower would refuse (or worse, accept over different data) what it is sent.
-        return followers.filter((f) => f.state.kind !== 'NEEDS_RESYNC' && f.state.kind !== 'DIVERGED');
+        // A diverged follower would refuse what it is sent; one marked as lacking writes (being
+        // rebuilt or caught up) takes them only through its repairer's replays, in position order.
+        return followers.filter(takesLiveWrites);
       case 'quorum':
         return followers.filter((f) => f.state.kind === 'IN_SYNC');
       default:
         throw new UnreachableCaseError(this.mode, 'sync mode');
     }
+  }
+
+  /**
+   * The followers a write leaves out that every server must agree may be left out: in `all` mode,
+   * each one not targeted (its commit checks the leader's record of them, write-set.ts). Quorum
+   * mode leaves followers out as a matter of course and records nothing.
+   */
+  leftOut(followers: readonly FollowerNode[]): string[] {
+    return this.mode.kind === 'all' ? followers.filter((f) => !takesLiveWrites(f)).map((f) => f.name) : [];
   }
 
   /**

@@ -7,6 +7,7 @@ import type { Cluster } from '../nodes/cluster';
 import { transition } from '../nodes/transitions';
 import type { GidSource } from './gid';
 import type { MembershipGate } from './membership-gate';
+import type { NodeLocks } from '../nodes/node-lock';
 import { applySql } from '../sql/apply-sql';
 import { mergeChanges } from './change-set';
 import { classifyRefusals } from './divergence';
@@ -14,6 +15,8 @@ import { FollowerOps, type Prepared } from './follower-ops';
 import { runOnLeader } from './leader-batch';
 import { commitOnLeader } from './leader-commit';
 import { describeFailure, isServerError, rollingBack, withClient } from '../sql/sql';
+import { SqlState } from '../../errors/sqlstate';
+import { reconcileLeftOut } from '../recovery/write-set';
 import { commitRefused, leaderUnavailable, notEnoughFollowers, outcomeUnknown, rejectAll, replicationFailed } from './batch-errors';
 import { releaseWhenGone } from './undecided';
 import type { SyncPolicy } from './sync-policy';
@@ -29,6 +32,7 @@ export interface WritePathDeps {
   /** Gids between PREPARE and their outcome; the in-doubt resolver leaves these alone. */
   inFlight: Set<string>;
   gate: MembershipGate;
+  locks: NodeLocks;
   metrics: WriteMetrics;
 }
 
@@ -105,6 +109,7 @@ export class WritePath {
     const gid = gids.next(position);
     const fence = { epoch: this.deps.cluster.epoch, leader: leader.name };
     const targets = policy.targets(followers);
+    const leftOut = policy.leftOut(followers);
     const required = policy.required(targets.length, followers.length);
     inFlight.add(gid);
     let commitSent = false;
@@ -117,6 +122,9 @@ export class WritePath {
       }
       const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
       const failed = outcomes.filter((o) => o.failure);
+      // Marked on the node by another server's repair (SR004): left out here too from now on.
+      for (const { node, failure, sqlState } of failed)
+        if (sqlState === SqlState.MarkedNode) transition(node, { kind: 'marked', reason: `refused a live write: ${failure}` }, log);
       if (prepared.length < required) {
         await client.query('ROLLBACK');
         await Promise.all(outcomes.map((o) => this.followerOps.rollbackPrepared(o.node, gid)));
@@ -132,7 +140,9 @@ export class WritePath {
         void this.followerOps.rollbackPrepared(node, gid);
       }
       this.faultPoint('after-prepare');
-      await metrics.timed('commit', () => commitOnLeader(client, changes, json, { position, gid, fence }, () => (commitSent = true)));
+      await metrics.timed('commit', () =>
+        commitOnLeader(client, changes, json, { position, gid, fence, leftOut }, () => (commitSent = true)),
+      );
       this.faultPoint('after-commit');
       settleRefused();
       // Timed only when there is a step 4 (a leader alone has none), as the bench reports it per step.
@@ -156,6 +166,8 @@ export class WritePath {
       // PREPARE now. When the connection failed after it was sent, only syncrep_log knows the
       // outcome; the in-doubt resolver settles the followers from it once the leader session that
       // got the COMMIT is gone (until then it may still commit).
+      // A follower left out here was put back in the write set by its repairer: find out which.
+      if (isServerError(error) && error.code === SqlState.NotLeftOut) void reconcileLeftOut(this.deps, this.leftOutNodes(leftOut));
       if (!commitSent || isServerError(error)) await Promise.all(targets.map((node) => this.followerOps.rollbackPrepared(node, gid)));
       else {
         keepUntilGone = (client as unknown as { processID: number }).processID;
@@ -183,7 +195,11 @@ export class WritePath {
       wasInSync: f.stateBefore === 'IN_SYNC',
       failure: f.failure ?? '',
     }));
-    return classifyRefusals(this.deps.cluster.leader, targets, refusals, position, this.deps.log).catch(() => new Set<FollowerNode>());
+    return classifyRefusals(this.deps, targets, refusals, position).catch(() => new Set<FollowerNode>());
+  }
+
+  private leftOutNodes(names: readonly string[]): FollowerNode[] {
+    return this.deps.cluster.followers.filter((f) => names.includes(f.name));
   }
 
   /** Step 4 on every prepared follower, in parallel; whether each committed. */

@@ -1,0 +1,160 @@
+import { LocalNodes } from '../../../harness/nodes';
+import { ServerProcess } from '../../../harness/server-process';
+import { load, type Outcomes } from '../../support/outcomes';
+import { gql, TEST_ADMIN_TOKEN } from '../../support/server';
+import { waitFor } from '../../support/wait';
+
+/** Bank accounts 1..ACCOUNTS of 1,000 each; the transfers move money between them, never in or out. */
+export const ACCOUNTS = 10;
+const NAMES = ['leader', 'follower-1', 'follower-2'];
+
+/** What the scenario found on every node and in every server's view once the load stopped. */
+export interface StaleServerFailoverRun {
+  /** How long, after the old leader's restart, until every server saw every node in service (ms). */
+  rejoinMs: number;
+  /** Per node: sum of the bank accounts. */
+  totals: Record<string, number>;
+  /** Per node: acknowledged creates missing there, refused creates present there. */
+  missingAcknowledged: Record<string, number[]>;
+  presentRefused: Record<string, number[]>;
+  /** Nodes whose rows differ from follower-2's (the new leader). */
+  differing: string[];
+  /** Per node: prepared transactions left. */
+  prepared: Record<string, string[]>;
+  /** Per server: leader and state of every node. */
+  views: Record<'A' | 'B', { leader: string; states: Record<string, string>; epoch: string }>;
+  creates: Outcomes<number>;
+  transfers: Outcomes<{ from: number; to: number; amount: number }>;
+}
+
+const PROMOTE = 'mutation ($node: String!) { promote(node: $node) { epoch leader } }';
+const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+/**
+ * The operator's scenario of issue 15, on real processes: two servers (A, B) in front of leader +
+ * 2 in sync mode all, transfers and creates through both; B is SIGSTOPped, the leader SIGKILLed,
+ * follower-2 promoted through A; then at once the old leader is restarted and B resumed, while the
+ * load goes on. Returns what every node holds once both servers see every node in service.
+ */
+export async function staleServerFailover(rejoinTimeoutMs = 60_000): Promise<StaleServerFailoverRun> {
+  const nodes = await LocalNodes.start(2);
+  const env = { ADMIN_TOKEN: TEST_ADMIN_TOKEN, HEALTH_INTERVAL_MS: '200', HEALTH_TIMEOUT_MS: '1000', DB_TIMEOUT_MS: '10000' };
+  const servers: ServerProcess[] = [];
+  try {
+    const a = await ServerProcess.start(nodes.replicationNodes, env);
+    servers.push(a);
+    const b = await ServerProcess.start(nodes.replicationNodes, env);
+    servers.push(b);
+    const inputs = Array.from({ length: ACCOUNTS }, (_, i) => `{ id: ${i + 1}, name: "A${i + 1}", salary: 1000 }`).join(', ');
+    const seeded = await gql(a.url, `mutation { createEmployees(inputs: [${inputs}]) { position } }`);
+    if (seeded.errors) throw new Error(`seeding failed: ${JSON.stringify(seeded.errors)}`);
+    await waitInService(b.url, 'leader', 30_000);
+
+    let nextId = 1000;
+    const transferLoads = [a, b].map((server, s) =>
+      load(server.url, 2, (lane, i) => {
+        const from = ((s * 5 + lane * 7 + i * 3) % ACCOUNTS) + 1;
+        const to = ((s * 3 + lane * 3 + i * 5 + 1) % ACCOUNTS) + 1;
+        if (from === to) return undefined;
+        // Fixed steps: balances often return to earlier values, as the half-applied transfers needed.
+        const amount = 1 + (i % 3);
+        return {
+          key: { from, to, amount },
+          query: `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: ${amount}) { position } }`,
+        };
+      }),
+    );
+    const createLoads = [a, b].map((server) =>
+      load(server.url, 1, () => {
+        const id = nextId++;
+        return { key: id, query: `mutation { createEmployee(input: { id: ${id}, name: "C${id}", salary: 0 }) { position } }` };
+      }),
+    );
+    const acknowledged = () => transferLoads.reduce((n, l) => n + l.outcomes.acknowledged.length, 0);
+    await waitFor(async () => acknowledged() >= 40, '40 transfers acknowledged');
+
+    process.kill(b.pid, 'SIGSTOP');
+    nodes.node('leader').signalAll('SIGKILL');
+    await waitFor(async () => (await nodesOf(a.url)).find((n) => n.name === 'leader')?.state === 'DOWN', 'A sees the leader DOWN');
+    const promoted = await gql(a.url, PROMOTE, { node: 'follower-2' }, ADMIN);
+    if (promoted.errors) throw new Error(`promote failed: ${JSON.stringify(promoted.errors)}`);
+    await nodes.node('leader').start();
+    const restarted = Date.now();
+    process.kill(b.pid, 'SIGCONT');
+
+    const atPromotion = acknowledged();
+    await waitFor(async () => acknowledged() >= atPromotion + 40, '40 transfers acknowledged after the promotion', 60_000);
+    await Promise.all([waitInService(a.url, 'follower-2', rejoinTimeoutMs), waitInService(b.url, 'follower-2', rejoinTimeoutMs)]);
+    const rejoinMs = Date.now() - restarted;
+    await Promise.all([...transferLoads, ...createLoads].map((l) => l.stop()));
+    await Promise.all([waitInService(a.url, 'follower-2', 30_000), waitInService(b.url, 'follower-2', 30_000)]);
+
+    const creates: Outcomes<number> = merge(createLoads.map((l) => l.outcomes));
+    const transfers = merge(transferLoads.map((l) => l.outcomes));
+    return { rejoinMs, creates, transfers, ...(await inspect(nodes, creates)), views: { A: await view(a.url), B: await view(b.url) } };
+  } finally {
+    for (const server of servers) {
+      process.kill(server.pid, 'SIGCONT');
+      await server.stop();
+    }
+    await nodes.stop();
+  }
+}
+
+async function inspect(nodes: LocalNodes, creates: Outcomes<number>) {
+  const totals: Record<string, number> = {};
+  const missingAcknowledged: Record<string, number[]> = {};
+  const presentRefused: Record<string, number[]> = {};
+  const prepared: Record<string, string[]> = {};
+  const reference = JSON.stringify(await nodes.rows('follower-2'));
+  const differing: string[] = [];
+  for (const name of NAMES) {
+    const rows = await nodes.rows(name);
+    const ids = new Set(rows.map((r) => r.id));
+    totals[name] = rows.filter((r) => r.id <= ACCOUNTS).reduce((sum, r) => sum + r.salary, 0);
+    missingAcknowledged[name] = creates.acknowledged.filter((id) => !ids.has(id));
+    presentRefused[name] = creates.failed.filter((id) => ids.has(id));
+    prepared[name] = await nodes.prepared(name);
+    if (JSON.stringify(rows) !== reference) differing.push(name);
+  }
+  return { totals, missingAcknowledged, presentRefused, prepared, differing };
+}
+
+function merge<K>(all: Outcomes<K>[]): Outcomes<K> {
+  return {
+    acknowledged: all.flatMap((o) => o.acknowledged),
+    failed: all.flatMap((o) => o.failed),
+    unknown: all.flatMap((o) => o.unknown),
+  };
+}
+
+type NodeRow = { name: string; role: string; state: string; clusterEpoch: string };
+
+async function nodesOf(url: string): Promise<NodeRow[]> {
+  const result = await gql(url, '{ nodes { name role state clusterEpoch } }').catch(() => undefined);
+  return (result?.data?.nodes as NodeRow[] | undefined) ?? [];
+}
+
+async function view(url: string) {
+  const found = await nodesOf(url);
+  return {
+    leader: found.find((n) => n.role === 'LEADER')?.name ?? '',
+    states: Object.fromEntries(found.map((n) => [n.name, n.state])),
+    epoch: found[0]?.clusterEpoch ?? '',
+  };
+}
+
+/** Until the server names `leader` as the leader, UP, and every other node IN_SYNC. */
+function waitInService(url: string, leader: string, timeoutMs: number): Promise<void> {
+  return waitFor(
+    async () => {
+      const found = await nodesOf(url);
+      return (
+        found.length === NAMES.length &&
+        found.every((n) => (n.name === leader ? n.role === 'LEADER' && n.state === 'UP' : n.role === 'FOLLOWER' && n.state === 'IN_SYNC'))
+      );
+    },
+    `${url}: ${leader} leading, every other node IN_SYNC`,
+    timeoutMs,
+  );
+}
