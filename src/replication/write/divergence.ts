@@ -81,13 +81,19 @@ export async function classifyRefusals(
 }
 
 /**
- * A follower that refused a write for lack of an earlier one stops serving reads here at once,
+ * A follower that refused a write for lack of an earlier one, or that a write commits without
+ * (`missed-write`, quorum mode), stops serving reads here at once,
  * and, once marked `behind` on the node, in every other server by its next health round; it is
  * left out of writes (recorded on the leader) until catch-up has replayed what it lacks.
  */
-async function markBehind(deps: MarkingDeps, node: FollowerNode, reason: string): Promise<void> {
+export async function markBehind(
+  deps: MarkingDeps,
+  node: FollowerNode,
+  reason: string,
+  event: 'behind' | 'missed-write' = 'behind',
+): Promise<void> {
   const { cluster, locks, log } = deps;
-  transition(node, { kind: 'behind', reason }, log);
+  if (!transition(node, { kind: event, reason }, log)) return;
   try {
     await locks.exclusively(node, 'marking it behind', () => leaveWriteSet(cluster, node, 'behind', reason), MARK_WAIT_MS);
   } catch (error) {

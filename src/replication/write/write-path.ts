@@ -10,7 +10,7 @@ import type { MembershipGate } from './membership-gate';
 import type { NodeLocks } from '../nodes/node-lock';
 import { applySql } from '../sql/apply-sql';
 import { mergeChanges } from './change-set';
-import { classifyRefusals } from './divergence';
+import { classifyRefusals, markBehind } from './divergence';
 import { FollowerOps, type Prepared } from './follower-ops';
 import { runOnLeader } from './leader-batch';
 import { commitOnLeader } from './leader-commit';
@@ -135,9 +135,15 @@ export class WritePath {
         return rejectAll([...applied.map((a) => a.write), ...refused.map((r) => r.write)], error);
       }
       const judged = await this.classifyFailed(targets.length, failed, position);
-      for (const { node, failure } of failed) {
-        if (!judged.has(node)) transition(node, { kind: 'missed-write', reason: `missed position ${position}: ${failure}` }, log);
+      for (const { node, failure, sqlState } of failed) {
         void this.followerOps.rollbackPrepared(node, gid);
+        // Judged already (behind, diverged); otherwise marked before the write commits without it,
+        // so every other server stops reading from it by its next round (one that did not answer
+        // is DOWN already, and is not waited for here).
+        if (judged.has(node)) continue;
+        const reason = `missed position ${position}: ${failure}`;
+        if (sqlState === undefined) transition(node, { kind: 'missed-write', reason }, log);
+        else await markBehind(this.deps, node, reason, 'missed-write');
       }
       this.faultPoint('after-prepare');
       await metrics.timed('commit', () =>

@@ -84,7 +84,11 @@ export async function staleServerFailover(rejoinTimeoutMs = 60_000): Promise<Sta
 
     const atPromotion = acknowledged();
     await waitFor(async () => acknowledged() >= atPromotion + 40, '40 transfers acknowledged after the promotion', 60_000);
-    await Promise.all([waitInService(a.url, 'follower-2', rejoinTimeoutMs), waitInService(b.url, 'follower-2', rejoinTimeoutMs)]);
+    await Promise.all([waitInService(a.url, 'follower-2', rejoinTimeoutMs), waitInService(b.url, 'follower-2', rejoinTimeoutMs)]).catch(
+      async (error: Error) => {
+        throw new Error(`${error.message}; ${await diagnose(nodes, { A: a, B: b })}`);
+      },
+    );
     const rejoinMs = Date.now() - restarted;
     await Promise.all([...transferLoads, ...createLoads].map((l) => l.stop()));
     await Promise.all([waitInService(a.url, 'follower-2', 30_000), waitInService(b.url, 'follower-2', 30_000)]);
@@ -118,6 +122,21 @@ async function inspect(nodes: LocalNodes, creates: Outcomes<number>) {
     if (JSON.stringify(rows) !== reference) differing.push(name);
   }
   return { totals, missingAcknowledged, presentRefused, prepared, differing };
+}
+
+/** What the servers see and the nodes record, and the servers' last warnings: for a run that did not converge. */
+async function diagnose(nodes: LocalNodes, servers: Record<string, ServerProcess>): Promise<string> {
+  const parts: string[] = [];
+  for (const [name, server] of Object.entries(servers)) {
+    parts.push(`server ${name} sees ${JSON.stringify(await nodesOf(server.url))}`);
+    parts.push(`server ${name} logged: ${server.logLines.slice(-12).join(' | ')}`);
+  }
+  for (const name of NAMES) {
+    const marks = await nodes.query(name, 'SELECT kind, reason FROM syncrep_divergence').catch((e: Error) => e.message);
+    const excluded = await nodes.query(name, 'SELECT node, epoch::text FROM syncrep_excluded').catch((e: Error) => e.message);
+    parts.push(`${name}: mark ${JSON.stringify(marks)}, excluded ${JSON.stringify(excluded)}`);
+  }
+  return parts.join('\n');
 }
 
 function merge<K>(all: Outcomes<K>[]): Outcomes<K> {

@@ -1,0 +1,79 @@
+import 'reflect-metadata';
+import type { Syncrep } from '../../src/app';
+import { LocalNodes } from '../../harness/nodes';
+import { load } from '../support/outcomes';
+import { gql, startServer } from '../support/server';
+import { waitFor } from '../support/wait';
+
+/**
+ * Three servers with AUTO_FAILOVER on one cluster, bank transfers through all three; the leader is
+ * SIGKILLed, and later restarted. Exactly one promotion happens (the epoch moves by one), every
+ * server names the same leader, writes resume through every server, and the old leader rejoins as
+ * a follower holding the same rows as the others, bank total kept on every node.
+ */
+const ACCOUNTS = 10;
+let nodes: LocalNodes;
+const servers: Syncrep[] = [];
+
+beforeAll(async () => {
+  nodes = await LocalNodes.start(2);
+  for (let i = 0; i < 3; i++) servers.push(await startServer(nodes, { AUTO_FAILOVER: 'true', FAILOVER_AFTER_MS: '1000' }));
+});
+
+afterAll(async () => {
+  for (const server of servers) await server.stop();
+  await nodes?.stop();
+});
+
+type Seen = { name: string; role: string; state: string; clusterEpoch: string }[];
+const seen = async (server: Syncrep): Promise<Seen> =>
+  ((await gql(server.url, '{ nodes { name role state clusterEpoch } }')).data?.nodes as Seen) ?? [];
+
+test('three servers with AUTO_FAILOVER: one promotion per leader loss, one leader named by all, writes through every server, the old leader back in sync', async () => {
+  const inputs = Array.from({ length: ACCOUNTS }, (_, i) => `{ id: ${i + 1}, name: "A${i + 1}", salary: 1000 }`).join(', ');
+  expect((await gql(servers[0].url, `mutation { createEmployees(inputs: [${inputs}]) { position } }`)).errors).toBeUndefined();
+  const loads = servers.map((server, s) =>
+    load(server.url, 2, (lane, i) => {
+      const from = ((s * 3 + lane * 7 + i * 3) % ACCOUNTS) + 1;
+      const to = ((s + lane * 3 + i * 5 + 1) % ACCOUNTS) + 1;
+      if (from === to) return undefined;
+      return { key: i, query: `mutation { transferSalary(fromId: ${from}, toId: ${to}, amount: ${1 + (i % 3)}) { position } }` };
+    }),
+  );
+  const acknowledged = (s: number) => loads[s].outcomes.acknowledged.length;
+  await waitFor(async () => [0, 1, 2].every((s) => acknowledged(s) >= 10), '10 transfers through each server');
+
+  nodes.node('leader').signalAll('SIGKILL');
+  await waitFor(
+    async () => (await Promise.all(servers.map(seen))).every((view) => view[0]?.clusterEpoch === '1' && view[0].state === 'UP'),
+    'every server at epoch 1 with a new leader UP',
+  );
+  const leaders = (await Promise.all(servers.map(seen))).map((view) => view[0].name);
+  expect(new Set(leaders).size).toBe(1);
+  expect(['follower-1', 'follower-2']).toContain(leaders[0]);
+  const before = [0, 1, 2].map(acknowledged);
+  await waitFor(async () => [0, 1, 2].every((s) => acknowledged(s) >= before[s] + 10), '10 more transfers through each server');
+
+  await nodes.node('leader').start();
+  await waitFor(
+    async () =>
+      (await Promise.all(servers.map(seen))).every((view) =>
+        view.every((n) => (n.name === leaders[0] ? n.state === 'UP' : n.role === 'FOLLOWER' && n.state === 'IN_SYNC')),
+      ),
+    'every server with every node in service',
+    60_000,
+  );
+  await Promise.all(loads.map((l) => l.stop()));
+
+  for (const view of await Promise.all(servers.map(seen))) expect(view.map((n) => [n.name, n.clusterEpoch])[0]).toEqual([leaders[0], '1']);
+  const reference = await nodes.rows(leaders[0]);
+  for (const name of ['leader', 'follower-1', 'follower-2']) {
+    expect(await nodes.query(name, 'SELECT epoch::text AS epoch, leader FROM syncrep_epoch')).toEqual([{ epoch: '1', leader: leaders[0] }]);
+    expect([name, (await nodes.rows(name)).filter((r) => r.id <= ACCOUNTS).reduce((sum, r) => sum + r.salary, 0)]).toEqual([
+      name,
+      ACCOUNTS * 1000,
+    ]);
+    expect([name, await nodes.rows(name)]).toEqual([name, reference]);
+    expect([name, await nodes.prepared(name)]).toEqual([name, []]);
+  }
+}, 240_000);
