@@ -15,6 +15,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   (`syncrep_check_excluded`, SR005 when missing), so the repairer that brings the follower back
  *   deletes the row first, which waits for those commits, and then replays them: no server's
  *   write can commit without a follower that another server has just put back in service.
+ * - `syncrep_note_excluded(e, nodes)`: in quorum mode a commit records, in its own round trip, the
+ *   followers it leaves out (and holds the records FOR SHARE): every server's health round reads
+ *   the leader's records and stops reading from them.
  * - `syncrep_divergence.kind` gains `behind`: the follower refused a write because it lacks an
  *   earlier one; every server stops reading from it, and catch-up clears the mark.
  */
@@ -64,6 +67,18 @@ export class ExactApply1732600000006 implements MigrationInterface {
         END IF;
       END
       $fn$`);
+    await runner.query(`CREATE OR REPLACE FUNCTION syncrep_note_excluded(e bigint, nodes text[]) RETURNS void
+      LANGUAGE plpgsql AS $fn$
+      BEGIN
+        -- Only a follower not recorded at this epoch yet is written (and its row locked): commits
+        -- that leave out one already recorded do not queue behind each other.
+        INSERT INTO syncrep_excluded (node, epoch, reason)
+          SELECT n, e, 'left out of a quorum write' FROM unnest(nodes) AS n
+           WHERE NOT EXISTS (SELECT 1 FROM syncrep_excluded x WHERE x.node = n AND x.epoch = e)
+          ON CONFLICT (node) DO UPDATE SET epoch = EXCLUDED.epoch, reason = EXCLUDED.reason, since = clock_timestamp();
+        PERFORM 1 FROM syncrep_excluded WHERE node = ANY(nodes) AND epoch = e FOR SHARE;
+      END
+      $fn$`);
     await runner.query('ALTER TABLE syncrep_divergence DROP CONSTRAINT IF EXISTS syncrep_divergence_kind_check');
     await runner.query(`ALTER TABLE syncrep_divergence ADD CONSTRAINT syncrep_divergence_kind_check
       CHECK (kind IN ('diverged', 'rebuilding', 'behind'))`);
@@ -75,6 +90,7 @@ export class ExactApply1732600000006 implements MigrationInterface {
     await runner.query(
       `ALTER TABLE syncrep_divergence ADD CONSTRAINT syncrep_divergence_kind_check CHECK (kind IN ('diverged', 'rebuilding'))`,
     );
+    await runner.query('DROP FUNCTION syncrep_note_excluded(bigint, text[])');
     await runner.query('DROP FUNCTION syncrep_check_excluded(bigint, text[])');
     await runner.query('DROP TABLE syncrep_excluded');
     await runner.query('DROP FUNCTION syncrep_check_live(bigint, text)');

@@ -80,6 +80,7 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     mode: settings.sync,
     applicationName: gids.applicationName,
     timeoutMs: settings.dbTimeoutMs,
+    locks,
     log,
     faultPoint: settings.faultPoint,
     promoted: registerFailoverMetrics(metrics.registry, cluster),

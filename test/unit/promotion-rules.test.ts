@@ -40,6 +40,8 @@ test('a marked, unfit, stale or trimmed-past candidate is unsafe in either mode'
       /being rebuilt/,
     );
     expect(unsafeReasons(mode, up('f1', { mark: 'diverged' }), [up('f1', { mark: 'diverged' }), ...others])[0]).toMatch(/diverged/);
+    // Found behind (a write it refused or missed): writes were acknowledged without it.
+    expect(unsafeReasons(mode, up('f1', { mark: 'behind' }), [up('f1', { mark: 'behind' }), ...others])[0]).toMatch(/behind/);
     expect(unsafeReasons(mode, up('f1', { unfitHere: 'is DIVERGED here' }), [up('f1'), ...others])[0]).toMatch(/DIVERGED here/);
     expect(unsafeReasons(mode, up('f1'), [up('f1'), up('f2', { epoch: 1n })])[0]).toMatch(/a promotion did not reach it/);
     expect(unsafeReasons(mode, up('f1', { watermark: 5n }), [up('f1', { watermark: 5n }), up('f2', { trimmed: 9n })])[0]).toMatch(

@@ -15,6 +15,7 @@ import { promotionThreshold, unsafeReasons, type NodeProbe } from './promotion-r
 import { settlePrepared } from './settle';
 import { adoptUnion } from './union';
 import { recordOnLeader } from '../recovery/write-set';
+import { NodeBusyError, PROMOTION_LOCK, type NodeLocks } from '../nodes/node-lock';
 
 /** What a promotion did, for the API, the log and the metrics. */
 export interface PromotionResult {
@@ -43,6 +44,7 @@ export interface PromoterDeps {
   /** This server's application_name: the barrier ends every other syncrep session on a claimed node. */
   applicationName: string;
   timeoutMs: number;
+  locks: NodeLocks;
   log: Logger;
   faultPoint?: FaultPoint;
   /** Told of each finished promotion (metrics, events). */
@@ -67,12 +69,38 @@ export class Promoter {
   /** Runs one promotion at a time. Rejects with a GraphQLError (BAD_USER_INPUT, NODE_UNAVAILABLE, PROMOTION_UNSAFE). */
   async promote(name: string, allowDataLoss: boolean): Promise<PromotionResult> {
     while (this.running) await this.running.catch(() => undefined);
-    const run = this.deps.gate.exclusive(() => this.run(name, allowDataLoss));
+    const run = this.deps.gate.exclusive(() => this.alone(name, () => this.run(name, allowDataLoss)));
     this.running = run;
     try {
       return await run;
     } finally {
       if (this.running === run) this.running = undefined;
+    }
+  }
+
+  /**
+   * Runs a promotion of `name` holding its promotion lock: servers with AUTO_FAILOVER that saw the
+   * leader go at the same moment do not promote it at once (their barriers would end each other's
+   * sessions mid-way); the second finds it taken, and follows the first once it is done. A
+   * candidate that cannot be reached to lock is left to the promotion's own probe to refuse.
+   */
+  private async alone<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const node = this.deps.cluster.byName(name);
+    if (!node || node.role === 'LEADER') return work();
+    let entered = false;
+    try {
+      return await this.deps.locks.exclusively(node, 'promotion', () => ((entered = true), work()), 0, PROMOTION_LOCK);
+    } catch (error) {
+      if (entered) throw error;
+      if (error instanceof NodeBusyError)
+        throw userError(
+          ErrorCode.PromotionUnsafe,
+          `another server is promoting "${name}" right now: run nodes, then promote again if it did not finish`,
+          {
+            node: name,
+          },
+        );
+      return work();
     }
   }
 

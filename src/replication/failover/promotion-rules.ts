@@ -53,6 +53,7 @@ export function unsafeReasons(mode: SyncMode, candidate: NodeProbe, followers: r
   }
   if (candidate.mark === 'rebuilding') reasons.push(`${candidate.name} is marked as being rebuilt: it may lack acknowledged writes`);
   if (candidate.mark === 'diverged') reasons.push(`${candidate.name} is marked diverged: it holds rows the leader did not`);
+  if (candidate.mark === 'behind') reasons.push(`${candidate.name} is marked behind: it lacks writes it refused or missed`);
   if (candidate.unfitHere) reasons.push(`${candidate.name} ${candidate.unfitHere}`);
   const newest = followers.reduce((max, f) => ((f.epoch ?? 0n) > max ? (f.epoch ?? 0n) : max), knownEpoch);
   if ((candidate.epoch ?? 0n) < newest) {

@@ -5,6 +5,9 @@ import { SqlState } from '../../errors/sqlstate';
 /** The advisory lock key every syncrep server takes on a node before it repairs or changes it. */
 const NODE_LOCK = 7_361_626_001;
 
+/** Taken on a promotion's candidate for the whole promotion: servers with AUTO_FAILOVER do not promote it at once. */
+export const PROMOTION_LOCK = 7_361_626_002;
+
 /** How long a mark waits for the node's lock: longer than a round's housekeeping, far shorter than a repair. */
 export const MARK_WAIT_MS = 2_000;
 
@@ -34,21 +37,29 @@ export class NodeLocks {
   ) {}
 
   /**
-   * Runs `work` holding `node`'s lock; rejects with NodeBusyError, without running it, when the
+   * Runs `work` holding `node`'s lock (`work` may call `held()` before a step that must be its
+   * only actor: it fails once the lock session is gone); rejects with NodeBusyError, without running it, when the
    * lock is still taken after `waitMs` (0: not waited for). Short actions (a mark) wait out the
    * housekeeping of a round; a repair never waits for another.
    */
-  async exclusively<T>(node: PgNode, action: string, work: () => Promise<T>, waitMs = 0): Promise<T> {
+  async exclusively<T>(
+    node: PgNode,
+    action: string,
+    work: (held: () => Promise<void>) => Promise<T>,
+    waitMs = 0,
+    key = NODE_LOCK,
+  ): Promise<T> {
     const session = new Client({
       connectionString: node.url,
-      application_name: `${this.applicationName} lock`,
+      // The server's own name: a promotion's barrier ends other servers' lock sessions, not this one's.
+      application_name: this.applicationName,
       connectionTimeoutMillis: this.waitMs,
     });
     session.on('error', () => undefined);
     try {
       await session.connect();
-      if (!(await take(session, waitMs))) throw new NodeBusyError(node.name, action);
-      return await work();
+      if (!(await take(session, waitMs, key))) throw new NodeBusyError(node.name, action);
+      return await work(() => stillHeld(session, node.name));
     } finally {
       // Ending the session releases the lock.
       await session.end().catch(() => undefined);
@@ -56,14 +67,25 @@ export class NodeLocks {
   }
 }
 
-async function take(session: Client, waitMs: number): Promise<boolean> {
+/** Fails unless `session` still holds the node's lock (it may have died with the node's restart meanwhile). */
+async function stillHeld(session: Client, node: string): Promise<void> {
+  // The session takes no other advisory lock.
+  const { rows } = await session
+    .query<{ held: boolean }>(
+      "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted) AS held",
+    )
+    .catch(() => ({ rows: [{ held: false }] }));
+  if (!rows[0].held) throw new Error(`the lock on ${node} was lost (its session ended): another actor may have started; retried later`);
+}
+
+async function take(session: Client, waitMs: number, key: number): Promise<boolean> {
   if (waitMs <= 0) {
-    const { rows } = await session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [NODE_LOCK]);
+    const { rows } = await session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
     return rows[0].ok;
   }
   try {
     await session.query(`SET lock_timeout = ${Math.ceil(waitMs)}`);
-    await session.query('SELECT pg_advisory_lock($1)', [NODE_LOCK]);
+    await session.query('SELECT pg_advisory_lock($1)', [key]);
     return true;
   } catch (error) {
     if ((error as { code?: string }).code === SqlState.LockNotAvailable) return false;

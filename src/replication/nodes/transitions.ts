@@ -123,7 +123,10 @@ function followerNext(node: FollowerNode, event: NodeEvent): FollowerState | und
     case 'caught-up':
       return now === 'CATCHING_UP' ? { kind: 'IN_SYNC' } : undefined;
     case 'catch-up-failed':
-      return now === 'DOWN' || now === 'NEEDS_RESYNC' || now === 'DIVERGED' ? undefined : { kind: 'OUT_OF_SYNC', reason: event.reason };
+      if (now === 'DOWN' || now === 'NEEDS_RESYNC' || now === 'DIVERGED') return undefined;
+      // One marked as lacking writes stays left out (it would refuse live writes, SR004).
+      if (node.state.kind === 'CATCHING_UP' && !node.state.takesWrites) return { kind: 'NEEDS_RESYNC', reason: event.reason };
+      return { kind: 'OUT_OF_SYNC', reason: event.reason };
     case 'leader-changed':
       return now === 'NEEDS_RESYNC' || now === 'DIVERGED' || now === 'DOWN' ? undefined : { kind: 'OUT_OF_SYNC', reason: event.reason };
     case 'epoch-missed':

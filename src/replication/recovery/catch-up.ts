@@ -70,7 +70,7 @@ export class CatchUp {
   async rejoin(follower: FollowerNode, options: RejoinOptions = {}): Promise<void> {
     this.stillFollower(follower);
     let locked = false;
-    const work = () => ((locked = true), this.rejoinLocked(follower, options));
+    const work = (held: () => Promise<void>) => ((locked = true), this.rejoinLocked(follower, options, held));
     try {
       await this.locks.exclusively(follower, 'catch-up', work, options.lockWaitMs ?? 0);
     } catch (error) {
@@ -81,7 +81,7 @@ export class CatchUp {
     }
   }
 
-  private async rejoinLocked(follower: FollowerNode, options: RejoinOptions): Promise<void> {
+  private async rejoinLocked(follower: FollowerNode, options: RejoinOptions, held: () => Promise<void>): Promise<void> {
     const from = follower.state;
     if (from.kind === 'DIVERGED' && !options.rebuild)
       throw new Error(`${follower.name} has diverged: only a rebuild (resyncNode) brings it back`);
@@ -133,15 +133,16 @@ export class CatchUp {
       const replayed = await this.replay(follower);
       const last = await this.gate.exclusive(async () => {
         this.stillFollower(follower);
+        // Still the one actor on it: a lock session lost (a node restart, a promotion's barrier)
+        // may have let another one start.
+        await held();
         // Back in the write set first: deleting the leader's record waits for every commit (of any
         // server) that left it out, and makes every later one fail; the replay then has them all.
-        if (excluded) await rows(this.cluster.leader.pool, deleteExcluded(follower.name));
+        // Deleted whether or not this rejoin left it out: a record left by anyone else would let a
+        // server that still leaves it out commit without it once it serves again.
+        await rows(this.cluster.leader.pool, deleteExcluded(follower.name));
         const n = await this.replay(follower);
         if (follower.state.kind !== 'CATCHING_UP') throw new Error(`it became ${follower.state.kind} while catching up`);
-        // The replay walked the log above its watermark: entries trimmed meanwhile were never seen.
-        const { upto: trimmedNow } = await row(this.cluster.leader.pool, trimPoint());
-        if (BigInt(trimmedNow) > follower.watermark)
-          throw new Error(`the leader's log was trimmed up to ${trimmedNow} while it caught up from ${follower.watermark}`);
         // It lacks nothing and takes every write from here on: fit to be promoted again.
         await rows(follower.pool, clearRebuildingMark());
         if (rebuilt) await this.forgetDeposed(follower);

@@ -91,7 +91,8 @@ export class HealthMonitor {
 
   private async round(): Promise<void> {
     const started = new Date();
-    await Promise.all(this.cluster.nodes.map((node) => this.check(node)));
+    const recorded = (await Promise.all(this.cluster.nodes.map((node) => this.check(node)))).find((r) => r !== undefined);
+    if (recorded) this.leaveOutRecorded(recorded);
     // Lags are measured here, not when `nodes` asks: a paused leader must not hold up the answer.
     await withTimeout(measureLags(this.cluster, started), this.options.timeoutMs).catch(() => undefined);
     if (this.cluster.leader.state.kind === 'UP') {
@@ -104,12 +105,29 @@ export class HealthMonitor {
     this.options.everyRound?.();
   }
 
-  private async check(node: PgNode): Promise<void> {
+  /**
+   * Followers the leader records as left out of writes (by this server or another: a quorum write
+   * committed without them, a repair under way) serve no reads here from this round on, and are
+   * caught up before they do; one this server is rejoining is left to its rejoin.
+   */
+  private leaveOutRecorded(recorded: readonly string[]): void {
+    for (const follower of this.cluster.followers) {
+      if (!recorded.includes(follower.name) || this.rejoining.has(follower.name)) continue;
+      const { state } = follower;
+      if (state.kind === 'IN_SYNC' || state.kind === 'OUT_OF_SYNC' || (state.kind === 'CATCHING_UP' && state.takesWrites))
+        transition(follower, { kind: 'marked', reason: 'recorded on the leader as left out of writes' }, this.log);
+    }
+  }
+
+  /** Checks one node; for the leader, returns whom it records as left out of this epoch's writes. */
+  private async check(node: PgNode): Promise<readonly string[] | undefined> {
     let mark: { kind: MarkKind; reason: string } | undefined;
+    let excluded: string[];
     try {
       await this.cluster.connect(node, this.log);
       const found = await withTimeout(row(node.healthPool, healthCheck()), this.options.timeoutMs);
       const { epoch, leader, position } = found;
+      excluded = BigInt(epoch) === this.cluster.epoch ? found.excluded : [];
       mark = !found.markKind ? undefined : { kind: found.markKind, reason: found.markReason ?? '' };
       // A promotion moved the roles while this check ran: this object is not the node's any more.
       if (!this.cluster.nodes.includes(node)) return;
@@ -127,7 +145,7 @@ export class HealthMonitor {
     if (node.role === 'LEADER') {
       transition(node, { kind: 'reachable' }, this.log);
       await this.inDoubt.resolve(node).catch(() => undefined);
-      return;
+      return excluded;
     }
     // Marked diverged on the node (by another server, say): out of service here too. A follower
     // being rebuilt is left alone: its rebuild clears the mark.

@@ -54,6 +54,11 @@ export function checkExcludedSql(epoch: bigint, nodes: readonly string[]): strin
   return `SELECT syncrep_check_excluded(${epoch}, ARRAY[${nodes.map((n) => literal(n)).join(', ')}]::text[])`;
 }
 
+/** SQL inlined into a quorum commit that leaves `nodes` out: records each at `epoch` (migration 0006). */
+export function noteExcludedSql(epoch: bigint, nodes: readonly string[]): string {
+  return `SELECT syncrep_note_excluded(${epoch}, ARRAY[${nodes.map((n) => literal(n)).join(', ')}]::text[])`;
+}
+
 /** Takes `follower` out of the write set: marked on itself, then recorded on the leader. The caller holds its node lock. */
 export async function leaveWriteSet(cluster: LeaderTerm, follower: FollowerNode, kind: MarkKind, reason: string): Promise<void> {
   await rows(follower.pool, setDivergenceMark(reason, kind));

@@ -197,8 +197,16 @@ export const instanceSessions = (applicationName: string) =>
  * applied, and each in its log (a leader's writes, and what a follower applied).
  */
 export const healthCheck = () =>
-  statement<{ markKind: MarkKind | null; markReason: string | null; epoch: string; leader: string | null; position: string }>(
+  statement<{
+    markKind: MarkKind | null;
+    markReason: string | null;
+    epoch: string;
+    leader: string | null;
+    position: string;
+    excluded: string[];
+  }>(
     `SELECT d.kind AS "markKind", d.reason AS "markReason", e.epoch::text, e.leader,
+            (SELECT coalesce(array_agg(x.node), '{}') FROM syncrep_excluded x WHERE x.epoch = e.epoch) AS excluded,
             greatest((SELECT upto FROM syncrep_watermark), (SELECT upto FROM syncrep_trim),
                      (SELECT max(position) FROM syncrep_applied), (SELECT max(position) FROM syncrep_log))::text AS position
        FROM syncrep_epoch e LEFT JOIN syncrep_divergence d ON true`,
@@ -256,7 +264,7 @@ export const forgetDeposed = (name: string) => statement<never>('UPDATE syncrep_
 
 /** What a promotion reads of each node before it changes anything. */
 export interface ProbeRow extends EpochRow {
-  mark: 'diverged' | 'rebuilding' | null;
+  mark: MarkKind | null;
   watermark: string;
   trimmed: string;
 }

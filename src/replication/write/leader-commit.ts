@@ -5,7 +5,8 @@ import { ensurePrepared } from '../sql/session-statements';
 import { dollarQuote, multi } from '../sql/sql';
 import { checkEpochSql, logDecisionSql } from '../sql/statements';
 import type { Fence } from '../sql/apply-sql';
-import { checkExcludedSql } from '../recovery/write-set';
+import { checkExcludedSql, noteExcludedSql } from '../recovery/write-set';
+import type { LeftOut } from './sync-policy';
 
 /**
  * Step 3 of the write path, on the leader, in one round trip: check it still leads this epoch
@@ -21,16 +22,19 @@ export async function commitOnLeader(
   client: PoolClient,
   changes: Change[],
   json: string,
-  decision: { position: bigint; gid: string; fence: Fence; leftOut: readonly string[] },
+  decision: { position: bigint; gid: string; fence: Fence; leftOut: LeftOut },
   sending: () => void,
 ): Promise<void> {
   const { position, gid, fence, leftOut } = decision;
   const confirm = confirmSql(changes);
   await ensurePrepared(client, confirm.statements);
   sending();
-  // A write that leaves followers out (sync mode all) may do so only while the leader records them
-  // out; held FOR SHARE like the epoch row, so the repairer putting one back waits for this decision.
-  const epochCheck = checkEpochSql(fence.epoch, fence.leader, true);
-  const check = leftOut.length === 0 ? epochCheck : `${epochCheck}; ${checkExcludedSql(fence.epoch, leftOut)}`;
+  // A write that leaves followers out may do so only while the leader records them out (sync mode
+  // all), or records them itself (quorum); held FOR SHARE like the epoch row, so the repairer
+  // putting one back waits for this decision.
+  const checks = [checkEpochSql(fence.epoch, fence.leader, true)];
+  if (leftOut.recorded.length > 0) checks.push(checkExcludedSql(fence.epoch, leftOut.recorded));
+  if (leftOut.toRecord.length > 0) checks.push(noteExcludedSql(fence.epoch, leftOut.toRecord));
+  const check = checks.join('; ');
   await multi(client, `${check}; ${confirm.sql}; ${logDecisionSql(position, gid, dollarQuote(json))}; COMMIT`);
 }

@@ -2,6 +2,12 @@ import type { SyncMode } from '../../config/settings';
 import type { FollowerNode } from '../nodes/cluster-node';
 import { UnreachableCaseError } from '../../errors/unreachable';
 
+/** Whom a commit leaves out: followers the leader must record already, and followers the commit records. */
+export interface LeftOut {
+  recorded: string[];
+  toRecord: string[];
+}
+
 /** In `all` mode: every follower but those being repaired or diverged (DOWN ones too: they hold writes back). */
 function takesLiveWrites(f: FollowerNode): boolean {
   const { state } = f;
@@ -34,12 +40,14 @@ export class SyncPolicy {
   }
 
   /**
-   * The followers a write leaves out that every server must agree may be left out: in `all` mode,
-   * each one not targeted (its commit checks the leader's record of them, write-set.ts). Quorum
-   * mode leaves followers out as a matter of course and records nothing.
+   * The followers a commit leaves out, as the leader must know them (recovery/write-set.ts): in
+   * `all` mode each one not targeted must be recorded already (its record is checked); in quorum
+   * mode each one that did not prepare is recorded by the commit itself, so that every server stops
+   * reading from it by its next health round.
    */
-  leftOut(followers: readonly FollowerNode[]): string[] {
-    return this.mode.kind === 'all' ? followers.filter((f) => !takesLiveWrites(f)).map((f) => f.name) : [];
+  leftOut(followers: readonly FollowerNode[], prepared: readonly FollowerNode[]): LeftOut {
+    if (this.mode.kind === 'all') return { recorded: followers.filter((f) => !takesLiveWrites(f)).map((f) => f.name), toRecord: [] };
+    return { recorded: [], toRecord: followers.filter((f) => !prepared.includes(f)).map((f) => f.name) };
   }
 
   /**

@@ -109,7 +109,6 @@ export class WritePath {
     const gid = gids.next(position);
     const fence = { epoch: this.deps.cluster.epoch, leader: leader.name };
     const targets = policy.targets(followers);
-    const leftOut = policy.leftOut(followers);
     const required = policy.required(targets.length, followers.length);
     inFlight.add(gid);
     let commitSent = false;
@@ -145,6 +144,7 @@ export class WritePath {
         if (sqlState === undefined) transition(node, { kind: 'missed-write', reason }, log);
         else await markBehind(this.deps, node, reason, 'missed-write');
       }
+      const leftOut = policy.leftOut(followers, prepared);
       this.faultPoint('after-prepare');
       await metrics.timed('commit', () =>
         commitOnLeader(client, changes, json, { position, gid, fence, leftOut }, () => (commitSent = true)),
@@ -173,7 +173,7 @@ export class WritePath {
       // outcome; the in-doubt resolver settles the followers from it once the leader session that
       // got the COMMIT is gone (until then it may still commit).
       // A follower left out here was put back in the write set by its repairer: find out which.
-      if (isServerError(error) && error.code === SqlState.NotLeftOut) void reconcileLeftOut(this.deps, this.leftOutNodes(leftOut));
+      if (isServerError(error) && error.code === SqlState.NotLeftOut) void reconcileLeftOut(this.deps, this.leftOutNodes(policy));
       if (!commitSent || isServerError(error)) await Promise.all(targets.map((node) => this.followerOps.rollbackPrepared(node, gid)));
       else {
         keepUntilGone = (client as unknown as { processID: number }).processID;
@@ -204,8 +204,10 @@ export class WritePath {
     return classifyRefusals(this.deps, targets, refusals, position).catch(() => new Set<FollowerNode>());
   }
 
-  private leftOutNodes(names: readonly string[]): FollowerNode[] {
-    return this.deps.cluster.followers.filter((f) => names.includes(f.name));
+  /** The followers this server's writes leave out that the leader must record (sync mode all). */
+  private leftOutNodes(policy: SyncPolicy): FollowerNode[] {
+    const { recorded } = policy.leftOut(this.deps.cluster.followers, []);
+    return this.deps.cluster.followers.filter((f) => recorded.includes(f.name));
   }
 
   /** Step 4 on every prepared follower, in parallel; whether each committed. */
