@@ -44,7 +44,7 @@ export class AutoFailover {
     const refusals: string[] = [];
     for (const candidate of candidates(this.cluster.followers)) {
       try {
-        const result = await this.promoter.promote(candidate.name, false);
+        const result = await this.promoter.promote(candidate.name, false, true);
         this.log.warn({ from: leader, to: result.leader, epoch: result.epoch.toString() }, 'automatic failover promoted a follower');
         return;
       } catch (error) {

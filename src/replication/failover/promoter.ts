@@ -4,8 +4,8 @@ import { badInput, ErrorCode, userError } from '../../errors/error-code';
 import type { Logger } from '../../logger';
 import type { Cluster } from '../nodes/cluster';
 import type { MembershipGate } from '../write/membership-gate';
-import { inTransaction, rows } from '../sql/sql';
-import { activateEpoch, clearDivergenceMark, startEpochPositions } from '../sql/statements';
+import { inTransaction, row, rows } from '../sql/sql';
+import { activateEpoch, clearDivergenceMark, epochRow, startEpochPositions } from '../sql/statements';
 import { fenceSessions } from './barrier';
 import { claimNodes } from './claim';
 import { switchRoles } from './role-switch';
@@ -67,9 +67,9 @@ export class Promoter {
   constructor(private readonly deps: PromoterDeps) {}
 
   /** Runs one promotion at a time. Rejects with a GraphQLError (BAD_USER_INPUT, NODE_UNAVAILABLE, PROMOTION_UNSAFE). */
-  async promote(name: string, allowDataLoss: boolean): Promise<PromotionResult> {
+  async promote(name: string, allowDataLoss: boolean, automatic = false): Promise<PromotionResult> {
     while (this.running) await this.running.catch(() => undefined);
-    const run = this.deps.gate.exclusive(() => this.alone(name, () => this.run(name, allowDataLoss)));
+    const run = this.deps.gate.exclusive(() => this.alone(name, () => this.run(name, allowDataLoss, automatic)));
     this.running = run;
     try {
       return await run;
@@ -105,6 +105,38 @@ export class Promoter {
   }
 
   /**
+   * Refuses (PROMOTION_UNSAFE) while another server's promotion of `other` holds its promotion
+   * lock, or once it has finished meanwhile (its epoch is active now).
+   */
+  private async notBeingPromoted(other: string, name: string): Promise<void> {
+    const node = this.deps.cluster.byName(other);
+    if (!node) return;
+    let finished = false;
+    try {
+      await this.deps.locks.exclusively(
+        node,
+        'checking for a promotion under way',
+        async () => void (finished = (await row(node.pool, epochRow())).state === 'active'),
+        0,
+        PROMOTION_LOCK,
+      );
+    } catch (error) {
+      if (!(error instanceof NodeBusyError)) return;
+      throw userError(
+        ErrorCode.PromotionUnsafe,
+        `another server is promoting "${other}" right now: run nodes, then promote "${name}" again if that promotion did not finish`,
+        { node: name },
+      );
+    }
+    if (finished)
+      throw userError(
+        ErrorCode.PromotionUnsafe,
+        `${other} has just been promoted through another server; this server follows it at its next health round. Run nodes, then promote again if you still want to move the leader`,
+        { node: name },
+      );
+  }
+
+  /**
    * Follows a promotion another server ran (a node recorded `epoch`, newer than this server's):
    * `leader` leads from now on, the deposed one is rebuilt, and every follower catches up from the
    * new leader (one the promotion did not reach is rebuilt: catch-up finds it at an older epoch).
@@ -129,7 +161,7 @@ export class Promoter {
     });
   }
 
-  private async run(name: string, allowDataLoss: boolean): Promise<PromotionResult> {
+  private async run(name: string, allowDataLoss: boolean, automatic: boolean): Promise<PromotionResult> {
     const started = Date.now();
     const { cluster, mode, log } = this.deps;
     const target = cluster.byName(name);
@@ -153,6 +185,29 @@ export class Promoter {
       // Promoted already, by a run that died before it answered or by another server: follow it.
       return this.finish(name, epoch, recorded.previous ?? name, probes, started, false);
     }
+    // AUTO_FAILOVER: any node at an epoch above this server's means another server has promoted,
+    // or is promoting, since the loss this server saw; it follows that one at its next health round
+    // rather than promote a second time (an operator's promote may still move the leader again).
+    if (automatic && epoch > cluster.epoch && record.leader !== name) {
+      throw userError(
+        ErrorCode.PromotionUnsafe,
+        `another server has promoted ${record.leader} (epoch ${epoch}, ${record.state}) since this server saw the leader go: following it`,
+        { node: name },
+      );
+    }
+    // Another server promoted already (this one has not followed yet): one promotion per leader
+    // loss. Promoting again from a stale view would depose a leader that is serving.
+    const newLeader = probes.find((p) => p.name === record.leader);
+    if (epoch > cluster.epoch && record.state === 'active' && record.leader !== name && newLeader?.reachable) {
+      throw userError(
+        ErrorCode.PromotionUnsafe,
+        `${record.leader} already leads epoch ${epoch} (promoted through another server); this server follows it at its next health round. Run nodes, then promote again if you still want to move the leader`,
+        { node: name },
+      );
+    }
+    // A promotion of another node under way (its promoter holds that node's promotion lock) is not
+    // superseded: only one left unfinished by a promoter that is gone is.
+    if (record.state === 'promoting' && record.leader && record.leader !== name) await this.notBeingPromoted(record.leader, name);
     const resuming = record.leader === name && record.state === 'promoting';
     const newEpoch = resuming ? epoch : epoch + 1n;
     // Whom this epoch deposes: recorded by the claims (a rerun finds it there), else this server's leader.

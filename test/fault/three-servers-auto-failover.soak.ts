@@ -6,6 +6,9 @@ import { gql, startServer } from '../support/server';
 import { waitFor } from '../support/wait';
 
 /**
+ * Not part of `npm test` yet (`npm run soak:multi-server`): it fails in about one run of four
+ * (a second promotion, or writes not resuming through one server within 30 s; see issue 15).
+ *
  * Three servers with AUTO_FAILOVER on one cluster, bank transfers through all three; the leader is
  * SIGKILLed, and later restarted. Exactly one promotion happens (the epoch moves by one), every
  * server names the same leader, writes resume through every server, and the old leader rejoins as

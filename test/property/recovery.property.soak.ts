@@ -7,6 +7,11 @@ import { ADMIN_HEADERS, gql, startServer, TEST_ADMIN_TOKEN } from '../support/se
 import { waitAllInSync } from '../support/wait';
 
 /**
+ * Not part of `npm test` yet (`npm run soak:multi-server` runs the *.soak.ts files): in one full
+ * run of four it timed out waiting for the follower to come back in sync (issue 15 stays open).
+ * It fails at its first run on the code before issue 15 (the follower never came back, seed
+ * 20261203).
+ *
  * Recovery under load with two servers on one cluster (sync mode all): while transfers and creates
  * go on through both, one follower is rebuilt (resyncNode through either server), paused and
  * resumed (DOWN, then caught up), and has its sessions cut (a missed write, then caught up), in a
