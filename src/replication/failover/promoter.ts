@@ -4,8 +4,8 @@ import { badInput, ErrorCode, userError } from '../../errors/error-code';
 import type { Logger } from '../../logger';
 import type { Cluster } from '../nodes/cluster';
 import type { MembershipGate } from '../write/membership-gate';
-import { inTransaction, row, rows } from '../sql/sql';
-import { activateEpoch, clearDivergenceMark, epochRow, startEpochPositions } from '../sql/statements';
+import { inTransaction, rows } from '../sql/sql';
+import { activateEpoch, clearDivergenceMark, startEpochPositions } from '../sql/statements';
 import { fenceSessions } from './barrier';
 import { claimNodes } from './claim';
 import { switchRoles } from './role-switch';
@@ -15,7 +15,8 @@ import { promotionThreshold, unsafeReasons, type NodeProbe } from './promotion-r
 import { settlePrepared } from './settle';
 import { adoptUnion } from './union';
 import { recordOnLeader } from '../recovery/write-set';
-import { NodeBusyError, PROMOTION_LOCK, type NodeLocks } from '../nodes/node-lock';
+import type { NodeLocks } from '../nodes/node-lock';
+import { notBeingPromoted, promotingAlone } from './promotion-lock';
 
 /** What a promotion did, for the API, the log and the metrics. */
 export interface PromotionResult {
@@ -69,71 +70,17 @@ export class Promoter {
   /** Runs one promotion at a time. Rejects with a GraphQLError (BAD_USER_INPUT, NODE_UNAVAILABLE, PROMOTION_UNSAFE). */
   async promote(name: string, allowDataLoss: boolean, automatic = false): Promise<PromotionResult> {
     while (this.running) await this.running.catch(() => undefined);
-    const run = this.deps.gate.exclusive(() => this.alone(name, () => this.run(name, allowDataLoss, automatic)));
+    const candidate = this.deps.cluster.byName(name);
+    const work = () => this.run(name, allowDataLoss, automatic);
+    const run = this.deps.gate.exclusive(() =>
+      candidate && candidate.role !== 'LEADER' ? promotingAlone(this.deps.locks, candidate, work) : work(),
+    );
     this.running = run;
     try {
       return await run;
     } finally {
       if (this.running === run) this.running = undefined;
     }
-  }
-
-  /**
-   * Runs a promotion of `name` holding its promotion lock: servers with AUTO_FAILOVER that saw the
-   * leader go at the same moment do not promote it at once (their barriers would end each other's
-   * sessions mid-way); the second finds it taken, and follows the first once it is done. A
-   * candidate that cannot be reached to lock is left to the promotion's own probe to refuse.
-   */
-  private async alone<T>(name: string, work: () => Promise<T>): Promise<T> {
-    const node = this.deps.cluster.byName(name);
-    if (!node || node.role === 'LEADER') return work();
-    let entered = false;
-    try {
-      return await this.deps.locks.exclusively(node, 'promotion', () => ((entered = true), work()), 0, PROMOTION_LOCK);
-    } catch (error) {
-      if (entered) throw error;
-      if (error instanceof NodeBusyError)
-        throw userError(
-          ErrorCode.PromotionUnsafe,
-          `another server is promoting "${name}" right now: run nodes, then promote again if it did not finish`,
-          {
-            node: name,
-          },
-        );
-      return work();
-    }
-  }
-
-  /**
-   * Refuses (PROMOTION_UNSAFE) while another server's promotion of `other` holds its promotion
-   * lock, or once it has finished meanwhile (its epoch is active now).
-   */
-  private async notBeingPromoted(other: string, name: string): Promise<void> {
-    const node = this.deps.cluster.byName(other);
-    if (!node) return;
-    let finished = false;
-    try {
-      await this.deps.locks.exclusively(
-        node,
-        'checking for a promotion under way',
-        async () => void (finished = (await row(node.pool, epochRow())).state === 'active'),
-        0,
-        PROMOTION_LOCK,
-      );
-    } catch (error) {
-      if (!(error instanceof NodeBusyError)) return;
-      throw userError(
-        ErrorCode.PromotionUnsafe,
-        `another server is promoting "${other}" right now: run nodes, then promote "${name}" again if that promotion did not finish`,
-        { node: name },
-      );
-    }
-    if (finished)
-      throw userError(
-        ErrorCode.PromotionUnsafe,
-        `${other} has just been promoted through another server; this server follows it at its next health round. Run nodes, then promote again if you still want to move the leader`,
-        { node: name },
-      );
   }
 
   /**
@@ -207,7 +154,8 @@ export class Promoter {
     }
     // A promotion of another node under way (its promoter holds that node's promotion lock) is not
     // superseded: only one left unfinished by a promoter that is gone is.
-    if (record.state === 'promoting' && record.leader && record.leader !== name) await this.notBeingPromoted(record.leader, name);
+    const promoting = record.state === 'promoting' && record.leader && record.leader !== name ? cluster.byName(record.leader) : undefined;
+    if (promoting) await notBeingPromoted(this.deps.locks, promoting, name);
     const resuming = record.leader === name && record.state === 'promoting';
     const newEpoch = resuming ? epoch : epoch + 1n;
     // Whom this epoch deposes: recorded by the claims (a rerun finds it there), else this server's leader.
