@@ -127,7 +127,9 @@ function buildStatements({ table, key, columns }: TableShape, prefix: string): T
       // as that write left it), compared whole with the image it must hold, and updated only then.
       `WITH p AS (SELECT jsonb_populate_record(NULL::${name}, e -> 'r') AS r, jsonb_populate_record(NULL::${name}, e -> 'b') AS b ` +
         `FROM (SELECT e FROM jsonb_array_elements($1) AS e LIMIT $2) AS x), ` +
-        `l AS (SELECT ${row('t')} IS NOT DISTINCT FROM ${row('(p.b)')} AS same, p.r, p.b FROM ${name} AS t JOIN p ON ${keyMatch('t', '(p.b)')} FOR UPDATE OF t), ` +
+        // Looked up by key, row by row (a join lets a generic plan scan the whole table).
+        `l AS (SELECT k.same, p.r, p.b FROM p CROSS JOIN LATERAL (SELECT ${row('t')} IS NOT DISTINCT FROM ${row('(p.b)')} AS same ` +
+        `FROM ${name} AS t WHERE ${keyMatch('t', '(p.b)')} FOR UPDATE) AS k), ` +
         `c AS (UPDATE ${name} AS t SET ${cols.map((c) => `${c} = (l.r).${c}`).join(', ')} FROM l WHERE l.same AND ${keyMatch('t', '(l.b)')} RETURNING 1) ` +
         `SELECT syncrep_expect((SELECT count(*) FROM c)::int, (SELECT count(*) FILTER (WHERE NOT same) FROM l)::int, $2, $3)`,
     ),
