@@ -40,12 +40,6 @@ export const deleteExcluded = (node: string): Statement<never> => ({
   values: [node],
 });
 
-/** Whether the leader records `node` as left out at `epoch`. */
-export const excludedAt = (node: string, epoch: bigint): Statement<{ yes: number }> => ({
-  text: 'SELECT 1 AS yes FROM syncrep_excluded WHERE node = $1 AND epoch = $2',
-  values: [node, epoch.toString()],
-});
-
 /**
  * SQL inlined into the leader's commit message of a write that leaves `nodes` out: raises SR005
  * unless each is recorded as left out at `epoch`, and holds the records FOR SHARE until COMMIT.
