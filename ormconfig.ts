@@ -9,6 +9,7 @@ import { LeaderConfirm1732600000003 } from './src/migrations/1732600000003-leade
 import { DivergenceMark1732600000004 } from './src/migrations/1732600000004-divergence-mark';
 import { EpochFence1732600000005 } from './src/migrations/1732600000005-epoch-fence';
 import { ExactApply1732600000006 } from './src/migrations/1732600000006-exact-apply';
+import { ApplyTake1732600000007 } from './src/migrations/1732600000007-apply-take';
 
 /** Pool and timeout settings shared by every node's DataSource. */
 export interface DataSourceTuning {
@@ -37,6 +38,7 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
       DivergenceMark1732600000004,
       EpochFence1732600000005,
       ExactApply1732600000006,
+      ApplyTake1732600000007,
     ],
     migrationsTableName: 'syncrep_migrations',
     synchronize: false,

@@ -139,6 +139,7 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
       await autoFailover?.stop();
       await batcher.stop();
       await liveness.release();
+      await locks.stop();
       await cluster.stop();
     },
   };

@@ -8,9 +8,11 @@ import { LocalNodes } from '../../harness/nodes';
 /**
  * A follower's apply is decided per position, never row by row: a position the node holds is
  * skipped whole; any other matches every row exactly or is refused whole. Run against a real node
- * with the apply statements the write path, catch-up and promotions use.
+ * with the apply statements the write path, catch-up and promotions use, in both forms: the one
+ * that reads each replaced row from RETURNING old (PostgreSQL 18) and the one that locks first.
  */
 let nodes: LocalNodes;
+let returnsOld = true;
 const fence = { epoch: 0n, leader: 'leader' };
 const shape = { table: 'emp', key: ['id'], columns: ['id', 'name', 'salary'] };
 
@@ -36,7 +38,7 @@ async function connect(): Promise<Client> {
 async function apply(entry: ApplyEntry, end = 'COMMIT', kind: 'live' | 'replay' = 'replay', client?: Client): Promise<void> {
   const own = client ?? (await connect());
   try {
-    await applyOn(own, applySql([entry], fence, kind), end);
+    await applyOn(own, applySql([entry], fence, { kind, returnsOld }), end);
   } catch (error) {
     await own.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -73,62 +75,90 @@ beforeEach(async () => {
   await nodes.query('leader', "INSERT INTO emp (id, name, salary) VALUES (1, 'e1', 100), (2, 'e2', 100), (3, 'e3', 50)");
 });
 
-test('a node lacking an earlier write refuses a later one whole, even where one of its rows already holds the new values', async () => {
-  // The node lacks position 10 (1: 100 -> 97, 2: 100 -> 103). Position 11 moves 3 back into 1
-  // (97 -> 100) and 3 out of 3 (50 -> 53): row 1 holds 100 by coincidence, row 3 holds 50 as expected.
-  await expect(
-    apply(
-      transfer(11, [
-        [1, 97, 100],
-        [3, 50, 53],
-      ]),
-    ),
-  ).rejects.toMatchObject({ code: SqlState.Diverged });
-  expect(await salaries()).toEqual([
-    [1, 100],
-    [2, 100],
-    [3, 50],
-  ]);
-  expect([await applied(11), await logged(11)]).toEqual(['0', '0']);
-});
+describe.each([
+  ['RETURNING old', true],
+  ['locking first', false],
+])('apply statements that compare %s', (_form, old) => {
+  beforeAll(() => {
+    returnsOld = old;
+  });
 
-test('a position the node holds already is skipped whole, whatever its rows hold now', async () => {
-  await apply(transfer(20, [[1, 100, 90]]));
-  await nodes.query('leader', 'UPDATE emp SET salary = 70 WHERE id = 1');
-  // Replayed again (a second catch-up, say): nothing is applied and nothing is refused.
-  await apply(transfer(20, [[1, 100, 90]]));
-  expect((await salaries())[0]).toEqual([1, 70]);
-  expect([await applied(20), await logged(20)]).toEqual(['1', '1']);
-});
+  test('a node lacking an earlier write refuses a later one whole, even where one of its rows already holds the new values', async () => {
+    // The node lacks position 10 (1: 100 -> 97, 2: 100 -> 103). Position 11 moves 3 back into 1
+    // (97 -> 100) and 3 out of 3 (50 -> 53): row 1 holds 100 by coincidence, row 3 holds 50 as expected.
+    await expect(
+      apply(
+        transfer(11, [
+          [1, 97, 100],
+          [3, 50, 53],
+        ]),
+      ),
+    ).rejects.toMatchObject({ code: SqlState.Diverged });
+    expect(await salaries()).toEqual([
+      [1, 100],
+      [2, 100],
+      [3, 50],
+    ]);
+    expect([await applied(11), await logged(11)]).toEqual(['0', '0']);
+  });
 
-test.each([
-  ['COMMIT PREPARED', [1, 90], '1'],
-  ['ROLLBACK PREPARED', [1, 90], '1'],
-])('a replay racing a live write of the same position ends with it applied once (live write ended by %s)', async (end, row, count) => {
-  const live = await connect();
-  const replay = await connect();
-  try {
-    await apply(transfer(30, [[1, 100, 90]]), "PREPARE TRANSACTION 'syncrep_test_30'", 'live', live);
-    // The replay waits for the prepared position, then sees its outcome.
-    const replaying = apply(transfer(30, [[1, 100, 90]]), 'COMMIT', 'replay', replay);
-    await waitForLockWait();
-    await live.query(`${end} 'syncrep_test_30'`);
-    await replaying;
-  } finally {
-    await live.end();
-    await replay.end();
-  }
-  expect((await salaries())[0]).toEqual(row);
-  expect([await applied(30), await logged(30)]).toEqual([count, count]);
-  expect(await nodes.prepared('leader')).toEqual([]);
-});
+  test('a position the node holds already is skipped whole, whatever its rows hold now', async () => {
+    await apply(transfer(20, [[1, 100, 90]]));
+    await nodes.query('leader', 'UPDATE emp SET salary = 70 WHERE id = 1');
+    // Replayed again (a second catch-up, say): nothing is applied and nothing is refused.
+    await apply(transfer(20, [[1, 100, 90]]));
+    expect((await salaries())[0]).toEqual([1, 70]);
+    expect([await applied(20), await logged(20)]).toEqual(['1', '1']);
+  });
 
-test('a live write is refused whole (SR004) on a node marked as being repaired; a replay is not', async () => {
-  await nodes.query('leader', "INSERT INTO syncrep_divergence (id, reason, kind) VALUES (1, 'rebuilt; catching up', 'rebuilding')");
-  await expect(apply(transfer(40, [[1, 100, 90]]), 'COMMIT', 'live')).rejects.toMatchObject({ code: 'SR004' });
-  expect((await salaries())[0]).toEqual([1, 100]);
-  await apply(transfer(40, [[1, 100, 90]]), 'COMMIT', 'replay');
-  expect((await salaries())[0]).toEqual([1, 90]);
+  test.each([
+    ['COMMIT PREPARED', [1, 90], '1'],
+    ['ROLLBACK PREPARED', [1, 90], '1'],
+  ])('a replay racing a live write of the same position ends with it applied once (live write ended by %s)', async (end, row, count) => {
+    const live = await connect();
+    const replay = await connect();
+    try {
+      await apply(transfer(30, [[1, 100, 90]]), "PREPARE TRANSACTION 'syncrep_test_30'", 'live', live);
+      // The replay waits for the prepared position, then sees its outcome.
+      const replaying = apply(transfer(30, [[1, 100, 90]]), 'COMMIT', 'replay', replay);
+      await waitForLockWait();
+      await live.query(`${end} 'syncrep_test_30'`);
+      await replaying;
+    } finally {
+      await live.end();
+      await replay.end();
+    }
+    expect((await salaries())[0]).toEqual(row);
+    expect([await applied(30), await logged(30)]).toEqual([count, count]);
+    expect(await nodes.prepared('leader')).toEqual([]);
+  });
+
+  test('a live write is refused whole (SR004) on a node marked as being repaired; a replay is not', async () => {
+    await nodes.query('leader', "INSERT INTO syncrep_divergence (id, reason, kind) VALUES (1, 'rebuilt; catching up', 'rebuilding')");
+    await expect(apply(transfer(40, [[1, 100, 90]]), 'COMMIT', 'live')).rejects.toMatchObject({ code: 'SR004' });
+    expect((await salaries())[0]).toEqual([1, 100]);
+    await apply(transfer(40, [[1, 100, 90]]), 'COMMIT', 'replay');
+    expect((await salaries())[0]).toEqual([1, 90]);
+  });
+
+  test('an update of a row another position holds prepared waits for it, then matches the row as that position left it', async () => {
+    const first = await connect();
+    const second = await connect();
+    try {
+      await apply(transfer(50, [[1, 100, 90]]), "PREPARE TRANSACTION 'syncrep_test_50'", 'live', first);
+      const next = apply(transfer(51, [[1, 90, 80]]), "PREPARE TRANSACTION 'syncrep_test_51'", 'live', second);
+      await waitForLockWait();
+      await first.query("COMMIT PREPARED 'syncrep_test_50'");
+      await next;
+      await second.query("COMMIT PREPARED 'syncrep_test_51'");
+    } finally {
+      await first.end();
+      await second.end();
+    }
+    expect((await salaries())[0]).toEqual([1, 80]);
+    expect([await applied(51), await logged(51)]).toEqual(['1', '1']);
+    expect(await nodes.prepared('leader')).toEqual([]);
+  });
 });
 
 /** Until some session of the node waits on a lock (the replay, behind the prepared position). */

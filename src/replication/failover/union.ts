@@ -15,7 +15,12 @@ const BATCH = 500;
  * with the new epoch's fence. The candidate's log then holds them too, so "a gid in the current
  * leader's log means commit" stays true for every gid of the old epoch. Returns how many it applied.
  */
-export async function adoptUnion(candidate: PgNode, sources: readonly PgNode[], fence: { epoch: bigint; leader: string }): Promise<number> {
+export async function adoptUnion(
+  candidate: PgNode,
+  sources: readonly PgNode[],
+  fence: { epoch: bigint; leader: string },
+  returnsOld: boolean,
+): Promise<number> {
   const wanted = new Map<string, ApplyEntry>();
   const watermark = BigInt((await row(candidate.pool, watermarkOf())).upto);
   for (const source of sources) {
@@ -29,7 +34,7 @@ export async function adoptUnion(candidate: PgNode, sources: readonly PgNode[], 
   }
   const entries = [...wanted.values()].sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
   for (let i = 0; i < entries.length; i += BATCH) {
-    const apply = applySql(entries.slice(i, i + BATCH), fence, 'replay');
+    const apply = applySql(entries.slice(i, i + BATCH), fence, { kind: 'replay', returnsOld });
     await withClient(candidate.pool, (client) => rollingBack(client, () => applyOn(client, apply, 'COMMIT')));
   }
   return entries.length;

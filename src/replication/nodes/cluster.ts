@@ -155,7 +155,15 @@ export class Cluster implements Roster {
   /** Connects to, checks and migrates a node that did not answer at startup (a no-op once done). */
   async connect(node: PgNode, log: Logger): Promise<void> {
     if (node.dataSource.isInitialized) return;
-    await prepareNode({ name: node.name, url: node.url }, node.dataSource);
+    const version = await prepareNode({ name: node.name, url: node.url }, node.dataSource);
+    if (this.returnsOld && version < 180000) {
+      await node.dataSource.destroy();
+      // The apply statements were chosen at startup for PostgreSQL 18 on every node (RETURNING old).
+      throw new StartupError(
+        `node "${node.name}" runs PostgreSQL ${Math.floor(version / 10000)} while the nodes this server started with all run 18 or later; ` +
+          'upgrade it to 18, or restart the server so that it applies writes in the form older versions accept.',
+      );
+    }
     const ran = await node.dataSource.runMigrations({ transaction: 'each' });
     log.info({ node: node.name, migrations: ran.map((m) => m.name) }, 'node reached for the first time since startup; ready');
   }

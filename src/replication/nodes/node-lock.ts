@@ -19,16 +19,34 @@ export class NodeBusyError extends Error {
   }
 }
 
+/** One node's lock session: connected once and kept, until it fails or the server stops. */
+interface LockSession {
+  client: Client;
+  connected: Promise<void>;
+  broken: boolean;
+}
+
 /**
  * One actor per node, across every server sharing the cluster: catch-up, rebuild, in-doubt
  * settling, marking and trimming a node run only while holding a session advisory lock on that
- * node itself, taken on a session of their own and held for the whole action. What enforces it is
- * the node, not any server's memory; a server that dies (or is fenced by a promotion's barrier)
- * loses its session and with it the lock. A second action finds it taken and is not waited for:
- * it fails with NodeBusyError and its caller retries on its next round, reading the outcome from
- * the node.
+ * node itself, held for the whole action. What enforces it is the node, not any server's memory;
+ * a server that dies (or is fenced by a promotion's barrier) loses its session and with it the
+ * lock. A second action finds it taken and is not waited for (unless it asks to wait): it fails
+ * with NodeBusyError and its caller retries on its next round, reading the outcome from the node.
+ *
+ * Each node has one lock session of this server, kept open: the housekeeping of every round takes
+ * the lock, and a session per action cost a backend start each time on every follower, under
+ * load. Advisory locks are re-entrant within a session, so actions of this server on one node
+ * take turns in a queue of this object first (a second one is refused or waits, as for another
+ * server's).
  */
 export class NodeLocks {
+  private readonly sessions = new Map<string, LockSession>();
+  /** The end of the last action queued per node and key: the next one starts after it. */
+  private readonly queues = new Map<string, Promise<void>>();
+  private readonly busy = new Set<string>();
+  private stopped = false;
+
   constructor(
     /** Shown in pg_stat_activity beside the server's other sessions (the barrier ends them together). */
     private readonly applicationName: string,
@@ -38,9 +56,9 @@ export class NodeLocks {
 
   /**
    * Runs `work` holding `node`'s lock (`work` may call `held()` before a step that must be its
-   * only actor: it fails once the lock session is gone); rejects with NodeBusyError, without running it, when the
-   * lock is still taken after `waitMs` (0: not waited for). Short actions (a mark) wait out the
-   * housekeeping of a round; a repair never waits for another.
+   * only actor: it fails once the lock session is gone); rejects with NodeBusyError, without
+   * running it, when the lock is still taken after `waitMs` (0: not waited for). Short actions (a
+   * mark) wait out the housekeeping of a round; a repair never waits for another.
    */
   async exclusively<T>(
     node: PgNode,
@@ -49,33 +67,83 @@ export class NodeLocks {
     waitMs = 0,
     key = NODE_LOCK,
   ): Promise<T> {
-    const session = new Client({
-      connectionString: node.url,
-      // The server's own name: a promotion's barrier ends other servers' lock sessions, not this one's.
-      application_name: this.applicationName,
-      connectionTimeoutMillis: this.waitMs,
-    });
-    session.on('error', () => undefined);
+    const deadline = Date.now() + waitMs;
+    const slot = `${node.name}/${key}`;
+    if (this.busy.has(slot) && waitMs <= 0) throw new NodeBusyError(node.name, action);
+    const before = this.queues.get(slot) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const queued = before.then(() => mine);
+    this.queues.set(slot, queued);
     try {
-      await session.connect();
-      if (!(await take(session, waitMs, key))) throw new NodeBusyError(node.name, action);
-      return await work(() => stillHeld(session, node.name));
+      if (!(await withinTime(before, deadline - Date.now()))) throw new NodeBusyError(node.name, action);
+      this.busy.add(slot);
+      const session = await this.session(node);
+      if (!(await take(session.client, Math.max(0, deadline - Date.now()), key))) throw new NodeBusyError(node.name, action);
+      try {
+        return await work(() => stillHeld(session, node.name, key));
+      } finally {
+        await session.client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => this.drop(node.name, session));
+      }
     } finally {
-      // Ending the session releases the lock.
-      await session.end().catch(() => undefined);
+      this.busy.delete(slot);
+      release();
+      if (this.queues.get(slot) === queued) this.queues.delete(slot);
     }
+  }
+
+  /** Ends every lock session (releasing whatever they hold). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(sessions.map((s) => s.client.end().catch(() => undefined)));
+  }
+
+  private async session(node: PgNode): Promise<LockSession> {
+    if (this.stopped) throw new Error('the server is stopping');
+    let session = this.sessions.get(node.name);
+    if (!session || session.broken) {
+      const client = new Client({
+        connectionString: node.url,
+        // The server's own name: a promotion's barrier ends other servers' lock sessions, not this one's.
+        application_name: this.applicationName,
+        connectionTimeoutMillis: this.waitMs,
+      });
+      const fresh: LockSession = { client, connected: client.connect().then(() => undefined), broken: false };
+      // A node restart or a barrier ends the session, and with it the locks it held.
+      client.on('error', () => this.drop(node.name, fresh));
+      client.on('end', () => this.drop(node.name, fresh));
+      this.sessions.set(node.name, fresh);
+      session = fresh;
+    }
+    try {
+      await session.connected;
+    } catch (error) {
+      this.drop(node.name, session);
+      throw error;
+    }
+    return session;
+  }
+
+  private drop(node: string, session: LockSession): void {
+    session.broken = true;
+    if (this.sessions.get(node) === session) this.sessions.delete(node);
+    void session.client.end().catch(() => undefined);
   }
 }
 
-/** Fails unless `session` still holds the node's lock (it may have died with the node's restart meanwhile). */
-async function stillHeld(session: Client, node: string): Promise<void> {
-  // The session takes no other advisory lock.
-  const { rows } = await session
+/** Fails unless `session` still holds `key` (it may have died with the node's restart meanwhile). */
+async function stillHeld(session: LockSession, node: string, key: number): Promise<void> {
+  const { rows } = await session.client
     .query<{ held: boolean }>(
-      "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted) AS held",
+      "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted " +
+        'AND classid::bigint = ($1::bigint >> 32) AND objid::bigint = ($1::bigint & 4294967295) AND objsubid = 1) AS held',
+      [key],
     )
     .catch(() => ({ rows: [{ held: false }] }));
-  if (!rows[0].held) throw new Error(`the lock on ${node} was lost (its session ended): another actor may have started; retried later`);
+  if (session.broken || !rows[0].held)
+    throw new Error(`the lock on ${node} was lost (its session ended): another actor may have started; retried later`);
 }
 
 async function take(session: Client, waitMs: number, key: number): Promise<boolean> {
@@ -90,5 +158,18 @@ async function take(session: Client, waitMs: number, key: number): Promise<boole
   } catch (error) {
     if ((error as { code?: string }).code === SqlState.LockNotAvailable) return false;
     throw error;
+  } finally {
+    await session.query('RESET lock_timeout').catch(() => undefined);
+  }
+}
+
+/** True once `promise` settles within `ms` (at once when ms <= 0 and it has settled already). */
+async function withinTime(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -264,7 +264,7 @@ export class CatchUp {
     }));
     if (entries.length === 0) return 0;
     // One transaction, one round trip, strictly in position order.
-    const apply = applySql(entries, { epoch, leader: leader.name }, 'replay');
+    const apply = applySql(entries, { epoch, leader: leader.name }, { kind: 'replay', returnsOld: this.cluster.returnsOld });
     await withClient(follower.pool, (client) => rollingBack(client, () => applyOn(client, apply, 'COMMIT')));
     return entries.length;
   }

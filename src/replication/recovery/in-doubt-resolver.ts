@@ -60,7 +60,11 @@ export class InDoubtResolver {
       if (!ended && instance !== gids.instance && (await liveness.isAlive(instance))) continue;
       settle.push(gid);
     }
-    return settle;
+    if (settle.length === 0) return settle;
+    // One of ours that was in flight when listed may have ended since (it left inFlight after its
+    // COMMIT PREPARED): only what is still prepared now is left behind.
+    const still = new Set((await rows(node.pool, preparedGids(GID_PREFIX, epoch, leader.name))).map((p) => p.gid));
+    return settle.filter((gid) => still.has(gid));
   }
 
   private async settle(node: PgNode, settle: readonly string[]): Promise<void> {

@@ -3,7 +3,6 @@ import type { Change, ChangeOp, TableShape } from '../change';
 import type { ClientBase } from 'pg';
 import { ensurePrepared, perShape, type SessionStatement } from './session-statements';
 import { dollarQuote, literal } from './sql';
-import { checkEpochSql } from './statements';
 
 /** One log position's row images, as a follower applies them, and the gid that decided it. */
 export interface ApplyEntry {
@@ -32,6 +31,13 @@ type TableStatements = Record<ChangeOp, SessionStatement>;
 /** How an apply reaches a follower: a live write's PREPARE, or a replay (catch-up, a promotion's union) that commits. */
 export type ApplyKind = 'live' | 'replay';
 
+/** How an apply reaches a follower, and what the nodes' PostgreSQL can do. */
+export interface ApplyMode {
+  kind: ApplyKind;
+  /** Every node runs PostgreSQL 18 or later, whose UPDATE returns each row's prior image (`RETURNING old`). */
+  returnsOld: boolean;
+}
+
 /**
  * SQL that applies row images on a follower, exactly, and records each position, with its gid and
  * row images, in the same transaction (syncrep_applied and the follower's own syncrep_log: a
@@ -50,12 +56,12 @@ export type ApplyKind = 'live' | 'replay';
  * Each change runs as an EXECUTE of a per-connection prepared statement with a generic plan
  * (forced: a custom plan would be rebuilt for every write, as the row count is a parameter).
  */
-export function applySql(entries: ApplyEntry[], fence: Fence, kind: ApplyKind): ApplyScript {
+export function applySql(entries: ApplyEntry[], fence: Fence, { kind, returnsOld }: ApplyMode): ApplyScript {
   const statements = new Map<string, SessionStatement>();
-  const check = kind === 'live' ? checkLiveSql(fence.epoch, fence.leader) : checkEpochSql(fence.epoch, fence.leader, false);
-  const parts = [check, 'SET LOCAL plan_cache_mode = force_generic_plan'];
+  const statementsFor = returnsOld ? statementsReturningOld : statementsLockingFirst;
+  const parts: string[] = [];
   for (const { position, gid, changes, json } of entries) {
-    parts.push(claimSql(position), logIfClaimedSql(BigInt(position), gid, dollarQuote(json ?? JSON.stringify(changes))));
+    parts.push(takeSql(fence, kind, position, gid, dollarQuote(json ?? JSON.stringify(changes))));
     for (const change of changes) {
       const statement = statementsFor(change)[change.op];
       statements.set(statement.name, statement);
@@ -65,22 +71,18 @@ export function applySql(entries: ApplyEntry[], fence: Fence, kind: ApplyKind): 
   return { sql: parts.join('; '), statements: [...statements.values()] };
 }
 
-/** The live write's check: the epoch, and no mark on the node (SR004). */
-function checkLiveSql(epoch: bigint, leader: string): string {
-  return `SELECT syncrep_check_live(${epoch}, ${literal(leader)})`;
+/**
+ * Checks the fence (and, for a live write, that the node carries no mark), then decides for the
+ * whole position whether this transaction applies it, logging it if so; see the migrations'
+ * syncrep_take and syncrep_claim.
+ */
+function takeSql(fence: Fence, kind: ApplyKind, position: bigint | string, gid: string, changesLiteral: string): string {
+  const { epoch, leader } = fence;
+  return `SELECT syncrep_take(${epoch}, ${literal(leader)}, ${kind === 'live'}, ${literal(String(position))}::bigint, ${literal(gid)}, ${changesLiteral})`;
 }
 
-/** Decides, for the whole position, whether this transaction applies it (syncrep.take); see the migration's syncrep_claim. */
-function claimSql(position: bigint | string): string {
-  return `SELECT set_config('syncrep.take', syncrep_claim(${literal(String(position))}::bigint)::text, true)`;
-}
-
-/** Whether the last claimed position is applied here: the changes of a position held already run on no row. */
+/** Whether the last position taken is applied here: the changes of a position held already run on no row. */
 const TAKEN = "current_setting('syncrep.take')::boolean";
-
-function logIfClaimedSql(position: bigint, gid: string, changesLiteral: string): string {
-  return `INSERT INTO syncrep_log (position, gid, changes) SELECT ${position}, ${literal(gid)}, ${changesLiteral} WHERE ${TAKEN}`;
-}
 
 /**
  * Runs `apply` in a transaction of its own on a follower connection, in one round trip, ended by
@@ -100,12 +102,13 @@ function argumentsOf(change: Change, position: string): string {
   return `${dollarQuote(JSON.stringify(images))}, ${n}, ${what}`;
 }
 
-const statementsFor = perShape('syncrep_apply', buildStatements);
+const statementsReturningOld = perShape('syncrep_apply', (shape, prefix) => buildStatements(shape, prefix, true));
+const statementsLockingFirst = perShape('syncrep_apply_locking', (shape, prefix) => buildStatements(shape, prefix, false));
 
 /** Parameters of every apply statement: $1 the images (jsonb array), $2 how many, $3 what to call the change in an error. */
 const PARAMS = '(jsonb, int, text)';
 
-function buildStatements({ table, key, columns }: TableShape, prefix: string): TableStatements {
+function buildStatements({ table, key, columns }: TableShape, prefix: string, returnsOld: boolean): TableStatements {
   const name = escapeIdentifier(table);
   const cols = columns.map(escapeIdentifier);
   const keys = key.map(escapeIdentifier);
@@ -116,23 +119,33 @@ function buildStatements({ table, key, columns }: TableShape, prefix: string): T
   const images = `(SELECT * FROM jsonb_populate_recordset(NULL::${name}, $1) LIMIT $2)`;
   const check = (differing: string) => `SELECT syncrep_expect(count(*)::int, ${differing}, $2, $3) FROM c`;
   const statement = (op: ChangeOp, body: string): SessionStatement => ({ name: `${prefix}_${op}`, definition: `${PARAMS} AS ${body}` });
+  const pairs = `(SELECT e FROM jsonb_array_elements($1) AS e LIMIT $2) AS x`;
+  // The row as the UPDATE replaced it: after waiting for any write that held it prepared, and
+  // whatever the plan, so the comparison is exact and the update needs no lock of its own first.
+  // Each image is a function scan of its own, so it is built once per row, not once per column.
+  const updateReturningOld =
+    `WITH c AS (UPDATE ${name} AS t SET ${cols.map((c) => `${c} = r.${c}`).join(', ')} FROM ${pairs}, ` +
+    `jsonb_populate_record(NULL::${name}, x.e -> 'r') AS r, jsonb_populate_record(NULL::${name}, x.e -> 'b') AS b ` +
+    `WHERE ${keyMatch('t', 'b')} RETURNING ${row('old')} IS NOT DISTINCT FROM ${row('b')} AS same) ` +
+    check('count(*) FILTER (WHERE NOT same)::int');
+  // Before PostgreSQL 18 an UPDATE cannot return the row it replaced, and its SET is computed from
+  // the row as first scanned (before waiting for a write holding it prepared). So each row is
+  // locked first (waiting, then reading it as that write left it), compared whole with the image
+  // it must hold, and updated only then; looked up by key, row by row (a join lets a generic plan
+  // scan the whole table).
+  const updateLockingFirst =
+    `WITH p AS (SELECT r, b FROM ${pairs}, jsonb_populate_record(NULL::${name}, x.e -> 'r') AS r, ` +
+    `jsonb_populate_record(NULL::${name}, x.e -> 'b') AS b), ` +
+    `l AS (SELECT k.same, p.r, p.b FROM p CROSS JOIN LATERAL (SELECT ${row('t')} IS NOT DISTINCT FROM ${row('(p.b)')} AS same ` +
+    `FROM ${name} AS t WHERE ${keyMatch('t', '(p.b)')} FOR UPDATE) AS k), ` +
+    `c AS (UPDATE ${name} AS t SET ${cols.map((c) => `${c} = (l.r).${c}`).join(', ')} FROM l WHERE l.same AND ${keyMatch('t', '(l.b)')} RETURNING 1) ` +
+    `SELECT syncrep_expect((SELECT count(*) FROM c)::int, (SELECT count(*) FILTER (WHERE NOT same) FROM l)::int, $2, $3)`;
   return {
     insert: statement(
       'insert',
       `WITH c AS (INSERT INTO ${name} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${images} AS r RETURNING 1) ${check('0')}`,
     ),
-    update: statement(
-      'update',
-      // Each row is locked first (waiting for a write that holds it prepared, and then reading it
-      // as that write left it), compared whole with the image it must hold, and updated only then.
-      `WITH p AS (SELECT jsonb_populate_record(NULL::${name}, e -> 'r') AS r, jsonb_populate_record(NULL::${name}, e -> 'b') AS b ` +
-        `FROM (SELECT e FROM jsonb_array_elements($1) AS e LIMIT $2) AS x), ` +
-        // Looked up by key, row by row (a join lets a generic plan scan the whole table).
-        `l AS (SELECT k.same, p.r, p.b FROM p CROSS JOIN LATERAL (SELECT ${row('t')} IS NOT DISTINCT FROM ${row('(p.b)')} AS same ` +
-        `FROM ${name} AS t WHERE ${keyMatch('t', '(p.b)')} FOR UPDATE) AS k), ` +
-        `c AS (UPDATE ${name} AS t SET ${cols.map((c) => `${c} = (l.r).${c}`).join(', ')} FROM l WHERE l.same AND ${keyMatch('t', '(l.b)')} RETURNING 1) ` +
-        `SELECT syncrep_expect((SELECT count(*) FROM c)::int, (SELECT count(*) FILTER (WHERE NOT same) FROM l)::int, $2, $3)`,
-    ),
+    update: statement('update', returnsOld ? updateReturningOld : updateLockingFirst),
     delete: statement(
       'delete',
       `WITH c AS (DELETE FROM ${name} AS t USING ${images} AS r WHERE ${keyMatch('t', 'r')} ` +

@@ -116,7 +116,7 @@ export class WritePath {
     try {
       let outcomes: Prepared[] = [];
       if (targets.length > 0) {
-        const apply = applySql([{ position, gid, changes, json }], fence, 'live');
+        const apply = applySql([{ position, gid, changes, json }], fence, { kind: 'live', returnsOld: this.deps.cluster.returnsOld });
         outcomes = await metrics.timed('prepare', () => Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply))));
       }
       const prepared = outcomes.filter((o) => !o.failure).map((o) => o.node);
