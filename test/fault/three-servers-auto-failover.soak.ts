@@ -20,7 +20,10 @@ const servers: Syncrep[] = [];
 
 beforeAll(async () => {
   nodes = await LocalNodes.start(2);
-  for (let i = 0; i < 3; i++) servers.push(await startServer(nodes, { AUTO_FAILOVER: 'true', FAILOVER_AFTER_MS: '1000' }));
+  for (let i = 0; i < 3; i++)
+    servers.push(
+      await startServer(nodes, { AUTO_FAILOVER: 'true', FAILOVER_AFTER_MS: '1000', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    );
 });
 
 afterAll(async () => {
@@ -29,6 +32,13 @@ afterAll(async () => {
 });
 
 type Seen = { name: string; role: string; state: string; clusterEpoch: string }[];
+/** Every server's view, with each node's last error: what a timed-out wait ended in. */
+const views = async (): Promise<string> =>
+  JSON.stringify(
+    await Promise.all(
+      servers.map(async (server) => (await gql(server.url, '{ nodes { name role state clusterEpoch lastError } }')).data?.nodes),
+    ),
+  );
 const seen = async (server: Syncrep): Promise<Seen> =>
   ((await gql(server.url, '{ nodes { name role state clusterEpoch } }')).data?.nodes as Seen) ?? [];
 
@@ -50,12 +60,19 @@ test('three servers with AUTO_FAILOVER: one promotion per leader loss, one leade
   await waitFor(
     async () => (await Promise.all(servers.map(seen))).every((view) => view[0]?.clusterEpoch === '1' && view[0].state === 'UP'),
     'every server at epoch 1 with a new leader UP',
+    30_000,
+    views,
   );
   const leaders = (await Promise.all(servers.map(seen))).map((view) => view[0].name);
   expect(new Set(leaders).size).toBe(1);
   expect(['follower-1', 'follower-2']).toContain(leaders[0]);
   const before = [0, 1, 2].map(acknowledged);
-  await waitFor(async () => [0, 1, 2].every((s) => acknowledged(s) >= before[s] + 10), '10 more transfers through each server');
+  await waitFor(
+    async () => [0, 1, 2].every((s) => acknowledged(s) >= before[s] + 10),
+    '10 more transfers through each server',
+    30_000,
+    async () => `acknowledged ${[0, 1, 2].map(acknowledged)} since ${before}; ${await views()}`,
+  );
 
   await nodes.node('leader').start();
   await waitFor(
@@ -65,6 +82,7 @@ test('three servers with AUTO_FAILOVER: one promotion per leader loss, one leade
       ),
     'every server with every node in service',
     60_000,
+    views,
   );
   await Promise.all(loads.map((l) => l.stop()));
 

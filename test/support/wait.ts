@@ -1,10 +1,18 @@
 import { gql } from './server';
 
-/** Polls `check` until it holds; fails the test after `timeoutMs` (a bound, not a speed claim). */
-export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * Polls `check` until it holds; fails the test after `timeoutMs` (a bound, not a speed claim),
+ * with what `describe` says of the state it ended in.
+ */
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 30_000,
+  describe?: () => Promise<string>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}${describe ? `; ${await describe()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -350,12 +350,9 @@ export const terminateOtherInstances = (myApplicationName: string) =>
     [myApplicationName],
   );
 
-/** Sessions of other syncrep instances still present (the barrier waits for none). */
-export const otherInstanceSessions = (myApplicationName: string) =>
-  statement<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'syncrep %' AND application_name <> $1 AND pid <> pg_backend_pid()`,
-    [myApplicationName],
-  );
+/** Which of `pids` are still sessions of the node (the barrier waits for the ones it ended). */
+export const sessionsLeft = (pids: number[]) =>
+  statement<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[])`, [pids]);
 
 /** Starts a new leader's positions in its own epoch's range: position = epoch * 2^40 + sequence. */
 export const startEpochPositions = (epoch: bigint) =>
