@@ -4,7 +4,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * `syncrep_take(e, l, live, p, g, c)`: everything a follower's apply does for one position before
  * its row statements, in one call (each statement of an apply's script is parsed and planned
  * afresh; a function's are planned once per connection):
- * - the epoch check, and for a live write the mark check too (`syncrep_check_live`);
+ * - the epoch check, and for a live write the mark check too (`syncrep_check_live`) and that its
+ *   position lies in the epoch's range (SR003 otherwise: a position taken from a new leader's
+ *   sequence before its promotion set it could equal one an older epoch used, which this node
+ *   would skip as held);
  * - forces generic plans for the rest of the transaction (the apply statements are PREPAREd with
  *   the row count as a parameter, so a custom plan would be rebuilt for every write);
  * - the one decision of whether this transaction applies position `p` (`syncrep_claim`), kept in
@@ -22,6 +25,10 @@ export class ApplyTake1732600000007 implements MigrationInterface {
       BEGIN
         IF live THEN
           PERFORM syncrep_check_live(e, l);
+          IF p >> 40 <> e THEN
+            RAISE EXCEPTION 'position % is not in epoch %''s range: it was taken before the leader''s promotion set its sequence', p, e
+              USING ERRCODE = 'SR003';
+          END IF;
         ELSE
           PERFORM syncrep_check_epoch(e, l, false);
         END IF;

@@ -161,6 +161,29 @@ describe.each([
   });
 });
 
+test("a live write whose position lies outside its epoch's range is refused (SR003): it was taken before a promotion set the sequence", async () => {
+  await nodes.query('leader', "UPDATE syncrep_epoch SET epoch = 1, leader = 'leader'");
+  try {
+    const own = await connect();
+    try {
+      const early = applySql([transfer(7, [[1, 100, 90]])], { epoch: 1n, leader: 'leader' }, { kind: 'live', returnsOld: true });
+      await expect(applyOn(own, early, 'COMMIT')).rejects.toMatchObject({ code: SqlState.StaleEpoch });
+      await own.query('ROLLBACK');
+      const inRange = applySql(
+        [transfer(Number(1n << 40n) + 7, [[1, 100, 90]])],
+        { epoch: 1n, leader: 'leader' },
+        { kind: 'live', returnsOld: true },
+      );
+      await applyOn(own, inRange, 'COMMIT');
+    } finally {
+      await own.end();
+    }
+    expect((await salaries())[0]).toEqual([1, 90]);
+  } finally {
+    await nodes.query('leader', "UPDATE syncrep_epoch SET epoch = 0, leader = 'leader'");
+  }
+});
+
 /** Until some session of the node waits on a lock (the replay, behind the prepared position). */
 async function waitForLockWait(): Promise<void> {
   for (;;) {

@@ -39,6 +39,48 @@ const views = async (): Promise<string> =>
       servers.map(async (server) => (await gql(server.url, '{ nodes { name role state clusterEpoch lastError } }')).data?.nodes),
     ),
   );
+/**
+ * For a node marked diverged at a position: the rows that position expected there, what the node
+ * holds, and each earlier position of the leader's log that touched those rows, with whether the
+ * node holds it (what a rebuild or replay missed).
+ */
+async function explainDivergence(): Promise<string> {
+  const leader = (await seen(servers[0]))[0]?.name;
+  const out: string[] = [];
+  for (const name of ['leader', 'follower-1', 'follower-2']) {
+    if (name === leader) continue;
+    const [mark] = await nodes.query<{ reason: string }>(name, 'SELECT reason FROM syncrep_divergence').catch(() => []);
+    const at = mark?.reason.match(/position (\d+)/)?.[1];
+    if (!at) continue;
+    const [entry] = await nodes.query<{ changes: { rows: { id: number }[]; before?: unknown[] }[] }>(
+      leader,
+      'SELECT changes FROM syncrep_log WHERE position = $1',
+      [at],
+    );
+    const ids = (entry?.changes ?? []).flatMap((c) => c.rows.map((r) => r.id));
+    const here = await nodes.query(name, 'SELECT * FROM emp WHERE id = ANY($1) ORDER BY id', [ids]);
+    const touching = await nodes.query<{ position: string; changes: unknown }>(
+      leader,
+      "SELECT position::text AS position, changes FROM syncrep_log WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(changes) c, jsonb_array_elements(c->'rows') r WHERE (r->>'id')::int = ANY($1)) ORDER BY syncrep_log.position DESC LIMIT 8",
+      [ids],
+    );
+    const held = [];
+    for (const { position, changes } of touching) {
+      const [h] = await nodes.query<{ applied: boolean; logged: boolean; below: boolean }>(
+        name,
+        'SELECT EXISTS (SELECT 1 FROM syncrep_applied WHERE position = $1) AS applied, EXISTS (SELECT 1 FROM syncrep_log WHERE position = $1) AS logged, $1 <= (SELECT upto FROM syncrep_watermark) AS below',
+        [position],
+      );
+      const moves = (changes as { rows: { id: number; salary: number }[]; before?: { id: number; salary: number }[] }[]).map((c) =>
+        c.rows.map((r, i) => `${r.id}:${c.before?.[i]?.salary}->${r.salary}`).join(' '),
+      );
+      held.push({ position, moves, ...h });
+    }
+    out.push(JSON.stringify({ node: name, mark: mark.reason, expected: entry?.changes.map((c) => c.before), here, earlier: held }));
+  }
+  return out.join('; ');
+}
+
 const seen = async (server: Syncrep): Promise<Seen> =>
   ((await gql(server.url, '{ nodes { name role state clusterEpoch } }')).data?.nodes as Seen) ?? [];
 
@@ -82,7 +124,7 @@ test('three servers with AUTO_FAILOVER: one promotion per leader loss, one leade
       ),
     'every server with every node in service',
     60_000,
-    views,
+    async () => `${await views()}; ${await explainDivergence()}`,
   );
   await Promise.all(loads.map((l) => l.stop()));
 

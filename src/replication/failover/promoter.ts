@@ -73,7 +73,7 @@ export class Promoter {
     const candidate = this.deps.cluster.byName(name);
     const work = () => this.run(name, allowDataLoss, automatic);
     const run = this.deps.gate.exclusive(() =>
-      candidate && candidate.role !== 'LEADER' ? promotingAlone(this.deps.locks, candidate, work) : work(),
+      candidate && candidate.role !== 'LEADER' ? promotingAlone(this.deps.locks, candidate, this.deps.cluster.followers, work) : work(),
     );
     this.running = run;
     try {

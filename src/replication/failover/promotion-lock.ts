@@ -5,26 +5,38 @@ import { row } from '../sql/sql';
 import { epochRow } from '../sql/statements';
 
 /**
- * Runs a promotion of `candidate` holding its promotion lock: servers with AUTO_FAILOVER that saw
- * the leader go at the same moment do not promote it at once (their barriers would end each
- * other's sessions mid-way); the second finds it taken (PROMOTION_UNSAFE), and follows the first
- * once it is done. A candidate that cannot be reached to lock is left to the promotion's own
- * probe to refuse.
+ * Runs a promotion of `candidate` holding the promotion lock of every follower it may claim (the
+ * candidate among them), taken in name order: servers with AUTO_FAILOVER that saw the leader go
+ * at the same moment do not promote at once, whether they chose the same follower or two
+ * different ones (two promotions to one epoch would split the claims between them and complete
+ * neither). The second finds a lock taken (PROMOTION_UNSAFE) and follows the first once it is
+ * done. A follower that cannot be reached to lock is skipped: the promotion's own probe and claims
+ * decide about it.
  */
-export async function promotingAlone<T>(locks: NodeLocks, candidate: PgNode, work: () => Promise<T>): Promise<T> {
-  let entered = false;
-  try {
-    return await locks.exclusively(candidate, 'promotion', () => ((entered = true), work()), 0, PROMOTION_LOCK);
-  } catch (error) {
-    if (entered) throw error;
-    if (error instanceof NodeBusyError)
-      throw userError(
-        ErrorCode.PromotionUnsafe,
-        `another server is promoting "${candidate.name}" right now: run nodes, then promote again if it did not finish`,
-        { node: candidate.name },
-      );
-    return work();
-  }
+export async function promotingAlone<T>(
+  locks: NodeLocks,
+  candidate: PgNode,
+  followers: readonly PgNode[],
+  work: () => Promise<T>,
+): Promise<T> {
+  const order = [...followers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const lockFrom = async (i: number): Promise<T> => {
+    if (i === order.length) return work();
+    let entered = false;
+    try {
+      return await locks.exclusively(order[i], 'promotion', () => ((entered = true), lockFrom(i + 1)), 0, PROMOTION_LOCK);
+    } catch (error) {
+      if (entered) throw error;
+      if (error instanceof NodeBusyError)
+        throw userError(
+          ErrorCode.PromotionUnsafe,
+          `another server is promoting a follower right now (it holds ${order[i].name}'s promotion lock): run nodes, then promote "${candidate.name}" again if that promotion did not finish`,
+          { node: candidate.name },
+        );
+      return lockFrom(i + 1);
+    }
+  };
+  return lockFrom(0);
 }
 
 /**

@@ -263,6 +263,7 @@ export class CatchUp {
       changes: e.changes as Change[],
     }));
     if (entries.length === 0) return 0;
+    this.log.debug({ node: follower.name, positions: entries.map((e) => e.position) }, 'replaying');
     // One transaction, one round trip, strictly in position order.
     const apply = applySql(entries, { epoch, leader: leader.name }, { kind: 'replay', returnsOld: this.cluster.returnsOld });
     await withClient(follower.pool, (client) => rollingBack(client, () => applyOn(client, apply, 'COMMIT')));

@@ -163,7 +163,7 @@ export class HealthMonitor {
         .catch((error) => {
           // Another server repairing it is expected, and said once by the state it leaves the node in.
           if (error instanceof NodeBusyError) this.log.debug({ node: node.name }, 'rejoin waits: another actor holds the node');
-          else this.log.warn({ node: node.name, failure: describeFailure(error) }, 'rejoin failed; retrying');
+          else this.log.warn({ node: node.name, failure: describeFailure(error), err: error }, 'rejoin failed; retrying');
         })
         .finally(() => this.rejoining.delete(node.name));
       this.rejoining.set(node.name, rejoin);

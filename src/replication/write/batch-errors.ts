@@ -52,6 +52,20 @@ export function leaderUnavailable(cause?: unknown): GraphQLError {
   return error;
 }
 
+/**
+ * The write's position was taken from the leader's sequence before a promotion activated it (the
+ * sequence enters the epoch's range only then): such a position could equal one an older epoch
+ * used, which followers would skip as held. Rolled back before any follower was asked.
+ */
+export function leaderNotActive(epoch: bigint, position: bigint): GraphQLError {
+  const error = userError(
+    ErrorCode.LeaderUnavailable,
+    `the leader was still being promoted to epoch ${epoch} when this write took its position (${position}); nothing was written, retry it`,
+  );
+  notAttempted.add(error);
+  return error;
+}
+
 /** Too few followers prepared: the write was rolled back on every node. */
 export function replicationFailed(failed: Prepared[], prepared: number, required: number): GraphQLError {
   const causes = failed.map((f) => `${f.node.name}: ${f.publicFailure ?? 'failed'}`).join('; ');

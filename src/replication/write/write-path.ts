@@ -17,7 +17,16 @@ import { commitOnLeader } from './leader-commit';
 import { describeFailure, isServerError, rollingBack, withClient } from '../sql/sql';
 import { SqlState } from '../../errors/sqlstate';
 import { reconcileLeftOut } from '../recovery/write-set';
-import { commitRefused, leaderUnavailable, notEnoughFollowers, outcomeUnknown, rejectAll, replicationFailed } from './batch-errors';
+import { epochOf } from '../failover/epoch';
+import {
+  commitRefused,
+  leaderNotActive,
+  leaderUnavailable,
+  notEnoughFollowers,
+  outcomeUnknown,
+  rejectAll,
+  replicationFailed,
+} from './batch-errors';
 import { releaseWhenGone } from './undecided';
 import type { SyncPolicy } from './sync-policy';
 import { formatPosition, owned, type PendingWrite } from './write-outcome';
@@ -103,6 +112,16 @@ export class WritePath {
       settleRefused();
       metrics.outcome('rolled_back');
       return;
+    }
+    // A position outside this epoch's range was taken before the promotion set the sequence.
+    if (epochOf(position) !== this.deps.cluster.epoch) {
+      await client.query('ROLLBACK');
+      settleRefused();
+      metrics.outcome('rolled_back');
+      return rejectAll(
+        applied.map((a) => a.write),
+        leaderNotActive(this.deps.cluster.epoch, position),
+      );
     }
     const changes = mergeChanges(applied.map((a) => a.change));
     const json = JSON.stringify(changes);
