@@ -92,3 +92,15 @@ test('a lock whose session ends (a restart, a barrier) is lost: held() fails and
   // The server takes it again on a fresh session.
   expect(await a.exclusively(node, 'again', async () => 'again')).toBe('again');
 });
+
+test('an action that gives up waiting leaves the lock with its holder: the next one is still refused', async () => {
+  const a = server('syncrep waiter');
+  const first = holding();
+  const running = a.exclusively(node, 'long', first.work);
+  await first.started;
+  await expect(a.exclusively(node, 'short wait', async () => 'ran', 200)).rejects.toBeInstanceOf(NodeBusyError);
+  await expect(a.exclusively(node, 'next', async () => 'ran')).rejects.toBeInstanceOf(NodeBusyError);
+  first.release();
+  await running;
+  expect(await a.exclusively(node, 'next', async () => 'ran')).toBe('ran');
+});

@@ -71,7 +71,7 @@ export class Promoter {
   async promote(name: string, allowDataLoss: boolean, automatic = false): Promise<PromotionResult> {
     while (this.running) await this.running.catch(() => undefined);
     const candidate = this.deps.cluster.byName(name);
-    const work = () => this.run(name, allowDataLoss, automatic);
+    const work = (locked: ReadonlySet<string> = new Set()) => this.run(name, allowDataLoss, automatic, locked);
     const run = this.deps.gate.exclusive(() =>
       candidate && candidate.role !== 'LEADER' ? promotingAlone(this.deps.locks, candidate, this.deps.cluster.followers, work) : work(),
     );
@@ -108,7 +108,8 @@ export class Promoter {
     });
   }
 
-  private async run(name: string, allowDataLoss: boolean, automatic: boolean): Promise<PromotionResult> {
+  /** `locked`: the followers whose promotion lock this run holds (no other server can be promoting them). */
+  private async run(name: string, allowDataLoss: boolean, automatic: boolean, locked: ReadonlySet<string>): Promise<PromotionResult> {
     const started = Date.now();
     const { cluster, mode, log } = this.deps;
     const target = cluster.byName(name);
@@ -155,7 +156,7 @@ export class Promoter {
     // A promotion of another node under way (its promoter holds that node's promotion lock) is not
     // superseded: only one left unfinished by a promoter that is gone is.
     const promoting = record.state === 'promoting' && record.leader && record.leader !== name ? cluster.byName(record.leader) : undefined;
-    if (promoting) await notBeingPromoted(this.deps.locks, promoting, name);
+    if (promoting) await notBeingPromoted(this.deps.locks, promoting, name, locked.has(promoting.name));
     const resuming = record.leader === name && record.state === 'promoting';
     const newEpoch = resuming ? epoch : epoch + 1n;
     // Whom this epoch deposes: recorded by the claims (a rerun finds it there), else this server's leader.

@@ -17,14 +17,21 @@ export async function promotingAlone<T>(
   locks: NodeLocks,
   candidate: PgNode,
   followers: readonly PgNode[],
-  work: () => Promise<T>,
+  work: (locked: ReadonlySet<string>) => Promise<T>,
 ): Promise<T> {
+  const locked = new Set<string>();
   const order = [...followers].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const lockFrom = async (i: number): Promise<T> => {
-    if (i === order.length) return work();
+    if (i === order.length) return work(locked);
     let entered = false;
     try {
-      return await locks.exclusively(order[i], 'promotion', () => ((entered = true), lockFrom(i + 1)), 0, PROMOTION_LOCK);
+      return await locks.exclusively(
+        order[i],
+        'promotion',
+        () => ((entered = true), locked.add(order[i].name), lockFrom(i + 1)),
+        0,
+        PROMOTION_LOCK,
+      );
     } catch (error) {
       if (entered) throw error;
       if (error instanceof NodeBusyError)
@@ -42,18 +49,22 @@ export async function promotingAlone<T>(
 /**
  * Refuses (PROMOTION_UNSAFE) to promote `name` while another server's promotion of `other` holds
  * its promotion lock, or once that promotion has finished meanwhile (its epoch is active now):
- * only a promotion left unfinished by a promoter that is gone may be superseded.
+ * only a promotion left unfinished by a promoter that is gone may be superseded. `heldHere`: this
+ * server's own promotion holds that lock already.
  */
-export async function notBeingPromoted(locks: NodeLocks, other: PgNode, name: string): Promise<void> {
+export async function notBeingPromoted(locks: NodeLocks, other: PgNode, name: string, heldHere = false): Promise<void> {
   let finished = false;
   try {
-    await locks.exclusively(
-      other,
-      'checking for a promotion under way',
-      async () => void (finished = (await row(other.pool, epochRow())).state === 'active'),
-      0,
-      PROMOTION_LOCK,
-    );
+    // Held by this very promotion: no other server's promotion of it can be under way.
+    if (heldHere) finished = (await row(other.pool, epochRow())).state === 'active';
+    else
+      await locks.exclusively(
+        other,
+        'checking for a promotion under way',
+        async () => void (finished = (await row(other.pool, epochRow())).state === 'active'),
+        0,
+        PROMOTION_LOCK,
+      );
   } catch (error) {
     if (!(error instanceof NodeBusyError)) return;
     throw userError(

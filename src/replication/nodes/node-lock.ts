@@ -75,26 +75,41 @@ export class NodeLocks {
     const mine = new Promise<void>((resolve) => (release = resolve));
     const queued = before.then(() => mine);
     this.queues.set(slot, queued);
+    // Cleared only once every action queued before this one has ended too: a waiter that gives up
+    // must not make the slot look free while the action it waited for still runs.
+    void queued.then(() => {
+      if (this.queues.get(slot) === queued) this.queues.delete(slot);
+    });
+    let entered = false;
     try {
       if (!(await withinTime(before, deadline - Date.now()))) throw new NodeBusyError(node.name, action);
+      entered = true;
       this.busy.add(slot);
       const session = await this.session(node);
-      if (!(await take(session.client, Math.max(0, deadline - Date.now()), key))) throw new NodeBusyError(node.name, action);
+      const taken = await take(session.client, Math.max(0, deadline - Date.now()), key).catch((error: unknown) => {
+        this.drop(node.name, session);
+        throw error;
+      });
+      if (!taken) throw new NodeBusyError(node.name, action);
       try {
         return await work(() => stillHeld(session, node.name, key));
       } finally {
         await session.client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => this.drop(node.name, session));
       }
     } finally {
-      this.busy.delete(slot);
+      if (entered) this.busy.delete(slot);
       release();
-      if (this.queues.get(slot) === queued) this.queues.delete(slot);
     }
   }
 
-  /** Ends every lock session (releasing whatever they hold). */
+  /**
+   * Ends every lock session (releasing whatever they hold), once the actions under way have ended
+   * or `waitMs` has passed: ending a session under a running action would free its node for
+   * another server while the action still writes.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
+    await withinTime(Promise.all([...this.queues.values()]).then(() => undefined), this.waitMs);
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(sessions.map((s) => s.client.end().catch(() => undefined)));
@@ -109,6 +124,10 @@ export class NodeLocks {
         // The server's own name: a promotion's barrier ends other servers' lock sessions, not this one's.
         application_name: this.applicationName,
         connectionTimeoutMillis: this.waitMs,
+        // A node that stops answering (SIGSTOP, a partition dropping packets) must fail the lock's
+        // queries, not hang a promotion or a round behind them; the session is then dropped.
+        query_timeout: this.waitMs + 1_000,
+        keepAlive: true,
       });
       const fresh: LockSession = { client, connected: client.connect().then(() => undefined), broken: false };
       // A node restart or a barrier ends the session, and with it the locks it held.
