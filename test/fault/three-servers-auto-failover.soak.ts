@@ -113,7 +113,7 @@ test('three servers with AUTO_FAILOVER: one promotion per leader loss, one leade
     async () => [0, 1, 2].every((s) => acknowledged(s) >= before[s] + 10),
     '10 more transfers through each server',
     30_000,
-    async () => `acknowledged ${[0, 1, 2].map(acknowledged)} since ${before}; ${await views()}`,
+    async () => `acknowledged ${[0, 1, 2].map(acknowledged).join(',')} since ${before.join(',')}; ${await views()}`,
   );
 
   await nodes.node('leader').start();

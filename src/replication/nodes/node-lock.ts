@@ -109,7 +109,10 @@ export class NodeLocks {
    */
   async stop(): Promise<void> {
     this.stopped = true;
-    await withinTime(Promise.all([...this.queues.values()]).then(() => undefined), this.waitMs);
+    await withinTime(
+      Promise.all([...this.queues.values()]).then(() => undefined),
+      this.waitMs,
+    );
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
     await Promise.all(sessions.map((s) => s.client.end().catch(() => undefined)));
