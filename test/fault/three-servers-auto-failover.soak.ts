@@ -6,8 +6,11 @@ import { gql, startServer } from '../support/server';
 import { waitFor } from '../support/wait';
 
 /**
- * Not part of `npm test` yet (`npm run soak:multi-server`): it fails in about one run of four
- * (a second promotion, or writes not resuming through one server within 30 s; see issue 15).
+ * Not part of `npm test` yet (`npm run soak:multi-server`): after the fixes of 2026-12-04 (the
+ * barrier's wait, one promotion across followers, positions outside the epoch's range refused) it
+ * still fails in about 3 runs of 12: the rebuilt old leader lacks one write of the new epoch and
+ * its catch-up replay is refused (it ends DIVERGED; issue 15 stays open). A timed-out wait prints
+ * what every server saw and, for a node marked diverged, which earlier positions it lacks.
  *
  * Three servers with AUTO_FAILOVER on one cluster, bank transfers through all three; the leader is
  * SIGKILLed, and later restarted. Exactly one promotion happens (the epoch moves by one), every
@@ -61,8 +64,8 @@ async function explainDivergence(): Promise<string> {
     const here = await nodes.query(name, 'SELECT * FROM emp WHERE id = ANY($1) ORDER BY id', [ids]);
     const touching = await nodes.query<{ position: string; changes: unknown }>(
       leader,
-      "SELECT position::text AS position, changes FROM syncrep_log WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(changes) c, jsonb_array_elements(c->'rows') r WHERE (r->>'id')::int = ANY($1)) ORDER BY syncrep_log.position DESC LIMIT 8",
-      [ids],
+      "SELECT position::text AS position, changes FROM syncrep_log WHERE syncrep_log.position < $2::bigint AND EXISTS (SELECT 1 FROM jsonb_array_elements(changes) c, jsonb_array_elements(c->'rows') r WHERE (r->>'id')::int = ANY($1)) ORDER BY syncrep_log.position DESC LIMIT 8",
+      [ids, at],
     );
     const held = [];
     for (const { position, changes } of touching) {
