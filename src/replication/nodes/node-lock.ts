@@ -129,7 +129,7 @@ export class NodeLocks {
         connectionTimeoutMillis: this.waitMs,
         // A node that stops answering (SIGSTOP, a partition dropping packets) must fail the lock's
         // queries, not hang a promotion or a round behind them; the session is then dropped.
-        query_timeout: this.waitMs + 1_000,
+        query_timeout: Math.max(this.waitMs, MARK_WAIT_MS) + 1_000,
         keepAlive: true,
       });
       const fresh: LockSession = { client, connected: client.connect().then(() => undefined), broken: false };
