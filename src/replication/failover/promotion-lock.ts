@@ -54,14 +54,15 @@ export async function promotingAlone<T>(
  */
 export async function notBeingPromoted(locks: NodeLocks, other: PgNode, name: string, heldHere = false): Promise<void> {
   let finished = false;
+  const finishedNow = async () => (await row(other.pool, epochRow())).state === 'active';
   try {
     // Held by this very promotion: no other server's promotion of it can be under way.
-    if (heldHere) finished = (await row(other.pool, epochRow())).state === 'active';
+    if (heldHere) finished = await finishedNow();
     else
       await locks.exclusively(
         other,
         'checking for a promotion under way',
-        async () => void (finished = (await row(other.pool, epochRow())).state === 'active'),
+        async () => void (finished = await finishedNow()),
         0,
         PROMOTION_LOCK,
       );
