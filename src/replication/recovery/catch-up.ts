@@ -6,6 +6,7 @@ import { isDivergence, markDiverged } from '../write/divergence';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import { applyOn, applySql } from '../sql/apply-sql';
 import { missingPositions } from '../log/log-scan';
+import { settledHorizon } from '../log/settled-horizon';
 import type { Change } from '../change';
 import type { MembershipGate } from '../write/membership-gate';
 import { REBUILT, resync } from './resync';
@@ -32,6 +33,15 @@ function excludedFrom(follower: FollowerNode): boolean {
 
 /** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */
 const REPLAY_ATTEMPTS = 5;
+
+/** Rounds of replay before the gate is taken, each up to a settled horizon: writes go on meanwhile. */
+const CHASE_ROUNDS = 5;
+
+/** How long a round waits for the leader's log up to its horizon to be final before leaving the rest to the gated replay. */
+const HORIZON_WAIT_MS = 2_000;
+
+/** The same wait for the last replay, which holds this server's writes back meanwhile. */
+const GATED_HORIZON_WAIT_MS = 250;
 
 /** Options of one rejoin. */
 export interface RejoinOptions {
@@ -130,7 +140,7 @@ export class CatchUp {
       if (excluded && !rebuilt)
         await recordOnLeader(this.cluster.leader.pool, follower.name, this.cluster.epoch, `marked ${mark?.kind}: ${mark?.reason}`);
       transition(follower, { kind: 'catch-up-started', takesWrites: !excluded }, this.log);
-      const replayed = await this.replay(follower);
+      const replayed = await this.chase(follower);
       const last = await this.gate.exclusive(async () => {
         this.stillFollower(follower);
         // Still the one actor on it: a lock session lost (a node restart, a promotion's barrier)
@@ -141,7 +151,11 @@ export class CatchUp {
         // Deleted whether or not this rejoin left it out: a record left by anyone else would let a
         // server that still leaves it out commit without it once it serves again.
         await rows(this.cluster.leader.pool, deleteExcluded(follower.name));
-        const n = await this.replay(follower);
+        // In sync mode all nothing it lacks commits from here on, so a scan to the end is exact; a
+        // quorum commit of another server may still leave it out (and record it again), so the
+        // scan stops at a settled horizon when one comes soon, rather than hold this server's
+        // writes back for long.
+        const n = await this.replay(follower, await settledHorizon(this.cluster.leader.pool, GATED_HORIZON_WAIT_MS));
         if (follower.state.kind !== 'CATCHING_UP') throw new Error(`it became ${follower.state.kind} while catching up`);
         // It lacks nothing and takes every write from here on: fit to be promoted again.
         await rows(follower.pool, clearRebuildingMark());
@@ -228,15 +242,35 @@ export class CatchUp {
   }
 
   /**
-   * Replays every committed position the follower lacks; returns how many. While it catches up, a
+   * Replays, while writes go on, what the follower lacks up to a settled horizon, round after round;
+   * returns how many. A log read while writes go on is not final: a position can commit after a
+   * higher one was read (a write waiting on its followers), and replaying the higher one first
+   * would be refused as divergence when both change one row. Up to a settled horizon every position
+   * is in the log or never will be, so a replay in position order is exact. What is above the last
+   * horizon is left to the replay under the gate, after which nothing the follower lacks commits.
+   */
+  private async chase(follower: FollowerNode): Promise<number> {
+    let replayed = 0;
+    for (let round = 0; round < CHASE_ROUNDS; round++) {
+      const horizon = await settledHorizon(this.cluster.leader.pool, HORIZON_WAIT_MS);
+      if (horizon === undefined) break;
+      const n = await this.replay(follower, horizon);
+      replayed += n;
+      if (n < this.batchSize) break;
+    }
+    return replayed;
+  }
+
+  /**
+   * Replays every committed position the follower lacks (up to `upto`); returns how many. While it catches up, a
    * follower also takes new writes (sync mode `all`): one may be prepared there when the scan sees
    * its position missing and commit before the replay records it, which then fails on
    * syncrep_applied's key. Nothing was applied by the failed batch, so it scans again.
    */
-  async replay(follower: FollowerNode): Promise<number> {
+  async replay(follower: FollowerNode, upto?: bigint): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.replayOnce(follower);
+        return await this.replayOnce(follower, upto);
       } catch (error) {
         const raced = isServerError(error) && error.code === SqlState.UniqueViolation && error.constraint === 'syncrep_applied_pkey';
         if (!raced || attempt >= REPLAY_ATTEMPTS) throw error;
@@ -244,9 +278,9 @@ export class CatchUp {
     }
   }
 
-  private async replayOnce(follower: FollowerNode): Promise<number> {
+  private async replayOnce(follower: FollowerNode, upto: bigint | undefined): Promise<number> {
     let replayed = 0;
-    for await (const { missing, scannedTo } of missingPositions(this.cluster.leader, follower, follower.watermark)) {
+    for await (const { missing, scannedTo } of missingPositions(this.cluster.leader, follower, follower.watermark, upto)) {
       for (let i = 0; i < missing.length; i += this.batchSize) {
         replayed += await this.apply(follower, missing.slice(i, i + this.batchSize));
       }
