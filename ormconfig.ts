@@ -10,6 +10,7 @@ import { DivergenceMark1732600000004 } from './src/migrations/1732600000004-dive
 import { EpochFence1732600000005 } from './src/migrations/1732600000005-epoch-fence';
 import { ExactApply1732600000006 } from './src/migrations/1732600000006-exact-apply';
 import { ApplyTake1732600000007 } from './src/migrations/1732600000007-apply-take';
+import { NoteExcludedAgain1732600000008 } from './src/migrations/1732600000008-note-excluded-again';
 
 /** Pool and timeout settings shared by every node's DataSource. */
 export interface DataSourceTuning {
@@ -39,6 +40,7 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
       EpochFence1732600000005,
       ExactApply1732600000006,
       ApplyTake1732600000007,
+      NoteExcludedAgain1732600000008,
     ],
     migrationsTableName: 'syncrep_migrations',
     synchronize: false,

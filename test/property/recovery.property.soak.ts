@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import fc from 'fast-check';
+import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
 import { load, type Outcomes } from '../support/outcomes';
@@ -24,16 +25,55 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 4);
 const ACCOUNTS = 8;
 const NODES = ['leader', 'follower-1', 'follower-2'];
 
-type Step = { kind: 'resync'; server: 0 | 1 } | { kind: 'pause'; ms: number } | { kind: 'cut' } | { kind: 'wait'; ms: number };
+type Step =
+  | { kind: 'resync'; server: 0 | 1; hold: { id: number; ms: number } | null }
+  | { kind: 'pause'; ms: number }
+  | { kind: 'cut' }
+  | { kind: 'hold'; id: number; ms: number }
+  | { kind: 'wait'; ms: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('resync' as const), server: fc.constantFrom(0 as const, 1 as const) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('resync' as const),
+      server: fc.constantFrom(0 as const, 1 as const),
+      // A rebuild while writes of one account wait on follower-2: they commit after its snapshot.
+      hold: fc.option(fc.record({ id: fc.integer({ min: 1, max: ACCOUNTS }), ms: fc.integer({ min: 50, max: 800 }) })),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.integer({ min: 100, max: 1500 }) }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'cut' as const }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('hold' as const),
+      id: fc.integer({ min: 1, max: ACCOUNTS }),
+      ms: fc.integer({ min: 50, max: 1500 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 400 }) }) },
 );
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Holds one account's row locked on follower-2 for `ms`, in the background: writes of it wait there
+ * (their positions taken) while later positions commit, so positions commit out of order across
+ * whatever the next steps do (a rebuild's snapshot, a catch-up's scan).
+ */
+async function hold(nodes: LocalNodes, id: number, ms: number): Promise<void> {
+  const client = new Client({ connectionString: nodes.node('follower-2').url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT 1 FROM emp WHERE id = $1 FOR UPDATE', [id]);
+    await sleep(ms);
+    await client.query('ROLLBACK');
+  } finally {
+    await client.end();
+  }
+}
 
 test('a follower rebuilt, paused and cut off by two servers under load ends equal to the leader, with every total kept', async () => {
   await fc.assert(
@@ -41,6 +81,7 @@ test('a follower rebuilt, paused and cut off by two servers under load ends equa
       const nodes = await LocalNodes.start(2);
       const env = { ADMIN_TOKEN: TEST_ADMIN_TOKEN, DB_TIMEOUT_MS: '3000', HEALTH_TIMEOUT_MS: '500' };
       const servers: Syncrep[] = [];
+      const holds: Promise<void>[] = [];
       try {
         servers.push(await startServer(nodes, env), await startServer(nodes, env));
         const inputs = Array.from({ length: ACCOUNTS }, (_, i) => `{ id: ${i + 1}, name: "A${i + 1}", salary: 1000 }`).join(', ');
@@ -63,6 +104,7 @@ test('a follower rebuilt, paused and cut off by two servers under load ends equa
         );
         for (const s of steps) {
           if (s.kind === 'resync') {
+            if (s.hold) holds.push(hold(nodes, s.hold.id, s.hold.ms));
             // Refused while another repair holds the node: allowed, the outcome is read from the nodes.
             await gql(servers[s.server].url, 'mutation { resyncNode(node: "follower-1") { state } }', {}, ADMIN_HEADERS);
           } else if (s.kind === 'pause') {
@@ -74,8 +116,11 @@ test('a follower rebuilt, paused and cut off by two servers under load ends equa
               'follower-1',
               "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'syncrep %' AND pid <> pg_backend_pid()",
             );
+          } else if (s.kind === 'hold') {
+            holds.push(hold(nodes, s.id, s.ms));
           } else await sleep(s.ms);
         }
+        await Promise.all(holds);
         await Promise.all([...transfers, ...creates].map((l) => l.stop()));
         for (const server of servers) await waitAllInSync(server.url);
 
@@ -97,6 +142,7 @@ test('a follower rebuilt, paused and cut off by two servers under load ends equa
         expect(transfers.reduce((n, t) => n + t.outcomes.acknowledged.length, 0)).toBeGreaterThan(0);
       } finally {
         nodes.node('follower-1').signalAll('SIGCONT');
+        await Promise.allSettled(holds);
         for (const server of servers) await server.stop();
         await nodes.stop();
       }

@@ -1,5 +1,5 @@
 import type { PgNode } from '../nodes/cluster-node';
-import { rows } from '../sql/sql';
+import { rows, type Runner } from '../sql/sql';
 import { logPage, unapplied } from '../sql/statements';
 
 /** Positions checked against a follower per round trip. */
@@ -11,8 +11,11 @@ const SCAN_PAGE = 10_000;
  * checked, not just those above the follower's highest: writes commit out of position order.
  */
 export async function* missingPositions(
-  /** The node whose log is walked: the leader, or any node a promotion reads from. */
-  leader: PgNode,
+  /**
+   * Where the log is walked: the leader, or any node a promotion reads from; or one transaction on
+   * it, so that every page comes from one snapshot (catch-up's replay).
+   */
+  leader: { pool: Runner },
   follower: PgNode,
   after: bigint,
   upto?: bigint,

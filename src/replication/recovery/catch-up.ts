@@ -6,13 +6,13 @@ import { isDivergence, markDiverged } from '../write/divergence';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import { applyOn, applySql } from '../sql/apply-sql';
 import { missingPositions } from '../log/log-scan';
-import { settledHorizon } from '../log/settled-horizon';
 import type { Change } from '../change';
 import type { MembershipGate } from '../write/membership-gate';
 import { REBUILT, resync } from './resync';
 import type { NodeLocks } from '../nodes/node-lock';
 import { deleteExcluded, leaveWriteSet, recordOnLeader } from './write-set';
-import { describeFailure, isServerError, rollingBack, row, rows, withClient } from '../sql/sql';
+import type { PoolClient } from 'pg';
+import { describeFailure, inTransaction, isServerError, rollingBack, row, rows, withClient } from '../sql/sql';
 import {
   clearRebuildingMark,
   divergenceMark,
@@ -34,14 +34,11 @@ function excludedFrom(follower: FollowerNode): boolean {
 /** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */
 const REPLAY_ATTEMPTS = 5;
 
-/** Rounds of replay before the gate is taken, each up to a settled horizon: writes go on meanwhile. */
+/** Rounds of replay before the gate is taken, each from a snapshot of its own: writes go on meanwhile. */
 const CHASE_ROUNDS = 5;
 
-/** How long a round waits for the leader's log up to its horizon to be final before leaving the rest to the gated replay. */
-const HORIZON_WAIT_MS = 2_000;
-
-/** The same wait for the last replay, which holds this server's writes back meanwhile. */
-const GATED_HORIZON_WAIT_MS = 250;
+/** How a replay reads the leader's log: one snapshot for the whole replay. */
+const SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
 
 /** Options of one rejoin. */
 export interface RejoinOptions {
@@ -151,11 +148,10 @@ export class CatchUp {
         // Deleted whether or not this rejoin left it out: a record left by anyone else would let a
         // server that still leaves it out commit without it once it serves again.
         await rows(this.cluster.leader.pool, deleteExcluded(follower.name));
-        // In sync mode all nothing it lacks commits from here on, so a scan to the end is exact; a
-        // quorum commit of another server may still leave it out (and record it again), so the
-        // scan stops at a settled horizon when one comes soon, rather than hold this server's
-        // writes back for long.
-        const n = await this.replay(follower, await settledHorizon(this.cluster.leader.pool, GATED_HORIZON_WAIT_MS));
+        // From a snapshot taken after the delete: in sync mode all it holds every write that left
+        // the follower out; a quorum commit of another server may still leave it out later (and
+        // record it again, so that it is caught up on a later round).
+        const n = await this.replay(follower);
         if (follower.state.kind !== 'CATCHING_UP') throw new Error(`it became ${follower.state.kind} while catching up`);
         // It lacks nothing and takes every write from here on: fit to be promoted again.
         await rows(follower.pool, clearRebuildingMark());
@@ -242,19 +238,14 @@ export class CatchUp {
   }
 
   /**
-   * Replays, while writes go on, what the follower lacks up to a settled horizon, round after round;
-   * returns how many. A log read while writes go on is not final: a position can commit after a
-   * higher one was read (a write waiting on its followers), and replaying the higher one first
-   * would be refused as divergence when both change one row. Up to a settled horizon every position
-   * is in the log or never will be, so a replay in position order is exact. What is above the last
-   * horizon is left to the replay under the gate, after which nothing the follower lacks commits.
+   * Replays, while writes go on, what the follower lacks, round after round (each from a snapshot
+   * of its own) until a round finds little left; returns how many. What is left is replayed under
+   * the gate.
    */
   private async chase(follower: FollowerNode): Promise<number> {
     let replayed = 0;
     for (let round = 0; round < CHASE_ROUNDS; round++) {
-      const horizon = await settledHorizon(this.cluster.leader.pool, HORIZON_WAIT_MS);
-      if (horizon === undefined) break;
-      const n = await this.replay(follower, horizon);
+      const n = await this.replay(follower);
       replayed += n;
       if (n < this.batchSize) break;
     }
@@ -262,15 +253,24 @@ export class CatchUp {
   }
 
   /**
-   * Replays every committed position the follower lacks (up to `upto`); returns how many. While it catches up, a
-   * follower also takes new writes (sync mode `all`): one may be prepared there when the scan sees
-   * its position missing and commit before the replay records it, which then fails on
-   * syncrep_applied's key. Nothing was applied by the failed batch, so it scans again.
+   * Replays every position the follower lacks of those committed on the leader when the replay
+   * started; returns how many. The leader's log is read in one REPEATABLE READ snapshot: positions
+   * commit out of order, and a log read page after page while writes go on can show a write of a
+   * row (r) without the earlier write of that row (p) it follows, which committed after the scan
+   * passed its position; replaying r first is refused as divergence. Two writes of one row take
+   * their positions in the order they lock it, and the later one locks it only once the earlier is
+   * visible, so a snapshot that holds r holds p: replayed in position order, it is exact. Writes
+   * that commit after the snapshot (at any position) are left to the next replay.
+   *
+   * While it catches up, a follower may also take new writes (sync mode `all`): one may be
+   * prepared there when the scan sees its position missing and commit before the replay records
+   * it, which then fails on syncrep_applied's key. Nothing was applied by the failed batch, so it
+   * scans again.
    */
-  async replay(follower: FollowerNode, upto?: bigint): Promise<number> {
+  async replay(follower: FollowerNode): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.replayOnce(follower, upto);
+        return await inTransaction(this.cluster.leader.pool, (log) => this.replayOnce(follower, log), SNAPSHOT);
       } catch (error) {
         const raced = isServerError(error) && error.code === SqlState.UniqueViolation && error.constraint === 'syncrep_applied_pkey';
         if (!raced || attempt >= REPLAY_ATTEMPTS) throw error;
@@ -278,20 +278,20 @@ export class CatchUp {
     }
   }
 
-  private async replayOnce(follower: FollowerNode, upto: bigint | undefined): Promise<number> {
+  private async replayOnce(follower: FollowerNode, log: PoolClient): Promise<number> {
     let replayed = 0;
-    for await (const { missing, scannedTo } of missingPositions(this.cluster.leader, follower, follower.watermark, upto)) {
+    for await (const { missing, scannedTo } of missingPositions({ pool: log }, follower, follower.watermark)) {
       for (let i = 0; i < missing.length; i += this.batchSize) {
-        replayed += await this.apply(follower, missing.slice(i, i + this.batchSize));
+        replayed += await this.apply(follower, log, missing.slice(i, i + this.batchSize));
       }
       if (scannedTo > follower.appliedPosition) follower.appliedPosition = scannedTo;
     }
     return replayed;
   }
 
-  private async apply(follower: FollowerNode, positions: string[]): Promise<number> {
+  private async apply(follower: FollowerNode, log: PoolClient, positions: string[]): Promise<number> {
     const { leader, epoch } = this.cluster;
-    const entries = (await rows(leader.pool, logEntries(positions))).map((e) => ({
+    const entries = (await rows(log, logEntries(positions))).map((e) => ({
       position: e.position,
       gid: e.gid,
       changes: e.changes as Change[],
