@@ -6,11 +6,9 @@ import { gql, startServer } from '../support/server';
 import { waitFor } from '../support/wait';
 
 /**
- * Not part of `npm test` yet (`npm run soak:multi-server`): after the fixes of 2026-12-04 (the
- * barrier's wait, one promotion across followers, positions outside the epoch's range refused) it
- * still fails in about 3 runs of 12: the rebuilt old leader lacks one write of the new epoch and
- * its catch-up replay is refused (it ends DIVERGED; issue 15 stays open). A timed-out wait prints
- * what every server saw and, for a node marked diverged, which earlier positions it lacks.
+ * (It failed in about 3 runs of 12 until catch-up read the leader's log in one snapshot: the
+ * rebuilt old leader's replay passed a position still to come and ended DIVERGED. A timed-out wait
+ * prints what every server saw and, for a node marked diverged, which earlier positions it lacks.)
  *
  * Three servers with AUTO_FAILOVER on one cluster, bank transfers through all three; the leader is
  * SIGKILLed, and later restarted. Exactly one promotion happens (the epoch moves by one), every
