@@ -1,7 +1,8 @@
 import type { Logger } from '../../logger';
 import type { FollowerNode } from '../nodes/cluster-node';
 import type { Cluster } from '../nodes/cluster';
-import { tableAsJson, replaceTable } from '../sql/table-copy';
+import { insertRows, tableAsJson, truncateAll } from '../sql/table-copy';
+import { copyOrder } from './copy-order';
 import { inTransaction, row, rows } from '../sql/sql';
 import {
   checkEpochSql,
@@ -35,7 +36,14 @@ export async function resync(cluster: Cluster, follower: FollowerNode, log: Logg
   if (!cluster.followers.includes(follower) || follower.name === leader.name) {
     throw new Error(`${follower.name} is not a follower of ${leader.name} any more: not rebuilt`);
   }
-  const tables = [...leader.dataSource.entityMetadatas.map((metadata) => metadata.tableName), LOG_TABLE];
+  // Inserted in an order their foreign keys accept (each table after those it refers to).
+  const entities = copyOrder(
+    leader.dataSource.entityMetadatas.map((metadata) => ({
+      table: metadata.tableName,
+      references: metadata.foreignKeys.map((key) => key.referencedEntityMetadata.tableName),
+    })),
+  );
+  const tables = [...entities, LOG_TABLE];
   const snapshot = await inTransaction(
     leader.pool,
     async (client) => {
@@ -56,9 +64,8 @@ export async function resync(cluster: Cluster, follower: FollowerNode, log: Logg
   await inTransaction(follower.pool, async (client) => {
     await rows(client, followEpoch(epoch, leader.name));
     await client.query(checkEpochSql(epoch, leader.name, false));
-    for (const [table, json] of snapshot.tableRows) {
-      for (const statement of replaceTable(table, json)) await client.query(statement);
-    }
+    await rows(client, truncateAll(tables));
+    for (const [table, json] of snapshot.tableRows) await rows(client, insertRows(table, json));
     await rows(client, forgetApplied());
     await rows(client, recordAppliedAll(snapshot.positions));
     await rows(client, setWatermark(snapshot.trimmed));
