@@ -3,6 +3,7 @@ import type { Logger } from '../logger';
 import { registerNodeMetrics } from './nodes/node-metrics';
 import { WriteMetrics } from './write/write-metrics';
 import { CatchUp } from './recovery/catch-up';
+import { LogReplayer } from './recovery/log-replayer';
 import { MARK_WAIT_MS, NodeLocks } from './nodes/node-lock';
 import { Cluster, type NodeSource } from './nodes/cluster';
 import { describeFailure } from './sql/sql';
@@ -27,6 +28,8 @@ export interface ReplicationLayer {
   cluster: Cluster;
   service: ReplicationService;
   catchUp: CatchUp;
+  /** Catch-up's replays of missing positions onto a follower. */
+  replayer: LogReplayer;
   metrics: WriteMetrics;
   /** Consistency checks (the `consistency` query, the background check); for the bench and tests too. */
   verifier: Verifier;
@@ -58,7 +61,8 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
   if (cluster.leader.state.kind === 'UP') await liveness.hold();
   const locks = new NodeLocks(gids.applicationName, settings.dbTimeoutMs);
   const inDoubt = new InDoubtResolver(cluster, { inFlight, gids, liveness }, locks, log);
-  const catchUp = new CatchUp(cluster, gate, inDoubt, locks, settings.catchupBatch, log);
+  const replayer = new LogReplayer(cluster, settings.catchupBatch, log);
+  const catchUp = new CatchUp(cluster, gate, inDoubt, locks, replayer, log);
   const policy = new SyncPolicy(settings.sync);
   const writePath = new WritePath({
     cluster,
@@ -130,6 +134,7 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     cluster,
     service,
     catchUp,
+    replayer,
     metrics,
     verifier,
     promoter,

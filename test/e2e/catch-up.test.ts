@@ -30,12 +30,12 @@ test('catch-up replays a position below one already applied (writes commit out o
   await nodes.query('follower-1', 'DELETE FROM syncrep_log WHERE position = $1', [missing]);
 
   const follower = app.layer.cluster.followers[0];
-  expect(await app.layer.catchUp.replay(follower)).toBe(1);
+  expect(await app.layer.replayer.replay(follower)).toBe(1);
   expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('leader'));
   // The follower's own copy of the log holds the replayed entry too, under the leader's gid.
   const logged = 'SELECT position::text, gid FROM syncrep_log ORDER BY position';
   expect(await nodes.query('follower-1', logged)).toEqual(await nodes.query('leader', logged));
-  expect(await app.layer.catchUp.replay(follower)).toBe(0);
+  expect(await app.layer.replayer.replay(follower)).toBe(0);
 });
 
 test('catch-up replays in numeric position order across a digit boundary (9 before 10), row by row', async () => {
@@ -53,6 +53,6 @@ test('catch-up replays in numeric position order across a digit boundary (9 befo
   await nodes.query('follower-1', 'DELETE FROM syncrep_log WHERE position = ANY($1::bigint[])', [lost.map(String)]);
 
   const follower = app.layer.cluster.followers[0];
-  expect(await app.layer.catchUp.replay(follower)).toBe(lost.length);
+  expect(await app.layer.replayer.replay(follower)).toBe(lost.length);
   expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('leader'));
 });

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
 import { startServer } from '../support/server';
-import { waitFor } from '../support/wait';
+import { lockWaitOn } from '../support/row-locks';
 
 /**
  * A quorum commit records each follower it leaves out (syncrep_note_excluded); the repairer that
@@ -41,10 +41,7 @@ test('a quorum commit that races the repairer deleting the record writes the rec
     await repairer.query("DELETE FROM syncrep_excluded WHERE node = 'follower-1'");
     await commit.query('BEGIN');
     const noted = commit.query(`SELECT syncrep_note_excluded(${epoch}, ARRAY['follower-1']::text[])`);
-    await waitFor(
-      async () => (await nodes.query('leader', "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).length > 0,
-      'the commit waiting for the delete',
-    );
+    await lockWaitOn(nodes, 'leader', 'the commit waiting for the delete');
     await repairer.query('COMMIT');
     await noted;
     await commit.query('COMMIT');

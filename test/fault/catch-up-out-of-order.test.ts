@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
 import { leaveWriteSet } from '../../src/replication/recovery/write-set';
 import { gql, startServer } from '../support/server';
 import { waitFor } from '../support/wait';
+import { lockedRow, lockWaitOn } from '../support/row-locks';
 
 /**
  * Catch-up replays while writes go on, and positions commit out of order: a write at a low
@@ -38,19 +38,6 @@ describe.each<{ mode: string; env: Record<string, string> }>([
     await nodes?.stop();
   });
 
-  /** Until a session on `node` waits for a lock. */
-  function lockWaitOn(node: string, what: string): Promise<void> {
-    return waitFor(async () => (await nodes.query(node, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).length > 0, what);
-  }
-
-  async function locked(node: string, id: number): Promise<Client> {
-    const client = new Client({ connectionString: nodes.node(node).url });
-    await client.connect();
-    await client.query('BEGIN');
-    await client.query('SELECT * FROM emp WHERE id = $1 FOR UPDATE', [id]);
-    return client;
-  }
-
   const salary = (server: Syncrep, id: number, value: number) =>
     gql(server.url, `mutation { updateEmployee(id: ${id}, input: { salary: ${value} }) { position } }`);
 
@@ -63,18 +50,18 @@ describe.each<{ mode: string; env: Record<string, string> }>([
     await waitFor(async () => (await salary(a, 3, 301)).errors === undefined, 'a write through A without follower-1');
     await waitFor(async () => (await salary(b, 3, 302)).errors === undefined, 'a write through B without follower-1');
 
-    const onFollower2 = await locked('follower-2', 1);
+    const onFollower2 = await lockedRow(nodes, 'follower-2', 1);
     const low = salary(b, 1, 111);
-    await lockWaitOn('follower-2', "B's write of row 1 waiting on follower-2");
+    await lockWaitOn(nodes, 'follower-2', "B's write of row 1 waiting on follower-2");
     expect((await salary(a, 2, 222)).errors).toBeUndefined();
 
     // A's catch-up of follower-1 replays row 2's write, and waits there on follower-1.
-    const onFollower1 = await locked('follower-1', 2);
+    const onFollower1 = await lockedRow(nodes, 'follower-1', 2);
     const rejoin = a.layer.catchUp.rejoin(follower).then(
       () => undefined,
       (error: Error) => error,
     );
-    await lockWaitOn('follower-1', 'the replay of the write of row 2 waiting on follower-1');
+    await lockWaitOn(nodes, 'follower-1', 'the replay of the write of row 2 waiting on follower-1');
     // The low position is decided now, and row 1 written again at a higher one.
     await onFollower2.query('ROLLBACK');
     await onFollower2.end();

@@ -1,9 +1,8 @@
 import 'reflect-metadata';
-import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
 import { ADMIN_HEADERS, gql, startServer, TEST_ADMIN_TOKEN } from '../support/server';
-import { waitFor } from '../support/wait';
+import { lockedRow, lockWaitOn } from '../support/row-locks';
 
 /**
  * A rebuild's copy, log and watermark come from one snapshot, and every position not in it is
@@ -30,21 +29,13 @@ afterAll(async () => {
   await nodes?.stop();
 });
 
-/** Until a session on `node` waits for a lock (a prepare, or a rebuild's TRUNCATE, held up). */
-function lockWaitOn(node: string, what: string): Promise<void> {
-  return waitFor(async () => (await nodes.query(node, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).length > 0, what);
-}
-
 test('a write at a lower position that commits after the rebuild copied the leader is replayed onto the rebuilt follower', async () => {
   // follower-2 holds row 1 locked: B's update of it takes its position and prepares on follower-1,
   // then waits there.
-  const holder = new Client({ connectionString: nodes.node('follower-2').url });
-  await holder.connect();
+  const holder = await lockedRow(nodes, 'follower-2', 1);
   try {
-    await holder.query('BEGIN');
-    await holder.query('SELECT * FROM emp WHERE id = 1 FOR UPDATE');
     const held = gql(b.url, 'mutation { updateEmployee(id: 1, input: { salary: 111 }) { position } }');
-    await lockWaitOn('follower-2', "B's write waiting on follower-2");
+    await lockWaitOn(nodes, 'follower-2', "B's write waiting on follower-2");
     // Higher positions commit meanwhile, through A.
     const later: string[] = [];
     for (let id = 2; id <= 5; id++) {
@@ -55,7 +46,7 @@ test('a write at a lower position that commits after the rebuild copied the lead
     // A rebuilds follower-1: its snapshot of the leader lacks B's write, still undecided; its
     // TRUNCATE then waits for B's write, prepared on follower-1.
     const rebuilt = gql(a.url, 'mutation { resyncNode(node: "follower-1") { state } }', {}, ADMIN_HEADERS);
-    await lockWaitOn('follower-1', "the rebuild waiting for B's prepared write on follower-1");
+    await lockWaitOn(nodes, 'follower-1', "the rebuild waiting for B's prepared write on follower-1");
     await holder.query('ROLLBACK');
     const written = await held;
     expect(written.errors).toBeUndefined();

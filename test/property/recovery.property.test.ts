@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import fc from 'fast-check';
-import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
 import { load, type Outcomes } from '../support/outcomes';
 import { ADMIN_HEADERS, gql, startServer, TEST_ADMIN_TOKEN } from '../support/server';
 import { waitAllInSync } from '../support/wait';
+import { lockedRow } from '../support/row-locks';
 
 /**
  * It fails at its first run on the code before issue 15 (the follower never came back, seed
@@ -66,11 +66,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * whatever the next steps do (a rebuild's snapshot, a catch-up's scan).
  */
 async function hold(nodes: LocalNodes, id: number, ms: number): Promise<void> {
-  const client = new Client({ connectionString: nodes.node('follower-2').url });
-  await client.connect();
+  const client = await lockedRow(nodes, 'follower-2', id);
   try {
-    await client.query('BEGIN');
-    await client.query('SELECT 1 FROM emp WHERE id = $1 FOR UPDATE', [id]);
     await sleep(ms);
     await client.query('ROLLBACK');
   } finally {

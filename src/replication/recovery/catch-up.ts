@@ -4,41 +4,27 @@ import type { Cluster } from '../nodes/cluster';
 import { transition } from '../nodes/transitions';
 import { isDivergence, markDiverged } from '../write/divergence';
 import type { InDoubtResolver } from './in-doubt-resolver';
-import { applyOn, applySql } from '../sql/apply-sql';
-import { missingPositions } from '../log/log-scan';
-import type { Change } from '../change';
 import type { MembershipGate } from '../write/membership-gate';
 import { REBUILT, resync } from './resync';
 import type { NodeLocks } from '../nodes/node-lock';
 import { deleteExcluded, leaveWriteSet, recordOnLeader } from './write-set';
-import type { PoolClient } from 'pg';
-import { describeFailure, inTransaction, isServerError, rollingBack, row, rows, withClient } from '../sql/sql';
+import { describeFailure, row, rows } from '../sql/sql';
+import type { LogReplayer } from './log-replayer';
 import {
   clearRebuildingMark,
   divergenceMark,
   epochRow,
   followEpoch,
   forgetDeposed,
-  logEntries,
   trimPoint,
   watermark as watermarkOf,
 } from '../sql/statements';
-import { SqlState } from '../../errors/sqlstate';
 
 /** Whether this server leaves `follower` out of live writes while it catches up. */
 function excludedFrom(follower: FollowerNode): boolean {
   const { state } = follower;
   return state.kind === 'NEEDS_RESYNC' || (state.kind === 'CATCHING_UP' && !state.takesWrites);
 }
-
-/** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */
-const REPLAY_ATTEMPTS = 5;
-
-/** Rounds of replay before the gate is taken, each from a snapshot of its own: writes go on meanwhile. */
-const CHASE_ROUNDS = 5;
-
-/** How a replay reads the leader's log: one snapshot for the whole replay. */
-const SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
 
 /** Options of one rejoin. */
 export interface RejoinOptions {
@@ -63,7 +49,7 @@ export class CatchUp {
     private readonly gate: MembershipGate,
     private readonly inDoubt: InDoubtResolver,
     private readonly locks: NodeLocks,
-    private readonly batchSize: number,
+    private readonly replayer: LogReplayer,
     private readonly log: Logger,
   ) {}
 
@@ -137,7 +123,7 @@ export class CatchUp {
       if (excluded && !rebuilt)
         await recordOnLeader(this.cluster.leader.pool, follower.name, this.cluster.epoch, `marked ${mark?.kind}: ${mark?.reason}`);
       transition(follower, { kind: 'catch-up-started', takesWrites: !excluded }, this.log);
-      const replayed = await this.chase(follower);
+      const replayed = await this.replayer.chase(follower);
       const last = await this.gate.exclusive(async () => {
         this.stillFollower(follower);
         // Still the one actor on it: a lock session lost (a node restart, a promotion's barrier)
@@ -151,7 +137,7 @@ export class CatchUp {
         // From a snapshot taken after the delete: in sync mode all it holds every write that left
         // the follower out; a quorum commit of another server may still leave it out later (and
         // record it again, so that it is caught up on a later round).
-        const n = await this.replay(follower);
+        const n = await this.replayer.replay(follower);
         if (follower.state.kind !== 'CATCHING_UP') throw new Error(`it became ${follower.state.kind} while catching up`);
         // It lacks nothing and takes every write from here on: fit to be promoted again.
         await rows(follower.pool, clearRebuildingMark());
@@ -235,72 +221,5 @@ export class CatchUp {
     await rows(follower.pool, followEpoch(epoch, leader.name));
     follower.recordedEpoch = epoch;
     return `it was at epoch ${recorded}, the cluster is at ${epoch}: rebuilt in case it holds writes no leader kept`;
-  }
-
-  /**
-   * Replays, while writes go on, what the follower lacks, round after round (each from a snapshot
-   * of its own) until a round finds little left; returns how many. What is left is replayed under
-   * the gate.
-   */
-  private async chase(follower: FollowerNode): Promise<number> {
-    let replayed = 0;
-    for (let round = 0; round < CHASE_ROUNDS; round++) {
-      const n = await this.replay(follower);
-      replayed += n;
-      if (n < this.batchSize) break;
-    }
-    return replayed;
-  }
-
-  /**
-   * Replays every position the follower lacks of those committed on the leader when the replay
-   * started; returns how many. The leader's log is read in one REPEATABLE READ snapshot: positions
-   * commit out of order, and a log read page after page while writes go on can show a write of a
-   * row (r) without the earlier write of that row (p) it follows, which committed after the scan
-   * passed its position; replaying r first is refused as divergence. Two writes of one row take
-   * their positions in the order they lock it, and the later one locks it only once the earlier is
-   * visible, so a snapshot that holds r holds p: replayed in position order, it is exact. Writes
-   * that commit after the snapshot (at any position) are left to the next replay.
-   *
-   * While it catches up, a follower may also take new writes (sync mode `all`): one may be
-   * prepared there when the scan sees its position missing and commit before the replay records
-   * it, which then fails on syncrep_applied's key. Nothing was applied by the failed batch, so it
-   * scans again.
-   */
-  async replay(follower: FollowerNode): Promise<number> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await inTransaction(this.cluster.leader.pool, (log) => this.replayOnce(follower, log), SNAPSHOT);
-      } catch (error) {
-        const raced = isServerError(error) && error.code === SqlState.UniqueViolation && error.constraint === 'syncrep_applied_pkey';
-        if (!raced || attempt >= REPLAY_ATTEMPTS) throw error;
-      }
-    }
-  }
-
-  private async replayOnce(follower: FollowerNode, log: PoolClient): Promise<number> {
-    let replayed = 0;
-    for await (const { missing, scannedTo } of missingPositions({ pool: log }, follower, follower.watermark)) {
-      for (let i = 0; i < missing.length; i += this.batchSize) {
-        replayed += await this.apply(follower, log, missing.slice(i, i + this.batchSize));
-      }
-      if (scannedTo > follower.appliedPosition) follower.appliedPosition = scannedTo;
-    }
-    return replayed;
-  }
-
-  private async apply(follower: FollowerNode, log: PoolClient, positions: string[]): Promise<number> {
-    const { leader, epoch } = this.cluster;
-    const entries = (await rows(log, logEntries(positions))).map((e) => ({
-      position: e.position,
-      gid: e.gid,
-      changes: e.changes as Change[],
-    }));
-    if (entries.length === 0) return 0;
-    this.log.debug({ node: follower.name, positions: entries.map((e) => e.position) }, 'replaying');
-    // One transaction, one round trip, strictly in position order.
-    const apply = applySql(entries, { epoch, leader: leader.name }, { kind: 'replay', returnsOld: this.cluster.returnsOld });
-    await withClient(follower.pool, (client) => rollingBack(client, () => applyOn(client, apply, 'COMMIT')));
-    return entries.length;
   }
 }

@@ -1,0 +1,20 @@
+import { Client } from 'pg';
+import type { LocalNodes } from '../../harness/nodes';
+import { waitFor } from './wait';
+
+/**
+ * A session on `node` holding employee `id` locked (SELECT ... FOR UPDATE in an open transaction):
+ * writes of that row wait there until the test ends it with `ROLLBACK` and `end()`.
+ */
+export async function lockedRow(nodes: LocalNodes, node: string, id: number): Promise<Client> {
+  const client = new Client({ connectionString: nodes.node(node).url });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT 1 FROM emp WHERE id = $1 FOR UPDATE', [id]);
+  return client;
+}
+
+/** Until some session on `node` waits for a lock (a write held up by lockedRow, say). */
+export function lockWaitOn(nodes: LocalNodes, node: string, what: string): Promise<void> {
+  return waitFor(async () => (await nodes.query(node, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).length > 0, what);
+}
