@@ -8,7 +8,7 @@ import type { MembershipGate } from '../write/membership-gate';
 import { REBUILT, resync } from './resync';
 import type { NodeLocks } from '../nodes/node-lock';
 import { deleteExcluded, leaveWriteSet, recordOnLeader } from './write-set';
-import { describeFailure, row, rows } from '../sql/sql';
+import { describeFailure, inTransaction, row, rows } from '../sql/sql';
 import type { LogReplayer } from './log-replayer';
 import {
   clearRebuildingMark,
@@ -16,6 +16,7 @@ import {
   epochRow,
   followEpoch,
   forgetDeposed,
+  setDivergenceMark,
   trimPoint,
   watermark as watermarkOf,
 } from '../sql/statements';
@@ -218,8 +219,14 @@ export class CatchUp {
     follower.recordedEpoch = recorded;
     if (recorded > epoch) throw new Error(`${follower.name} is at epoch ${recorded}, newer than this server's ${epoch}`);
     if (recorded === epoch) return undefined;
-    await rows(follower.pool, followEpoch(epoch, leader.name));
+    const reason = `it was at epoch ${recorded}, the cluster is at ${epoch}: rebuilt in case it holds writes no leader kept`;
+    // Marked in the same transaction: once fenced, its epoch no longer says a rebuild is due, and
+    // a rejoin that fails after this step (or a server that dies) must leave it to be rebuilt.
+    await inTransaction(follower.pool, async (client) => {
+      await rows(client, setDivergenceMark(reason, 'rebuilding'));
+      await rows(client, followEpoch(epoch, leader.name));
+    });
     follower.recordedEpoch = epoch;
-    return `it was at epoch ${recorded}, the cluster is at ${epoch}: rebuilt in case it holds writes no leader kept`;
+    return reason;
   }
 }
