@@ -135,6 +135,23 @@ async function diagnose(nodes: LocalNodes, servers: Record<string, ServerProcess
     const marks = await nodes.query(name, 'SELECT kind, reason FROM syncrep_divergence').catch((e: Error) => e.message);
     const excluded = await nodes.query(name, 'SELECT node, epoch::text FROM syncrep_excluded').catch((e: Error) => e.message);
     parts.push(`${name}: mark ${JSON.stringify(marks)}, excluded ${JSON.stringify(excluded)}`);
+    // For a node refused at a position: the new leader's log just below it, and which of those
+    // positions the node holds (what a rebuild or replay may have missed).
+    const at = Array.isArray(marks) ? (marks[0] as { reason?: string } | undefined)?.reason?.match(/position (\d+)/)?.[1] : undefined;
+    if (at) {
+      const near = await nodes.query<{ p: string }>(
+        'follower-2',
+        'SELECT position::text AS p FROM syncrep_log WHERE position BETWEEN $1::bigint - 30 AND $1::bigint ORDER BY position',
+        [at],
+      );
+      const held = await nodes.query<{ p: string }>(
+        name,
+        'SELECT x.p::text AS p FROM unnest($1::bigint[]) AS x(p) WHERE EXISTS (SELECT 1 FROM syncrep_log l WHERE l.position = x.p) OR EXISTS (SELECT 1 FROM syncrep_applied a WHERE a.position = x.p)',
+        [near.map((n) => n.p)],
+      );
+      const holds = new Set(held.map((h) => h.p));
+      parts.push(`${name} near ${at}: ${near.map((n) => `${n.p}${holds.has(n.p) ? '' : ' (lacks)'}`).join(', ')}`);
+    }
   }
   return parts.join('\n');
 }
