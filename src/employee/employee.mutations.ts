@@ -1,91 +1,63 @@
 import type { DatabaseError } from 'pg';
 import { badInput, ErrorCode, userError } from '../errors/error-code';
-import type { Mutation, WriteTarget } from '../replication/write/mutation';
-import type { RowImage, TableShape } from '../replication/change';
-import { literal } from '../replication/sql/sql';
-import type { Employee } from './employee.entity';
-import { EMPLOYEE_LIMITS, type CreateEmployeeInput, type UpdateEmployeeInput } from './employee.inputs';
 import { SqlState } from '../errors/sqlstate';
+import { increment } from '../replication/entities/entity-sql';
+import type { Write } from '../replication/entities/write-tx';
+import { Employee } from './employee.entity';
+import { EMPLOYEE_LIMITS, type CreateEmployeeInput, type UpdateEmployeeInput } from './employee.inputs';
 
 /**
- * Employee writes as the replication layer runs them: one statement each, returning the row
- * images the followers will apply. Values are validated before they get here and inlined
- * with `literal`, so a whole mutation is one round trip to the leader.
+ * Employee writes, stated in terms of the entity: the replication layer builds the SQL, ships
+ * the rows to every node and maps them back. Each issues all its statements before awaiting
+ * any, so a batch of them still reaches the leader in one round trip.
  */
-export class EmployeeMutations {
-  private readonly table: TableShape;
-
-  constructor(private readonly target: WriteTarget) {
-    this.table = target.table;
-  }
-
-  create(input: CreateEmployeeInput): Mutation<Employee> {
+export const employeeWrites = {
+  create(input: CreateEmployeeInput): Write<Employee> {
     return {
-      table: this.table,
-      op: 'insert',
-      lockKey: input.id,
-      sql: `INSERT INTO emp (id, name, salary) VALUES ${values(input)} RETURNING *`,
-      interpret: (rows) => rows[0] as unknown as Employee,
+      name: 'createEmployee',
+      lockKey: ['emp', input.id],
+      run: async (tx) => tx.insert(Employee, input),
       explain: alreadyExists,
     };
-  }
+  },
 
-  createMany(inputs: CreateEmployeeInput[]): Mutation<Employee[]> {
+  createMany(inputs: readonly CreateEmployeeInput[]): Write<Employee[]> {
     return {
-      table: this.table,
-      op: 'insert',
-      lockKey: Math.min(...inputs.map((input) => input.id)),
-      sql: `INSERT INTO emp (id, name, salary) VALUES ${inputs.map(values).join(', ')} RETURNING *`,
-      interpret: (rows) => rows as unknown as Employee[],
+      name: 'createEmployees',
+      lockKey: ['emp', Math.min(...inputs.map((input) => input.id))],
+      run: (tx) => tx.insertMany(Employee, inputs),
       explain: alreadyExists,
     };
-  }
+  },
 
-  update(id: number, input: UpdateEmployeeInput): Mutation<Employee> {
-    const sets = [
-      input.name != null ? `name = ${literal(input.name)}` : undefined,
-      input.salary != null ? `salary = ${literal(input.salary)}` : undefined,
-    ].filter(Boolean);
+  update(id: number, input: UpdateEmployeeInput): Write<Employee> {
     return {
-      table: this.table,
-      op: 'update',
-      lockKey: id,
-      sql: this.target.update(`emp.id = ${literal(id)}`, sets.join(', ')),
-      interpret: (rows) => found(rows, id),
+      name: 'updateEmployee',
+      lockKey: ['emp', id],
+      run: async (tx) => found(await tx.update(Employee, { id }, { name: input.name ?? undefined, salary: input.salary ?? undefined }), id),
     };
-  }
+  },
 
-  delete(id: number): Mutation<Employee> {
+  delete(id: number): Write<Employee> {
     return {
-      table: this.table,
-      op: 'delete',
-      lockKey: id,
-      sql: `DELETE FROM emp WHERE id = ${literal(id)} RETURNING *`,
-      interpret: (rows) => found(rows, id),
+      name: 'deleteEmployee',
+      lockKey: ['emp', id],
+      run: async (tx) => found(await tx.delete(Employee, { id }), id),
     };
-  }
+  },
 
-  /** Moves `amount` of salary between two employees in one statement: both rows change or neither. */
-  transfer(fromId: number, toId: number, amount: number): Mutation<Employee[]> {
+  /** Moves `amount` of salary between two employees: both rows change in one write, or neither. */
+  transfer(fromId: number, toId: number, amount: number): Write<Employee[]> {
     return {
-      table: this.table,
-      op: 'update',
-      lockKey: Math.min(fromId, toId),
-      sql: this.target.update(
-        `emp.id IN (${literal(fromId)}, ${literal(toId)})`,
-        // Nothing moves unless both exist: a missing employee is NOT_FOUND, never an overflow of the other.
-        `salary = emp.salary + CASE WHEN (SELECT count(*) FROM emp AS e WHERE e.id IN (${literal(fromId)}, ${literal(toId)})) < 2 THEN 0 ` +
-          `WHEN emp.id = ${literal(fromId)} THEN ${-amount} ELSE ${amount} END`,
-      ),
-      interpret: (rows) => {
-        const from = found(
-          rows.filter((r) => r.id === fromId),
-          fromId,
-        );
-        const to = found(
-          rows.filter((r) => r.id === toId),
-          toId,
-        );
+      name: 'transferSalary',
+      lockKey: ['emp', Math.min(fromId, toId)],
+      run: async (tx) => {
+        // Both issued before either is awaited: one round trip. A missing payer is found before
+        // the credit is sent on its own, so it is NOT_FOUND, never an overflow of the payee.
+        const debit = tx.update(Employee, { id: fromId }, { salary: increment(-amount) });
+        const credit = tx.update(Employee, { id: toId }, { salary: increment(amount) });
+        const from = found(await debit, fromId);
+        const to = found(await credit, toId);
         if (from.salary < 0) {
           throw badInput('amount', `employee ${fromId} has only ${from.salary + amount}, cannot transfer ${amount}; transfer at most that`);
         }
@@ -96,16 +68,12 @@ export class EmployeeMutations {
           ? badInput('amount', `employee ${toId}'s salary would exceed the largest Int (${EMPLOYEE_LIMITS.salaryMax}); transfer less`)
           : undefined,
     };
-  }
-}
+  },
+};
 
-function values(input: CreateEmployeeInput): string {
-  return `(${literal(input.id)}, ${literal(input.name)}, ${literal(input.salary)})`;
-}
-
-function found(rows: RowImage[], id: number): Employee {
+function found(rows: Employee[], id: number): Employee {
   if (rows.length === 0) throw userError(ErrorCode.NotFound, `employee ${id} does not exist`, { id });
-  return rows[0] as unknown as Employee;
+  return rows[0];
 }
 
 function alreadyExists(error: DatabaseError) {

@@ -13,16 +13,12 @@ import {
   UpdateEmployeeArgs,
 } from './employee.args';
 import { Employee } from './employee.entity';
-import { EmployeeMutations } from './employee.mutations';
+import { employeeWrites } from './employee.mutations';
 import { EmployeePayload, EmployeesPayload } from './employee.payloads';
 
 /** Validates and delegates: reads and writes go through the replication service only. */
 @Resolver(() => Employee)
 export class EmployeeResolver {
-  private mutationsFor(ctx: AppContext): EmployeeMutations {
-    return new EmployeeMutations(ctx.replication.target(Employee));
-  }
-
   @Query(() => Employee, { nullable: true, description: 'One employee by id, or null; `readFrom` picks the node.' })
   employee(@Args() { id, readFrom }: EmployeeArgs, @Ctx() ctx: AppContext): Promise<Employee | null> {
     return ctx.replication.read(readFrom, ctx, (db) => db.getRepository(Employee).findOneBy({ id }));
@@ -41,7 +37,7 @@ export class EmployeeResolver {
 
   @Mutation(() => EmployeePayload, { description: 'Creates an employee on every node, atomically.' })
   async createEmployee(@Args() { input }: CreateEmployeeArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
-    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).create(input), ctx);
+    const { value, ...meta } = await ctx.replication.write(employeeWrites.create(input), ctx);
     return { employee: value, ...meta };
   }
 
@@ -54,7 +50,7 @@ export class EmployeeResolver {
       }
       seen.add(input.id);
     });
-    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).createMany(inputs), ctx);
+    const { value, ...meta } = await ctx.replication.write(employeeWrites.createMany(inputs), ctx);
     return { employees: value, ...meta };
   }
 
@@ -63,20 +59,20 @@ export class EmployeeResolver {
     if (input.name == null && input.salary == null) {
       throw badInput('input', 'give name, salary or both');
     }
-    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).update(id, input), ctx);
+    const { value, ...meta } = await ctx.replication.write(employeeWrites.update(id, input), ctx);
     return { employee: value, ...meta };
   }
 
   @Mutation(() => EmployeePayload, { description: 'Deletes an employee on every node, atomically; returns the row as it was.' })
   async deleteEmployee(@Args() { id }: EmployeeIdArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
-    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).delete(id), ctx);
+    const { value, ...meta } = await ctx.replication.write(employeeWrites.delete(id), ctx);
     return { employee: value, ...meta };
   }
 
   @Mutation(() => EmployeesPayload, { description: 'Moves salary from one employee to another in one atomic write: [from, to].' })
   async transferSalary(@Args() { fromId, toId, amount }: TransferSalaryArgs, @Ctx() ctx: AppContext): Promise<EmployeesPayload> {
     if (fromId === toId) throw badInput('toId', 'toId must differ from fromId');
-    const { value, ...meta } = await ctx.replication.write(this.mutationsFor(ctx).transfer(fromId, toId, amount), ctx);
+    const { value, ...meta } = await ctx.replication.write(employeeWrites.transfer(fromId, toId, amount), ctx);
     return { employees: value, ...meta };
   }
 }

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger';
 import type { ReplicationService } from '../replication/replication-service';
 import { Employee } from './employee.entity';
-import { EmployeeMutations } from './employee.mutations';
+import { employeeWrites } from './employee.mutations';
 
 /** The tutorial's two rows. */
 export const TUTORIAL_ROWS = [
@@ -15,6 +15,6 @@ export const TUTORIAL_ROWS = [
  */
 export async function seedTutorialRows(service: ReplicationService, log: Logger): Promise<void> {
   if (!(await service.isFresh(Employee))) return;
-  const outcome = await service.write(new EmployeeMutations(service.target(Employee)).createMany(TUTORIAL_ROWS));
+  const outcome = await service.write(employeeWrites.createMany(TUTORIAL_ROWS));
   log.info({ rows: TUTORIAL_ROWS.length, position: outcome.position }, 'seeded the tutorial rows');
 }

@@ -5,6 +5,10 @@ export enum ErrorCode {
   BadUserInput = 'BAD_USER_INPUT',
   AlreadyExists = 'ALREADY_EXISTS',
   NotFound = 'NOT_FOUND',
+  /** A write names a row of another table that does not exist (a foreign key: an unknown departmentId, say); nothing was written. */
+  ReferenceNotFound = 'REFERENCE_NOT_FOUND',
+  /** A delete (or key change) of a row other rows still refer to (a department with employees); nothing was written. */
+  StillReferenced = 'STILL_REFERENCED',
   NodeUnavailable = 'NODE_UNAVAILABLE',
   /** A read with `readFrom.atLeast`: no node that may serve it applied that position within READ_WAIT_MS. */
   PositionNotReached = 'POSITION_NOT_REACHED',

@@ -14,6 +14,9 @@ export const SqlState = {
   /** syncrep_check_excluded: a write left out a follower the leader does not record as left out. */
   NotLeftOut: 'SR005',
   UniqueViolation: '23505',
+  ForeignKeyViolation: '23503',
+  NotNullViolation: '23502',
+  CheckViolation: '23514',
   NumericValueOutOfRange: '22003',
   StringDataRightTruncation: '22001',
   CharacterNotInRepertoire: '22021',

@@ -8,7 +8,7 @@ import type { Cluster } from './nodes/cluster';
 import type { Logger } from '../logger';
 import type { FollowerNode, PgNode } from './nodes/cluster-node';
 import { transition } from './nodes/transitions';
-import { tableShape, writeTarget, type Mutation, type WriteTarget } from './write/mutation';
+import type { Write } from './entities/write-tx';
 import { ReadRouter, type ReadTarget } from './read-router';
 import { readAtLeast, readAtPosition, type PositionAttempt, type PositionWait } from './position-read';
 import { describeFailure, isServerError, publicFailure, row } from './sql/sql';
@@ -43,7 +43,6 @@ export interface AdminOps {
  */
 export class ReplicationService {
   private readonly router: ReadRouter;
-  private readonly targets = new Map<EntityTarget<ObjectLiteral>, WriteTarget>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -57,11 +56,14 @@ export class ReplicationService {
     this.router = new ReadRouter(cluster);
   }
 
-  /** Commits a mutation on the leader and every follower the sync mode requires. */
-  write<T>(mutation: Mutation<T>, tracker?: ReadTracker): Promise<WriteOutcome<T>> {
+  /**
+   * Commits a write on the leader and every follower the sync mode requires: what `write.run`
+   * changes through its WriteTx lands on every node as one position, or nowhere.
+   */
+  write<T>(write: Write<T>, tracker?: ReadTracker): Promise<WriteOutcome<T>> {
     // The leader that took it serves a mutation; one refused before any node was asked (invalid
     // input, the leader or too many followers known down) had no node.
-    return this.batcher.submit(mutation).then(
+    return this.batcher.submit(write).then(
       (outcome) => {
         tracker?.servedBy.add(outcome.committedOn[0]);
         return outcome;
@@ -194,16 +196,5 @@ export class ReplicationService {
     const { leader } = this.cluster;
     if (await leader.dataSource.getRepository(entity).exists()) return false;
     return (await row(leader.pool, positionsNeverTaken())).fresh;
-  }
-
-  /** An entity's table as mutations write to it: its shape from TypeORM's metadata, and the leader's SQL. */
-  target(entity: EntityTarget<ObjectLiteral>): WriteTarget {
-    let target = this.targets.get(entity);
-    if (!target) {
-      const { leader } = this.cluster;
-      target = writeTarget(tableShape(leader.dataSource, entity), this.cluster.returnsOld);
-      this.targets.set(entity, target);
-    }
-    return target;
   }
 }

@@ -78,19 +78,35 @@ test('production mode: a malformed query says so, without stack traces', async (
 });
 
 test('production mode: an unexpected failure is masked as INTERNAL_SERVER_ERROR with no SQL or host', async () => {
-  // A column the server does not expect makes the leader's INSERT fail in an unplanned way.
-  await nodes.query('leader', 'ALTER TABLE emp ADD COLUMN surprise int NOT NULL DEFAULT 0 CHECK (surprise = 0)');
-  await nodes.query('leader', 'ALTER TABLE emp ADD CONSTRAINT low_salary CHECK (salary < 1000000)');
+  // A leader-only trigger fails the INSERT in a way no rule expects, with words that must not leak.
+  await nodes.query(
+    'leader',
+    `CREATE FUNCTION surprise() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'low_salary: INSERT refused at 127.0.0.1'; END $$;
+     CREATE TRIGGER surprise BEFORE INSERT ON emp FOR EACH ROW WHEN (NEW.salary >= 1000000) EXECUTE FUNCTION surprise()`,
+  );
   try {
     const result = await gql(app.url, CREATE, { input: { id: 9, name: 'Rich', salary: 2_000_000 } });
     expect(errorCode(result)).toBe('INTERNAL_SERVER_ERROR');
     expect(result.errors![0].message).toBe('Internal server error');
     expect(JSON.stringify(result)).not.toMatch(/low_salary|INSERT|127\.0\.0\.1|stacktrace/);
   } finally {
-    await nodes.query('leader', 'ALTER TABLE emp DROP CONSTRAINT low_salary');
-    await nodes.query('leader', 'ALTER TABLE emp DROP COLUMN surprise');
+    await nodes.query('leader', 'DROP TRIGGER surprise ON emp; DROP FUNCTION surprise()');
   }
   expect(await nodes.query('follower-1', 'SELECT id FROM emp WHERE id = 9')).toEqual([]);
+});
+
+test('values a CHECK constraint refuses are BAD_USER_INPUT naming the rule, and written nowhere', async () => {
+  for (const node of ['leader', 'follower-1'])
+    await nodes.query(node, 'ALTER TABLE emp ADD CONSTRAINT low_salary CHECK (salary < 1000000)');
+  try {
+    const result = await gql(app.url, CREATE, { input: { id: 9, name: 'Rich', salary: 2_000_000 } });
+    expect(errorCode(result)).toBe('BAD_USER_INPUT');
+    expect(result.errors![0].message).toBe('input: the values break the rule low_salary on emp; nothing was written');
+  } finally {
+    for (const node of ['leader', 'follower-1']) await nodes.query(node, 'ALTER TABLE emp DROP CONSTRAINT low_salary');
+  }
+  for (const node of ['leader', 'follower-1']) expect(await nodes.query(node, 'SELECT id FROM emp WHERE id = 9')).toEqual([]);
 });
 
 test('a document past the query limits is refused before any node is read', async () => {

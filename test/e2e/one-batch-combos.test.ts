@@ -2,9 +2,8 @@ import 'reflect-metadata';
 import type { GraphQLError } from 'graphql';
 import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
-import { Employee } from '../../src/employee/employee.entity';
-import { EmployeeMutations } from '../../src/employee/employee.mutations';
-import type { Mutation } from '../../src/replication/write/mutation';
+import { employeeWrites } from '../../src/employee/employee.mutations';
+import type { Write } from '../../src/replication/entities/write-tx';
 import { LocalNodes } from '../../harness/nodes';
 import { startServer } from '../support/server';
 import { waitFor } from '../support/wait';
@@ -38,8 +37,8 @@ afterAll(async () => {
   await nodes?.stop();
 });
 
-const m = () => new EmployeeMutations(app.service.target(Employee));
-type Op = () => Mutation<unknown>;
+const m = () => employeeWrites;
+type Op = () => Write<unknown>;
 type Outcome = string; // 'ok' or the error code
 
 async function inOneCommit(ops: Op[]): Promise<Outcome[]> {

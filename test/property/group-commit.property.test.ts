@@ -2,12 +2,11 @@ import 'reflect-metadata';
 import fc from 'fast-check';
 import type { GraphQLError } from 'graphql';
 import type { Syncrep } from '../../src/app';
-import { Employee } from '../../src/employee/employee.entity';
-import { EmployeeMutations } from '../../src/employee/employee.mutations';
+import { employeeWrites } from '../../src/employee/employee.mutations';
 import { LocalNodes } from '../../harness/nodes';
 import { startServer } from '../support/server';
 import { waitFor } from '../support/wait';
-import { ACCOUNTS, MISSING, RICH, START, TEST_FAIL_FUNCTION, mustFail, mutationFor, writeOp, type WriteOp } from './write-ops';
+import { ACCOUNTS, MISSING, RICH, START, TEST_FAIL_TRIGGER, goodWriteOp, mustFail, writeFor, writeOp, type WriteOp } from './write-ops';
 
 /**
  * The group commit against real nodes: random mixes of good and failing mutations (every kind
@@ -31,9 +30,9 @@ const codesSeen = new Set<string>();
 beforeAll(async () => {
   nodes = await LocalNodes.start(2);
   app = await startServer(nodes, { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  await nodes.query('leader', TEST_FAIL_FUNCTION);
+  await nodes.query('leader', TEST_FAIL_TRIGGER);
   const seed = [...ACCOUNTS.map((id) => ({ id, name: `A${id}`, salary: START })), { id: RICH.id, name: 'Rich', salary: RICH.salary }];
-  await write(mutations().createMany(seed));
+  await write(employeeWrites.createMany(seed));
   for (const row of seed) expected.set(row.id, row);
 });
 
@@ -42,7 +41,6 @@ afterAll(async () => {
   await nodes?.stop();
 });
 
-const mutations = () => new EmployeeMutations(app.service.target(Employee));
 const write = (mutation: Parameters<Syncrep['service']['write']>[0]) => app.service.write(mutation);
 
 type Outcome = { op: WriteOp; id: number; acked: true; value: unknown } | { op: WriteOp; id: number; acked: false; error: GraphQLError };
@@ -53,13 +51,12 @@ async function runAll(ops: WriteOp[]): Promise<Outcome[]> {
   const doomed = ops.map((op, i) => ({ op, id: ids[i] })).filter(({ op }) => op.kind === 'delete');
   if (doomed.length > 0) {
     const rows = doomed.map(({ id }) => ({ id, name: `D${id}`, salary: 7 }));
-    await write(mutations().createMany(rows));
+    await write(employeeWrites.createMany(rows));
     for (const row of rows) expected.set(row.id, row);
   }
-  const target = app.service.target(Employee);
   return Promise.all(
     ops.map((op, i) =>
-      write(mutationFor(op, ids[i], target)).then(
+      write(writeFor(op, ids[i])).then(
         (outcome): Outcome => ({ op, id: ids[i], acked: true, value: outcome.value }),
         (error: GraphQLError): Outcome => ({ op, id: ids[i], acked: false, error }),
       ),
@@ -84,6 +81,9 @@ function apply({ op, id }: Outcome): void {
       add(op.from, -op.amount);
       add(op.to, op.amount);
       break;
+    case 'withdraw':
+      add(op.account, -op.amount);
+      break;
     case 'delete':
       expected.delete(id);
       break;
@@ -96,7 +96,11 @@ function apply({ op, id }: Outcome): void {
 function acceptableRefusal(outcome: Outcome & { acked: false }, connectionLost: boolean): boolean {
   if (connectionLost) return true;
   const code = outcome.error.extensions?.code;
-  return outcome.op.kind === 'transfer' && code === 'BAD_USER_INPUT' && /cannot transfer/.test(outcome.error.message);
+  if (code !== 'BAD_USER_INPUT') return false;
+  return (
+    (outcome.op.kind === 'transfer' && /cannot transfer/.test(outcome.error.message)) ||
+    (outcome.op.kind === 'withdraw' && /cannot withdraw/.test(outcome.error.message))
+  );
 }
 
 async function settled(): Promise<void> {
@@ -114,31 +118,34 @@ async function settled(): Promise<void> {
 
 test('acknowledged writes are on every node, refused ones on none, whatever fails beside them', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(writeOp, { minLength: 8, maxLength: 40 }), async (ops) => {
-      await settled();
-      const outcomes = await runAll(ops);
-      const connectionLost = ops.some((op) => op.kind === 'loseConnection');
-      for (const outcome of outcomes) {
-        if (outcome.acked) {
-          if (mustFail(outcome.op)) throw new Error(`${JSON.stringify(outcome.op)} was acknowledged`);
-          apply(outcome);
-          continue;
+    fc.asyncProperty(
+      fc.oneof(fc.array(writeOp, { minLength: 8, maxLength: 40 }), fc.array(goodWriteOp, { minLength: 8, maxLength: 40 })),
+      async (ops) => {
+        await settled();
+        const outcomes = await runAll(ops);
+        const connectionLost = ops.some((op) => op.kind === 'loseConnection');
+        for (const outcome of outcomes) {
+          if (outcome.acked) {
+            if (mustFail(outcome.op)) throw new Error(`${JSON.stringify(outcome.op)} was acknowledged`);
+            apply(outcome);
+            continue;
+          }
+          const code = outcome.error.extensions?.code as string | undefined;
+          const outcomeUnknown = outcome.error.extensions?.outcomeUnknown === true;
+          // Nothing here loses the connection after COMMIT is sent, so every refusal means "nothing written".
+          if (outcomeUnknown) throw new Error(`${JSON.stringify(outcome.op)}: outcome unknown (${outcome.error.message})`);
+          if (!code) throw new Error(`${JSON.stringify(outcome.op)}: uncoded error ${outcome.error.message}`);
+          codesSeen.add(code);
+          if (!mustFail(outcome.op) && !acceptableRefusal(outcome, connectionLost)) {
+            throw new Error(`good write ${JSON.stringify(outcome.op)} refused: ${code} ${outcome.error.message}`);
+          }
         }
-        const code = outcome.error.extensions?.code as string | undefined;
-        const outcomeUnknown = outcome.error.extensions?.outcomeUnknown === true;
-        // Nothing here loses the connection after COMMIT is sent, so every refusal means "nothing written".
-        if (outcomeUnknown) throw new Error(`${JSON.stringify(outcome.op)}: outcome unknown (${outcome.error.message})`);
-        if (!code) throw new Error(`${JSON.stringify(outcome.op)}: uncoded error ${outcome.error.message}`);
-        codesSeen.add(code);
-        if (!mustFail(outcome.op) && !acceptableRefusal(outcome, connectionLost)) {
-          throw new Error(`good write ${JSON.stringify(outcome.op)} refused: ${code} ${outcome.error.message}`);
-        }
-      }
-      await settled();
-      const want = [...expected.values()].sort((a, b) => a.id - b.id);
-      for (const node of nodes.nodes) expect(await nodes.rows(node.options.name)).toEqual(want);
-      expect(await nodes.query('leader', 'SELECT count(*)::int AS n FROM emp WHERE id = $1', [MISSING])).toEqual([{ n: 0 }]);
-    }),
+        await settled();
+        const want = [...expected.values()].sort((a, b) => a.id - b.id);
+        for (const node of nodes.nodes) expect(await nodes.rows(node.options.name)).toEqual(want);
+        expect(await nodes.query('leader', 'SELECT count(*)::int AS n FROM emp WHERE id = $1', [MISSING])).toEqual([{ n: 0 }]);
+      },
+    ),
     { seed: SEED, numRuns: RUNS, endOnFailure: true },
   );
   // The mixes reached every kind of refusal (a generator that stopped producing one would pass silently).

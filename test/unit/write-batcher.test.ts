@@ -1,18 +1,18 @@
-import type { Mutation } from '../../src/replication/write/mutation';
+import type { Write } from '../../src/replication/entities/write-tx';
 import { WriteBatcher } from '../../src/replication/write/write-batcher';
 import type { PendingWrite } from '../../src/replication/write/write-outcome';
 
-const mutation = (lockKey: number) => ({ lockKey }) as unknown as Mutation<number>;
+const mutation = (key: number): Write<number> => ({ name: 'test', lockKey: ['emp', key], run: () => Promise.resolve(key) });
 
 /** A committer that holds each batch until released, recording what it was given. */
 class HeldCommitter {
   batches: number[][] = [];
   private releases: (() => void)[] = [];
   commit(batch: PendingWrite[]): Promise<void> {
-    this.batches.push(batch.map((w) => w.mutation.lockKey));
+    this.batches.push(batch.map((w) => Number(w.mutation.lockKey?.[1])));
     return new Promise((resolve) =>
       this.releases.push(() => {
-        for (const w of batch) w.resolve({ value: w.mutation.lockKey, position: '1', committedOn: ['leader'] });
+        for (const w of batch) w.resolve({ value: Number(w.mutation.lockKey?.[1]), position: '1', committedOn: ['leader'] });
         resolve();
       }),
     );

@@ -1,6 +1,6 @@
 import { ErrorCode, userError } from '../../errors/error-code';
 import { StopOnce } from '../../lifecycle/stop-once';
-import type { Mutation } from './mutation';
+import { compareLockKeys, type Write } from '../entities/write-tx';
 import type { PendingWrite, WriteOutcome } from './write-outcome';
 
 /** The one thing the batcher needs from the write path. */
@@ -35,7 +35,7 @@ export class WriteBatcher {
   }
 
   /** Queues a mutation; settles when its distributed commit has. */
-  submit<T>(mutation: Mutation<T>): Promise<WriteOutcome<T>> {
+  submit<T>(mutation: Write<T>): Promise<WriteOutcome<T>> {
     if (this.life.state.kind !== 'open') {
       return Promise.reject(userError(ErrorCode.LeaderUnavailable, 'the server is shutting down; the write was not attempted'));
     }
@@ -69,7 +69,7 @@ export class WriteBatcher {
     // An idle path starts at once; another commit alongside a running one waits for a group worth
     // its fixed cost (a two-phase commit's flushes and round trips), or for the running one to end.
     while (this.running < this.concurrency && this.queue.length >= (this.running === 0 ? 1 : this.groupMin)) {
-      const batch = this.queue.splice(0, this.batchMax).sort((a, b) => a.mutation.lockKey - b.mutation.lockKey);
+      const batch = this.queue.splice(0, this.batchMax).sort((a, b) => compareLockKeys(a.mutation.lockKey, b.mutation.lockKey));
       for (const write of batch) write.owner = batch;
       this.running += 1;
       void this.committer.commit(batch).finally(() => {

@@ -1,5 +1,5 @@
 import type { GraphQLError } from 'graphql';
-import type { Mutation } from './mutation';
+import type { Write } from '../entities/write-tx';
 
 /** What a committed mutation reports back to its client. */
 export interface WriteOutcome<T> {
@@ -12,7 +12,7 @@ export interface WriteOutcome<T> {
 
 /** A mutation waiting for, or taking part in, a distributed commit. */
 export interface PendingWrite {
-  mutation: Mutation<unknown>;
+  mutation: Write<unknown>;
   resolve(outcome: WriteOutcome<unknown>): void;
   reject(error: GraphQLError): void;
   /** Puts the write back in the queue for a later commit; false when it has been tried enough. */

@@ -103,7 +103,14 @@ export class WritePath {
   private async run(client: PoolClient, batch: PendingWrite[]): Promise<void> {
     const { policy, gids, inFlight, log, metrics } = this.deps;
     const { leader, followers } = this.deps.cluster;
-    const { applied, refused, position } = await metrics.timed('leader', () => runOnLeader(client, batch, log));
+    const {
+      applied,
+      refused,
+      changes: made,
+      position,
+    } = await metrics.timed('leader', () =>
+      runOnLeader(client, batch, { dataSource: leader.dataSource, returnsOld: this.deps.cluster.returnsOld, log }),
+    );
     const settleRefused = () => {
       for (const { write, error } of refused) write.reject(error);
     };
@@ -123,7 +130,7 @@ export class WritePath {
         leaderNotActive(this.deps.cluster.epoch, position),
       );
     }
-    const changes = mergeChanges(applied.map((a) => a.change));
+    const changes = mergeChanges(made);
     const json = JSON.stringify(changes);
     const gid = gids.next(position);
     const fence = { epoch: this.deps.cluster.epoch, leader: leader.name };
