@@ -50,6 +50,8 @@ interface Attempt {
   /** Its place in the batch: its statements travel in this order. */
   index: number;
   tx: LeaderTx;
+  /** Whether it has asked for a statement yet. */
+  asked?: boolean;
   /** Whether any of its statements changed a row: then only undoing the transaction undoes it. */
   changed: boolean;
   settled?: { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -99,6 +101,7 @@ async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSourc
       closed
         ? Promise.reject(new NotSent())
         : new Promise<RowImage[]>((resolve, reject) => {
+            attempt.asked = true;
             queue.push({ attempt, statement, resolve, reject });
             poke();
           }),
@@ -118,8 +121,7 @@ async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSourc
     for (const attempt of attempts) attempt.tx.close();
     for (const queued of queue.splice(0)) queued.reject(new NotSent());
   };
-  // Every write asks for what it can before any result arrives (its microtasks run first).
-  await new Promise((resolve) => setImmediate(resolve));
+  await firstRequests(attempts, queue);
   const round = queue.splice(0).sort((a, b) => a.attempt.index - b.attempt.index);
   const changes: Change[] = [];
   let position: string;
@@ -157,6 +159,26 @@ async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSourc
     else refused.push({ write: attempt.write, error: refusal(attempt.write, settled.error, log) });
   }
   return { applied, refused, changes, position: BigInt(position) };
+}
+
+/** Microtask turns a batch waits, at most, for its writes' first statements. */
+const MAX_TURNS = 32;
+
+/**
+ * Lets every write ask for the statements it issues before awaiting any result: done once each
+ * has asked or settled and nothing new arrived for a few turns. Only microtasks are awaited, not
+ * the event loop (setImmediate let a busy server parse other requests first, which delayed every
+ * batch). A write still waiting on something else is not lost: it asks later, and the batch
+ * starts over with it.
+ */
+async function firstRequests(attempts: Attempt[], queue: readonly Queued[]): Promise<void> {
+  let quiet = 0;
+  for (let turn = 0; turn < MAX_TURNS && quiet < 3; turn++) {
+    const before = queue.length;
+    await Promise.resolve();
+    const everyoneAsked = attempts.every((a) => a.settled || a.asked);
+    quiet = everyoneAsked && queue.length === before ? quiet + 1 : 0;
+  }
 }
 
 /** The error a write that threw gets: its own GraphQLError, or a masked one for anything else (logged). */
