@@ -11,6 +11,8 @@ import { EpochFence1732600000005 } from './src/migrations/1732600000005-epoch-fe
 import { ExactApply1732600000006 } from './src/migrations/1732600000006-exact-apply';
 import { ApplyTake1732600000007 } from './src/migrations/1732600000007-apply-take';
 import { NoteExcludedAgain1732600000008 } from './src/migrations/1732600000008-note-excluded-again';
+import { Department1732600000009 } from './src/migrations/1732600000009-department';
+import { Department } from './src/department/department.entity';
 
 /** Pool and timeout settings shared by every node's DataSource. */
 export interface DataSourceTuning {
@@ -30,7 +32,7 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
   return new DataSource({
     type: 'postgres',
     url: node.url,
-    entities: [Employee],
+    entities: [Department, Employee],
     migrations: [
       CreateEmp1732600000000,
       ReplicationTables1732600000001,
@@ -41,6 +43,7 @@ export function buildDataSource(node: NodeSettings, tuning: DataSourceTuning): D
       ExactApply1732600000006,
       ApplyTake1732600000007,
       NoteExcludedAgain1732600000008,
+      Department1732600000009,
     ],
     migrationsTableName: 'syncrep_migrations',
     synchronize: false,

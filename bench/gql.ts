@@ -6,6 +6,8 @@ export const READ_LEADER = 'query ($id: Int!) { employee(id: $id, readFrom: { ro
 export const READ_DEFAULT = 'query ($id: Int!) { employee(id: $id) { id salary } }';
 export const READ_PAGE = 'query { employees(first: 100) { id salary } }';
 export const CREATE_MANY = 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }';
+export const WITH_EMPLOYEES =
+  'mutation ($input: CreateDepartmentWithEmployeesInput!) { createDepartmentWithEmployees(input: $input) { position department { id } } }';
 export const NODES = 'query { nodes { name state appliedPosition lagPositions } }';
 
 export interface NodeStatus {

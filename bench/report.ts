@@ -36,6 +36,8 @@ export function figuresTable(r: BenchResults): Table {
     rows.push(loadRow('employee(id) default (followers)', label('f2-all'), r.reads.followers));
     rows.push(loadRow('employees(first: 100)', label('f2-all'), r.reads.page));
   }
+  for (const result of Object.values(r.departments ?? {}))
+    rows.push(loadRow('createDepartmentWithEmployees (1 + 5 rows)', label('f2-all'), result));
   for (const [key, time] of Object.entries(r.bulk)) {
     rows.push([
       'createEmployees 10,000 rows',

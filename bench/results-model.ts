@@ -14,6 +14,8 @@ export interface BenchResults {
   /** UPDATE through pg on the leader node, by client count. */
   pg: Record<number, LoadResult>;
   reads?: ReadResults;
+  /** createDepartmentWithEmployees (1 department, 5 employees) on leader + 2 in `all`, by client count. */
+  departments?: Record<number, LoadResult>;
   /** createEmployees of 10,000 rows, milliseconds, by topology. */
   bulk: Record<string, number>;
   /** Seeding createEmployees (the first, cold), milliseconds, by topology. */

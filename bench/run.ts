@@ -4,7 +4,7 @@ import { report } from './report';
 import type { BenchResults } from './results-model';
 import { consistencyRun } from './consistency-run';
 import { failoverRuns, stopFailoverRuns } from './failover-run';
-import { bulkRun, catchUpRun, pgRuns, readRuns, soakRun, writeRuns } from './scenarios';
+import { bulkRun, catchUpRun, departmentRuns, pgRuns, readRuns, soakRun, writeRuns } from './scenarios';
 import { Topology, TOPOLOGIES, type TopologySpec } from './topology';
 
 const started = performance.now();
@@ -26,6 +26,7 @@ async function otherScenarios(t: Topology, o: BenchOptions, r: BenchResults): Pr
   const { spec } = t;
   if (spec.key === 'alone') r.pg = await timed('pg direct runs', () => pgRuns(t, o));
   if (spec.key === 'f2-all') r.reads = await timed(`${spec.label}: read runs`, () => readRuns(t, o));
+  if (spec.key === 'f2-all') r.departments = await timed(`${spec.label}: createDepartmentWithEmployees runs`, () => departmentRuns(t, o));
   r.bulk[spec.key] = await timed(`${spec.label}: bulk createEmployees`, () => bulkRun(t, o, 0));
   if (spec.key === 'f2-all') r.consistency = await timed(`${spec.label}: consistency checks`, () => consistencyRun(t, o, o.rows + 10_000));
   if (spec.key === 'f2-all' && o.soak > 0) r.soak = await timed(`${spec.label}: long write run`, () => soakRun(t, o));

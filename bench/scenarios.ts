@@ -1,5 +1,5 @@
 import type { BenchOptions } from './args';
-import { READ_DEFAULT, READ_LEADER, READ_PAGE, UPDATE, createRows, nodeStates, waitForState } from './gql';
+import { READ_DEFAULT, READ_LEADER, READ_PAGE, UPDATE, WITH_EMPLOYEES, createRows, nodeStates, waitForState } from './gql';
 import { runHttp, warmAndRun } from './load';
 import { runPgUpdates } from './pg-load';
 import { RssSampler } from './rss-sampler';
@@ -99,6 +99,26 @@ export async function readRuns(t: Topology, o: BenchOptions): Promise<ReadResult
     followers: await run(readBody(READ_DEFAULT, o.rows)),
     page: await run(() => JSON.stringify({ query: READ_PAGE })),
   };
+}
+
+/** Where the employees of createDepartmentWithEmployees start: past the seeded and the bulk rows. */
+const DEPARTMENT_STAFF_FROM = 100_000_000;
+
+/**
+ * createDepartmentWithEmployees (one department, 5 employees: two tables, two rounds, one atomic
+ * write), each with a new name and new ids, at 1 client and at the highest client count.
+ */
+export async function departmentRuns(t: Topology, o: BenchOptions): Promise<Record<number, LoadResult>> {
+  let n = 0;
+  const body = () => {
+    const k = n++;
+    const employees = Array.from({ length: 5 }, (_, i) => ({ id: DEPARTMENT_STAFF_FROM + k * 5 + i, name: `S${k}-${i}`, salary: 1000 }));
+    return JSON.stringify({ query: WITH_EMPLOYEES, variables: { input: { name: `Bench department ${k}`, employees } } });
+  };
+  const out: Record<number, LoadResult> = {};
+  for (const clients of [...new Set([1, o.clients[o.clients.length - 1]])])
+    out[clients] = await warmAndRun({ url: t.url, clients, seconds: o.duration, body, server: t.server }, o.warmup);
+  return out;
 }
 
 /** One createEmployees of 10,000 new rows (ids after the seeded ones), timed; returns ms. */

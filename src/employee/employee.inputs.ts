@@ -23,6 +23,12 @@ export class CreateEmployeeInput {
   @Min(0, { message: 'salary must not be negative' })
   @Max(EMPLOYEE_LIMITS.salaryMax)
   salary!: number;
+
+  @Field(() => Int, { nullable: true, description: 'The department the employee joins; it must exist.' })
+  @IsOptional()
+  @IsInt()
+  @Min(1, { message: 'departmentId must be at least 1' })
+  departmentId?: number | null;
 }
 
 @InputType({ description: 'Fields to change; at least one must be given.' })
@@ -39,4 +45,10 @@ export class UpdateEmployeeInput {
   @IsInt()
   @Min(0, { message: 'salary must not be negative' })
   salary?: number;
+
+  @Field(() => Int, { nullable: true, description: 'The department to move to; an explicit null clears it.' })
+  @IsOptional()
+  @IsInt()
+  @Min(1, { message: 'departmentId must be at least 1' })
+  departmentId?: number | null;
 }

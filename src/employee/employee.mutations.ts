@@ -34,7 +34,10 @@ export const employeeWrites = {
     return {
       name: 'updateEmployee',
       lockKey: ['emp', id],
-      run: async (tx) => found(await tx.update(Employee, { id }, { name: input.name ?? undefined, salary: input.salary ?? undefined }), id),
+      run: async (tx) => {
+        const changes = { name: input.name ?? undefined, salary: input.salary ?? undefined, departmentId: input.departmentId };
+        return found(await tx.update(Employee, { id }, changes), id);
+      },
     };
   },
 

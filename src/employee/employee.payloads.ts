@@ -2,7 +2,7 @@ import { Field, ObjectType } from 'type-graphql';
 import { Employee } from './employee.entity';
 
 @ObjectType()
-abstract class WritePayload {
+export abstract class WritePayload {
   @Field({ description: 'Replication position of the commit: opaque, fixed-width, strictly increasing (compare as strings).' })
   position!: string;
 

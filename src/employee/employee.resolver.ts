@@ -1,6 +1,8 @@
-import { Args, Ctx, Mutation, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Args, Ctx, FieldResolver, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { MoreThan } from 'typeorm';
 import { badInput } from '../errors/error-code';
+import { ReadRole } from '../cluster-api/read-from.input';
 import type { AppContext } from '../server/context';
 import {
   CreateEmployeeArgs,
@@ -12,6 +14,8 @@ import {
   TransferSalaryArgs,
   UpdateEmployeeArgs,
 } from './employee.args';
+import { Department } from '../department/department.entity';
+import { loadNested, nestedOf } from '../department/nested-reads';
 import { Employee } from './employee.entity';
 import { employeeWrites } from './employee.mutations';
 import { EmployeePayload, EmployeesPayload } from './employee.payloads';
@@ -20,19 +24,50 @@ import { EmployeePayload, EmployeesPayload } from './employee.payloads';
 @Resolver(() => Employee)
 export class EmployeeResolver {
   @Query(() => Employee, { nullable: true, description: 'One employee by id, or null; `readFrom` picks the node.' })
-  employee(@Args() { id, readFrom }: EmployeeArgs, @Ctx() ctx: AppContext): Promise<Employee | null> {
-    return ctx.replication.read(readFrom, ctx, (db) => db.getRepository(Employee).findOneBy({ id }));
+  employee(@Args() { id, readFrom }: EmployeeArgs, @Ctx() ctx: AppContext, @Info() info: GraphQLResolveInfo): Promise<Employee | null> {
+    const nested = nestedOf(info);
+    return ctx.replication.read(
+      readFrom,
+      ctx,
+      async (db) => {
+        const found = await db.getRepository(Employee).findOneBy({ id });
+        if (found) await loadNested(db, { employees: [found] }, nested);
+        return found;
+      },
+      { snapshot: Object.keys(nested).length > 0 },
+    );
   }
 
   @Query(() => [Employee], { description: 'Employees ordered by id, a page at a time; `after` is the last id of the previous page.' })
-  employees(@Args() { readFrom, first, after }: EmployeesArgs, @Ctx() ctx: AppContext): Promise<Employee[]> {
-    return ctx.replication.read(readFrom, ctx, (db) =>
-      db.getRepository(Employee).find({
-        where: after != null ? { id: MoreThan(after) } : {},
-        order: { id: 'ASC' },
-        take: first ?? PAGE.default,
-      }),
+  employees(
+    @Args() { readFrom, first, after }: EmployeesArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<Employee[]> {
+    const nested = nestedOf(info);
+    return ctx.replication.read(
+      readFrom,
+      ctx,
+      async (db) => {
+        const found = await db.getRepository(Employee).find({
+          where: after != null ? { id: MoreThan(after) } : {},
+          order: { id: 'ASC' },
+          take: first ?? PAGE.default,
+        });
+        await loadNested(db, { employees: found }, nested);
+        return found;
+      },
+      { snapshot: Object.keys(nested).length > 0 },
     );
+  }
+
+  /** Loaded with the employee; a mutation's payload reads it on the leader, which just committed it. */
+  @FieldResolver(() => Department, { nullable: true, description: 'The department this employee belongs to, if any.' })
+  department(@Root() employee: Employee, @Ctx() ctx: AppContext): Promise<Department | null> | Department | null {
+    if (employee.department !== undefined) return employee.department;
+    const { departmentId } = employee;
+    if (departmentId === null) return null;
+    return ctx.replication.read({ role: ReadRole.LEADER }, ctx, (db) => db.getRepository(Department).findOneBy({ id: departmentId }));
   }
 
   @Mutation(() => EmployeePayload, { description: 'Creates an employee on every node, atomically.' })
@@ -56,8 +91,8 @@ export class EmployeeResolver {
 
   @Mutation(() => EmployeePayload, { description: 'Changes an employee on every node, atomically.' })
   async updateEmployee(@Args() { id, input }: UpdateEmployeeArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
-    if (input.name == null && input.salary == null) {
-      throw badInput('input', 'give name, salary or both');
+    if (input.name == null && input.salary == null && input.departmentId === undefined) {
+      throw badInput('input', 'give name, salary, departmentId or several');
     }
     const { value, ...meta } = await ctx.replication.write(employeeWrites.update(id, input), ctx);
     return { employee: value, ...meta };

@@ -10,6 +10,12 @@ export interface TableShape {
   table: string;
   key: string[];
   columns: string[];
+  /**
+   * Columns whose values a sequence generates (identity, serial): a follower moves each one's
+   * sequence past the values it applies, so that promoted, it hands out none used already.
+   * Absent in entries logged before department (migration 0009) and for tables without any.
+   */
+  sequences?: string[];
 }
 
 /** Row images of one statement run on the leader; followers apply exactly these. */

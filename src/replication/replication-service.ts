@@ -37,6 +37,15 @@ export interface AdminOps {
   promoter: Promoter;
 }
 
+/** How a read runs. */
+export interface ReadOptions {
+  /**
+   * Every query of `work` in one REPEATABLE READ transaction: a read of rows and the rows they
+   * refer to (nested fields) sees one state of the node. A read with `atLeast` always is.
+   */
+  snapshot?: boolean;
+}
+
 /**
  * The one door between the API and the nodes: resolvers write and read through it, and nothing
  * else in the API ever talks to a follower.
@@ -81,7 +90,12 @@ export class ReplicationService {
    * With `target.atLeast`, only a node that has committed that position serves it, checked in the
    * read's own transaction on that node (position-read.ts).
    */
-  async read<T>(target: ReadTarget | null | undefined, tracker: ReadTracker, work: (db: EntityManager) => Promise<T>): Promise<T> {
+  async read<T>(
+    target: ReadTarget | null | undefined,
+    tracker: ReadTracker,
+    work: (db: EntityManager) => Promise<T>,
+    options: ReadOptions = {},
+  ): Promise<T> {
     const candidates = this.router.candidates(target);
     const pinned = target?.node != null || (target?.role != null && target.role !== 'ANY');
     if (target?.atLeast != null) {
@@ -92,7 +106,8 @@ export class ReplicationService {
     }
     let failure = 'no node could serve the read';
     for (const node of candidates) {
-      const attempt = await this.tryNode(node, async () => ({ kind: 'served', value: await work(node.dataSource.manager) }));
+      const run = () => (options.snapshot ? node.dataSource.transaction('REPEATABLE READ', work) : work(node.dataSource.manager));
+      const attempt = await this.tryNode(node, async () => ({ kind: 'served', value: await run() }));
       if (attempt.kind === 'served') return this.served(node, tracker, attempt.value);
       if (attempt.kind === 'failed') failure = `node "${node.name}" did not answer (${attempt.failure})`;
     }

@@ -4,9 +4,10 @@ import { AdminResolver } from '../cluster-api/admin.resolver';
 import { ClusterEventsResolver } from '../cluster-api/cluster-events.resolver';
 import { FailoverResolver } from '../cluster-api/failover.resolver';
 import { ClusterResolver } from '../cluster-api/nodes.resolver';
+import { DepartmentResolver } from '../department/department.resolver';
 import { EmployeeResolver } from '../employee/employee.resolver';
 
-const resolvers = [EmployeeResolver, ClusterResolver, AdminResolver, FailoverResolver, ClusterEventsResolver] as const;
+const resolvers = [EmployeeResolver, DepartmentResolver, ClusterResolver, AdminResolver, FailoverResolver, ClusterEventsResolver] as const;
 
 /**
  * type-graphql refuses to build subscriptions without a PubSub, even when each one brings its own

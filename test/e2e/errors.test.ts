@@ -199,7 +199,13 @@ test('every hand-raised BAD_USER_INPUT has the validation shape: extensions.fiel
       'inputs[1].id',
       'appears more than once',
     ],
-    ['empty update', 'mutation { updateEmployee(id: 1, input: {}) { position } }', {}, 'input', 'give name, salary or both'],
+    [
+      'empty update',
+      'mutation { updateEmployee(id: 1, input: {}) { position } }',
+      {},
+      'input',
+      'give name, salary, departmentId or several',
+    ],
     ['fromId == toId', 'mutation { transferSalary(fromId: 41, toId: 41, amount: 1) { position } }', {}, 'toId', 'must differ from fromId'],
     [
       'unknown readFrom.node',

@@ -6,7 +6,19 @@ import { employeeWrites } from '../../src/employee/employee.mutations';
 import { LocalNodes } from '../../harness/nodes';
 import { startServer } from '../support/server';
 import { waitFor } from '../support/wait';
-import { ACCOUNTS, MISSING, RICH, START, TEST_FAIL_TRIGGER, goodWriteOp, mustFail, writeFor, writeOp, type WriteOp } from './write-ops';
+import {
+  ACCOUNTS,
+  MISSING,
+  RICH,
+  START,
+  TEST_FAIL_TRIGGER,
+  contendedWriteOp,
+  goodWriteOp,
+  mustFail,
+  writeFor,
+  writeOp,
+  type WriteOp,
+} from './write-ops';
 
 /**
  * The group commit against real nodes: random mixes of good and failing mutations (every kind
@@ -15,7 +27,7 @@ import { ACCOUNTS, MISSING, RICH, START, TEST_FAIL_TRIGGER, goodWriteOp, mustFai
  * Reproduce a failure with PROPERTY_SEED=<seed printed by fast-check>.
  */
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261126);
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 12);
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 24);
 
 type Row = { id: number; name: string; salary: number };
 
@@ -119,7 +131,11 @@ async function settled(): Promise<void> {
 test('acknowledged writes are on every node, refused ones on none, whatever fails beside them', async () => {
   await fc.assert(
     fc.asyncProperty(
-      fc.oneof(fc.array(writeOp, { minLength: 8, maxLength: 40 }), fc.array(goodWriteOp, { minLength: 8, maxLength: 40 })),
+      fc.oneof(
+        fc.array(writeOp, { minLength: 8, maxLength: 40 }),
+        fc.array(goodWriteOp, { minLength: 8, maxLength: 40 }),
+        fc.array(contendedWriteOp, { minLength: 8, maxLength: 40 }),
+      ),
       async (ops) => {
         await settled();
         const outcomes = await runAll(ops);

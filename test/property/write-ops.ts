@@ -75,6 +75,9 @@ export const writeOp = opsOn(fc.constantFrom(...ACCOUNTS));
  */
 export const goodWriteOp = opsOn(fc.constantFrom(...ACCOUNTS.slice(0, 3))).filter((op) => !mustFail(op));
 
+/** Withdrawals and additions of two accounts only: writes that read and decide, beside writes of the same rows. */
+export const contendedWriteOp = opsOn(fc.constantFrom(...ACCOUNTS.slice(0, 2))).filter((op) => op.kind === 'withdraw' || op.kind === 'add');
+
 /** True for ops that must never be acknowledged. */
 export function mustFail(op: WriteOp): boolean {
   return !['create', 'add', 'transfer', 'withdraw', 'delete'].includes(op.kind);

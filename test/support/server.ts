@@ -1,28 +1,6 @@
-import { Syncrep } from '../../src/app';
-import { loadSettings } from '../../src/config/load-settings';
-import { createLogger } from '../../src/logger';
-import type { LocalNodes } from '../../harness/nodes';
+import type { GqlResponse } from '../../harness/test-cluster';
 
-/** What every test server runs with, unless a test says otherwise: a free port on 127.0.0.1, quick health checks. */
-export const TEST_SERVER_ENV: Readonly<Record<string, string>> = {
-  PORT: '0',
-  HOST: '127.0.0.1',
-  DB_TIMEOUT_MS: '10000',
-  HEALTH_INTERVAL_MS: '200',
-  HEALTH_TIMEOUT_MS: '1000',
-};
-
-/** Starts a real syncrep server in this process on a free port, in front of `nodes`. */
-export function startServer(nodes: LocalNodes, env: Record<string, string> = {}): Promise<Syncrep> {
-  const settings = loadSettings({ REPLICATION_NODES: nodes.replicationNodes, ...TEST_SERVER_ENV, ...env });
-  return Syncrep.start(settings, createLogger(env.LOG_LEVEL ?? 'silent'));
-}
-
-export interface GqlResponse<T = Record<string, any>> {
-  data?: T | null;
-  errors?: { message: string; extensions?: Record<string, any>; path?: (string | number)[] }[];
-  extensions?: { replication?: { servedBy?: string | string[] | null } };
-}
+export { TEST_SERVER_ENV, startServer, type GqlResponse } from '../../harness/test-cluster';
 
 /** An ADMIN_TOKEN for test servers (`startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN })`). */
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';

@@ -45,10 +45,15 @@ export interface EntityStatement {
 
 /** The table shape followers apply by: name, primary key, every column, all by their database names. */
 export function shapeOf(metadata: EntityMetadata): TableShape {
+  const sequences = metadata.columns
+    // identity and serial columns (TypeORM's 'identity' and 'increment'); uuid and rowid use no sequence
+    .filter((column) => column.isGenerated && column.generationStrategy !== 'uuid' && column.generationStrategy !== 'rowid')
+    .map((column) => column.databaseName);
   return {
     table: metadata.tableName,
     key: metadata.primaryColumns.map((column) => column.databaseName),
     columns: metadata.columns.map((column) => column.databaseName),
+    ...(sequences.length > 0 ? { sequences } : {}),
   };
 }
 

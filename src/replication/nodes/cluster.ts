@@ -5,6 +5,7 @@ import type { Logger } from '../../logger';
 import { FollowerNode, LeaderNode, type PgNode } from './cluster-node';
 import type { FollowerState } from './node-state';
 import { NodeUnreachable, prepareNode } from './node-connection';
+import { unreplicableOn } from './table-rules';
 
 /** One configured node and its (not yet initialized) TypeORM DataSource, built by the app. */
 export interface NodeSource {
@@ -109,6 +110,7 @@ export class Cluster implements Roster {
       const reachable = sources.filter((s) => !down.has(s.node.name));
       for (const { node, dataSource } of reachable) {
         const ran = await dataSource.runMigrations({ transaction: 'each' });
+        await refuseUnreplicable(node.name, dataSource);
         log.info({ node: node.name, migrations: ran.map((m) => m.name) }, 'node ready');
       }
       epochs = await leadership(
@@ -165,6 +167,12 @@ export class Cluster implements Roster {
       );
     }
     const ran = await node.dataSource.runMigrations({ transaction: 'each' });
+    try {
+      await refuseUnreplicable(node.name, node.dataSource);
+    } catch (error) {
+      await node.dataSource.destroy();
+      throw error;
+    }
     log.info({ node: node.name, migrations: ran.map((m) => m.name) }, 'node reached for the first time since startup; ready');
   }
 
@@ -203,4 +211,10 @@ export function staleEpochState(recorded: bigint | undefined, epoch: bigint): Fo
   if (recorded === undefined)
     return { kind: 'NEEDS_RESYNC', reason: `the leader epoch ${epoch} deposed, not rejoined since: rebuilt before it rejoins` };
   return { kind: 'NEEDS_RESYNC', reason: `it is at epoch ${recorded}, the cluster at ${epoch}: rebuilt before it rejoins` };
+}
+
+/** Stops a node taking part when its replicated tables do what cannot be replicated (table-rules.ts). */
+async function refuseUnreplicable(name: string, dataSource: DataSource): Promise<void> {
+  const problem = await unreplicableOn(dataSource);
+  if (problem) throw new StartupError(`node "${name}": ${problem}`);
 }

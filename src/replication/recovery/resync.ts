@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger';
 import type { FollowerNode } from '../nodes/cluster-node';
 import type { Cluster } from '../nodes/cluster';
-import { insertRows, tableAsJson, truncateAll } from '../sql/table-copy';
+import { insertRows, sequencePositions, setSequences, tableAsJson, truncateAll } from '../sql/table-copy';
 import { copyOrder } from './copy-order';
 import { inTransaction, row, rows } from '../sql/sql';
 import {
@@ -26,7 +26,8 @@ const LOG_TABLE = 'syncrep_log';
  * Rebuilds a follower that is behind what the leader's log keeps (or holds what no leader kept).
  * The leader's tables, its log and trim point are read in one REPEATABLE READ snapshot (writes go
  * on meanwhile); the follower's tables and log are replaced with them in one transaction, and it
- * records as applied exactly the positions the snapshot contains. Catch-up then replays every
+ * records as applied exactly the positions the snapshot contains, and its sequences (generated
+ * keys) are set where the leader's stand. Catch-up then replays every
  * position committed after the snapshot, so no write acknowledged during the rebuild is lost.
  * The same transaction fences a follower of an older epoch to the current one, and leaves it
  * marked `rebuilding` (not promotable) until catch-up has brought it level.
@@ -56,8 +57,9 @@ export async function resync(cluster: Cluster, follower: FollowerNode, log: Logg
       }
       const tableRows = new Map<string, string>();
       for (const table of tables) tableRows.set(table, (await row(client, tableAsJson(table))).rows);
+      const sequences = await rows(client, sequencePositions(entities));
       const { trimmed, positions } = await row(client, logSnapshot());
-      return { tableRows, trimmed, positions };
+      return { tableRows, sequences, trimmed, positions };
     },
     'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
   );
@@ -66,6 +68,8 @@ export async function resync(cluster: Cluster, follower: FollowerNode, log: Logg
     await client.query(checkEpochSql(epoch, leader.name, false));
     await rows(client, truncateAll(tables));
     for (const [table, json] of snapshot.tableRows) await rows(client, insertRows(table, json));
+    // Generated keys go on from where the leader's went: promoted, this node hands out no id used already.
+    await rows(client, setSequences(snapshot.sequences));
     await rows(client, forgetApplied());
     await rows(client, recordAppliedAll(snapshot.positions));
     await rows(client, setWatermark(snapshot.trimmed));

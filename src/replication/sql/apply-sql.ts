@@ -108,7 +108,7 @@ const statementsLockingFirst = perShape('syncrep_apply_locking', (shape, prefix)
 /** Parameters of every apply statement: $1 the images (jsonb array), $2 how many, $3 what to call the change in an error. */
 const PARAMS = '(jsonb, int, text)';
 
-function buildStatements({ table, key, columns }: TableShape, prefix: string, returnsOld: boolean): TableStatements {
+function buildStatements({ table, key, columns, sequences = [] }: TableShape, prefix: string, returnsOld: boolean): TableStatements {
   const name = escapeIdentifier(table);
   const cols = columns.map(escapeIdentifier);
   const keys = key.map(escapeIdentifier);
@@ -140,10 +140,16 @@ function buildStatements({ table, key, columns }: TableShape, prefix: string, re
     `FROM ${name} AS t WHERE ${keyMatch('t', '(p.b)')} FOR UPDATE) AS k), ` +
     `c AS (UPDATE ${name} AS t SET ${cols.map((c) => `${c} = (l.r).${c}`).join(', ')} FROM l WHERE l.same AND ${keyMatch('t', '(l.b)')} RETURNING 1) ` +
     `SELECT syncrep_expect((SELECT count(*) FROM c)::int, (SELECT count(*) FILTER (WHERE NOT same) FROM l)::int, $2, $3)`;
+  // Generated keys: each sequence moved past the largest value inserted (see syncrep_keep_up, migration 0009).
+  const keepUp = sequences.map(
+    (column) =>
+      `, syncrep_keep_up(pg_get_serial_sequence(${literal(name)}, ${literal(column)})::regclass, max(c.${escapeIdentifier(column)})::bigint)`,
+  );
+  const insertCheck = `${check('0').replace(' FROM c', '')}${keepUp.join('')} FROM c`;
   return {
     insert: statement(
       'insert',
-      `WITH c AS (INSERT INTO ${name} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${images} AS r RETURNING 1) ${check('0')}`,
+      `WITH c AS (INSERT INTO ${name} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${images} AS r RETURNING *) ${insertCheck}`,
     ),
     update: statement('update', returnsOld ? updateReturningOld : updateLockingFirst),
     delete: statement(

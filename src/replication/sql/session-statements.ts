@@ -37,7 +37,7 @@ export async function ensurePrepared(client: ClientBase, statements: Iterable<Se
 export function perShape<T>(prefix: string, build: (shape: TableShape, name: string) => T): (shape: TableShape) => T {
   const built = new Map<string, T>();
   return (shape) => {
-    const key = JSON.stringify([shape.table, shape.key, shape.columns]);
+    const key = JSON.stringify([shape.table, shape.key, shape.columns, shape.sequences ?? []]);
     let found = built.get(key);
     if (found === undefined) {
       found = build(shape, `${prefix}_${built.size + 1}`);

@@ -128,14 +128,7 @@ async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSourc
   try {
     const results = await multi(client, `BEGIN; ${round.map((q) => `${q.statement.sql}; `).join('')}${NEXT_POSITION}`);
     position = (results[results.length - 1].rows as { position: string }[])[0].position;
-    round.forEach(({ attempt, statement, resolve }, i) => {
-      const { rows, change } = toChange(statement, results[1 + i].rows as RowImage[]);
-      if (change) {
-        attempt.changed = true;
-        changes.push(change);
-      }
-      resolve(rows);
-    });
+    round.forEach((queued, i) => deliver(queued, results[1 + i].rows as RowImage[], changes));
   } catch (error) {
     for (const queued of round) queued.reject(new NotSent());
     close();
@@ -143,11 +136,32 @@ async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSourc
     if (!isServerError(error)) throw error;
     return undefined;
   }
-  // Each write now settles, or asks for more: the sign that it decides on what it read.
-  while (queue.length === 0 && !attempts.every((a) => a.settled)) await new Promise<void>((resolve) => (wake = resolve));
-  const more = queue.length > 0;
+  // Each write now settles, or asks for more: the sign that it decides on what it read. That is
+  // safe here only for the one write still running when every statement after its own is done
+  // (no other write's statement ran between its reads and what it sends next): it goes on alone,
+  // a round trip per round; anything else starts over.
+  for (;;) {
+    while (queue.length === 0 && !attempts.every((a) => a.settled)) await new Promise<void>((resolve) => (wake = resolve));
+    if (queue.length === 0) break;
+    const going = attempts.filter((a) => !a.settled);
+    const last = going.length === 1 && !attempts.some((a) => a.asked && a.index > going[0].index);
+    if (!last) {
+      close();
+      return undefined;
+    }
+    await firstRequests(going, queue);
+    const next = queue.splice(0);
+    try {
+      const results = await multi(client, next.map((q) => q.statement.sql).join('; '));
+      next.forEach((queued, i) => deliver(queued, results[i].rows as RowImage[], changes));
+    } catch (error) {
+      for (const queued of next) queued.reject(new NotSent());
+      close();
+      if (!isServerError(error)) throw error;
+      return undefined;
+    }
+  }
   close();
-  if (more) return undefined;
 
   const applied: Applied[] = [];
   const refused: Refused[] = [];
@@ -159,6 +173,16 @@ async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSourc
     else refused.push({ write: attempt.write, error: refusal(attempt.write, settled.error, log) });
   }
   return { applied, refused, changes, position: BigInt(position) };
+}
+
+/** Gives a statement's rows to its write, and its change, if any, to the batch's. */
+function deliver({ attempt, statement, resolve }: Queued, returned: RowImage[], changes: Change[]): void {
+  const { rows, change } = toChange(statement, returned);
+  if (change) {
+    attempt.changed = true;
+    changes.push(change);
+  }
+  resolve(rows);
 }
 
 /** Microtask turns a batch waits, at most, for its writes' first statements. */

@@ -74,6 +74,16 @@ function propertyOf(dataSource: DataSource, table: string | undefined, column: s
   return metadata?.findColumnWithDatabaseName(column)?.propertyName ?? column;
 }
 
+/** The one table `referring`'s foreign keys reach by `columns`, by TypeORM's metadata; undefined when not exactly one. */
+function referencedTable(dataSource: DataSource, referring: string, columns: readonly string[]): string | undefined {
+  const metadata = dataSource.entityMetadatas.find((m) => m.tableName === referring);
+  const keys = (metadata?.foreignKeys ?? []).filter(
+    (fk) => fk.referencedColumns.map((c) => c.databaseName).join(',') === columns.join(','),
+  );
+  const tables = [...new Set(keys.map((fk) => fk.referencedEntityMetadata.tableName))];
+  return tables.length === 1 ? tables[0] : undefined;
+}
+
 function constraintFailure(error: DatabaseError, dataSource: DataSource): GraphQLError | undefined {
   const table = error.table;
   const key = keyOf(error.detail);
@@ -88,12 +98,17 @@ function constraintFailure(error: DatabaseError, dataSource: DataSource): GraphQ
     case SqlState.ForeignKeyViolation: {
       // "is not present in table t": this write refers to a missing row; "is still referenced from table t": others refer to this one.
       const other = /table "([^"]+)"/.exec(error.detail ?? '')?.[1] ?? 'another table';
-      if (/still referenced/.test(error.detail ?? ''))
+      if (/still referenced/.test(error.detail ?? '')) {
+        // PostgreSQL names the referring table here; the row's own is the one its key refers to.
+        const referenced = referencedTable(dataSource, other, key?.columns ?? []);
+        const own = key?.columns.map((c) => propertyOf(dataSource, referenced, c)) ?? [];
+        const row = referenced ? `${referenced} with ${key ? `${own.join(', ')} ${key.values}` : 'those values'}` : 'the row';
         return userError(
           ErrorCode.StillReferenced,
-          `${table ?? 'the row'} with ${what} is still referred to by rows of ${other}; change or delete those first (nothing was written)`,
-          { table: table ?? null, referencedBy: other, fields },
+          `${row} is still referred to by rows of ${other}; change or delete those first (nothing was written)`,
+          { table: referenced ?? null, referencedBy: other, fields: own },
         );
+      }
       return userError(
         ErrorCode.ReferenceNotFound,
         `${table ?? 'the row'} refers to ${other} with ${what}, which does not exist; nothing was written`,

@@ -1,0 +1,115 @@
+import { Args, Ctx, FieldResolver, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { MoreThan } from 'typeorm';
+import { badInput } from '../errors/error-code';
+import { ReadRole } from '../cluster-api/read-from.input';
+import type { AppContext } from '../server/context';
+import { PAGE } from '../employee/employee.args';
+import { Employee } from '../employee/employee.entity';
+import {
+  CreateDepartmentArgs,
+  CreateDepartmentWithEmployeesArgs,
+  DepartmentArgs,
+  DepartmentIdArgs,
+  DepartmentsArgs,
+  UpdateDepartmentArgs,
+} from './department.args';
+import { Department } from './department.entity';
+import { DepartmentPayload } from './department.payloads';
+import { departmentWrites } from './department.writes';
+import { loadNested, nestedOf } from './nested-reads';
+
+/** Validates and delegates; nested fields are read with their parent, on its node, in its snapshot. */
+@Resolver(() => Department)
+export class DepartmentResolver {
+  @Query(() => Department, { nullable: true, description: 'One department by id, or null; `readFrom` picks the node.' })
+  department(
+    @Args() { id, readFrom }: DepartmentArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<Department | null> {
+    const nested = nestedOf(info);
+    return ctx.replication.read(
+      readFrom,
+      ctx,
+      async (db) => {
+        const found = await db.getRepository(Department).findOneBy({ id });
+        if (found) await loadNested(db, { departments: [found] }, nested);
+        return found;
+      },
+      { snapshot: Object.keys(nested).length > 0 },
+    );
+  }
+
+  @Query(() => [Department], { description: 'Departments ordered by id, a page at a time; `after` is the last id of the previous page.' })
+  departments(
+    @Args() { readFrom, first, after }: DepartmentsArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<Department[]> {
+    const nested = nestedOf(info);
+    return ctx.replication.read(
+      readFrom,
+      ctx,
+      async (db) => {
+        const where = after != null ? { id: MoreThan(after) } : {};
+        const found = await db.getRepository(Department).find({ where, order: { id: 'ASC' }, take: first ?? PAGE.default });
+        await loadNested(db, { departments: found }, nested);
+        return found;
+      },
+      { snapshot: Object.keys(nested).length > 0 },
+    );
+  }
+
+  /** Loaded with the department; a mutation's payload reads them on the leader, which just committed it. */
+  @FieldResolver(() => [Employee], { description: 'Employees of this department, ordered by id.' })
+  employees(@Root() department: Department, @Ctx() ctx: AppContext): Promise<Employee[]> | Employee[] {
+    if (department.employees) return department.employees;
+    return ctx.replication.read({ role: ReadRole.LEADER }, ctx, (db) =>
+      db.getRepository(Employee).find({ where: { departmentId: department.id }, order: { id: 'ASC' } }),
+    );
+  }
+
+  @Mutation(() => DepartmentPayload, { description: 'Creates a department on every node, atomically; its id is generated.' })
+  async createDepartment(@Args() { input }: CreateDepartmentArgs, @Ctx() ctx: AppContext): Promise<DepartmentPayload> {
+    const { value, ...meta } = await ctx.replication.write(departmentWrites.create(input), ctx);
+    return { department: value, ...meta };
+  }
+
+  @Mutation(() => DepartmentPayload, { description: 'Renames a department on every node, atomically.' })
+  async updateDepartment(@Args() { id, input }: UpdateDepartmentArgs, @Ctx() ctx: AppContext): Promise<DepartmentPayload> {
+    if (input.name == null) throw badInput('input', 'give name');
+    const { value, ...meta } = await ctx.replication.write(departmentWrites.update(id, input), ctx);
+    return { department: value, ...meta };
+  }
+
+  @Mutation(() => DepartmentPayload, {
+    description: 'Deletes a department no employee refers to, on every node; returns the row as it was.',
+  })
+  async deleteDepartment(@Args() { id }: DepartmentIdArgs, @Ctx() ctx: AppContext): Promise<DepartmentPayload> {
+    const { value, ...meta } = await ctx.replication.write(departmentWrites.delete(id), ctx);
+    return { department: value, ...meta };
+  }
+
+  @Mutation(() => DepartmentPayload, {
+    description: 'Creates a department and its employees in one atomic write: all of them, or nothing.',
+  })
+  async createDepartmentWithEmployees(
+    @Args() { input }: CreateDepartmentWithEmployeesArgs,
+    @Ctx() ctx: AppContext,
+  ): Promise<DepartmentPayload> {
+    const seen = new Set<number>();
+    input.employees.forEach((employee, index) => {
+      if (seen.has(employee.id))
+        throw badInput(
+          `input.employees[${index}].id`,
+          `id ${employee.id} appears more than once; give each employee its own id (nothing was created)`,
+        );
+      if (employee.departmentId != null)
+        throw badInput(`input.employees[${index}].departmentId`, 'leave departmentId out: each employee joins the new department');
+      seen.add(employee.id);
+    });
+    const { value, ...meta } = await ctx.replication.write(departmentWrites.createWithEmployees(input), ctx);
+    return { department: value, ...meta };
+  }
+}
