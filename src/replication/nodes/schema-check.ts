@@ -72,11 +72,12 @@ export function schemaDifference(
   return differences.length > 0 ? differences.join('; ') : undefined;
 }
 
-/** Throws, naming every difference, when `node`'s replicated tables are not defined as the leader's are. */
-export async function refuseSchemaDifference(leader: DataSource, node: DataSource, nodeName: string): Promise<void> {
+/** A follower refused because its replicated tables are not defined as the leader's; the message names what differs. */
+export class SchemaMismatch extends Error {}
+
+/** How `node`'s replicated tables differ from the leader's (see schemaDifference), or undefined. */
+export async function schemaDifferenceOf(leader: DataSource, node: DataSource): Promise<string | undefined> {
   const tables = leader.entityMetadatas.map((m) => m.tableName);
   const [want, have] = await Promise.all([schemaOf(leader, tables), schemaOf(node, tables)]);
-  const difference = schemaDifference(tables, want, have);
-  if (difference)
-    throw new Error(`${nodeName}'s replicated tables are not defined as the leader's (it takes no part until they are): ${difference}`);
+  return schemaDifference(tables, want, have);
 }

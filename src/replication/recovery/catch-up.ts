@@ -6,6 +6,7 @@ import { isDivergence, markDiverged } from '../write/divergence';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import type { MembershipGate } from '../write/membership-gate';
 import { REBUILT, resync } from './resync';
+import { SchemaMismatch, schemaDifferenceOf } from '../nodes/schema-check';
 import type { NodeLocks } from '../nodes/node-lock';
 import { deleteExcluded, leaveWriteSet, recordOnLeader } from './write-set';
 import { describeFailure, inTransaction, row, rows } from '../sql/sql';
@@ -87,6 +88,7 @@ export class CatchUp {
       if (mark?.kind === 'diverged' && !options.rebuild)
         return await markDiverged(this.cluster, follower, `marked diverged on the node: ${mark.reason}`, this.log);
       await this.leaderActive();
+      await this.refuseOtherSchema(follower);
       const stale = await this.fenceIfStale(follower);
       await this.inDoubt.resolve(follower, true);
       const { upto: watermark } = await row(follower.pool, watermarkOf());
@@ -149,6 +151,8 @@ export class CatchUp {
       });
       this.log.info({ node: follower.name, from: from.kind, rebuilt, replayed: replayed + last }, 'follower rejoined');
     } catch (error) {
+      // Already left out and named (its state and lastError say which table and column).
+      if (error instanceof SchemaMismatch) throw error;
       const failure = describeFailure(error);
       if (excludedFrom(follower)) await this.restoreExclusion(follower);
       if (isDivergence(error)) {
@@ -162,6 +166,24 @@ export class CatchUp {
       }
       throw error;
     }
+  }
+
+  /**
+   * A follower whose replicated tables are not defined as the leader's takes no part: applies,
+   * rebuilds and checksums assume the same columns in the same order. It leaves the write set
+   * marked for a rebuild (it may miss writes from here on), and the monitor's rejoins check again
+   * each round; once its tables match, the mark has it rebuilt, then caught up.
+   */
+  private async refuseOtherSchema(follower: FollowerNode): Promise<void> {
+    const difference = await schemaDifferenceOf(this.cluster.leader.dataSource, follower.dataSource);
+    if (!difference) return;
+    const reason = `its replicated tables are not defined as the leader's: ${difference}`;
+    await leaveWriteSet(this.cluster, follower, 'rebuilding', reason);
+    await this.gate.exclusive(async () => {
+      this.stillFollower(follower);
+      transition(follower, { kind: 'marked', reason }, this.log);
+    });
+    throw new SchemaMismatch(reason);
   }
 
   /**
