@@ -1,4 +1,4 @@
-import type { Write } from '../../src/replication/entities/write-tx';
+import { compareLockKeys, type LockKey, type Write } from '../../src/replication/entities/write-tx';
 import { WriteBatcher } from '../../src/replication/write/write-batcher';
 import type { PendingWrite } from '../../src/replication/write/write-outcome';
 
@@ -53,4 +53,26 @@ test('stop waits for every queued and running write, and refuses new ones', asyn
   await queued;
   await stopped;
   expect(committer.batches).toEqual([[1], [2]]);
+});
+
+test('lock keys sort by table, then key, numbers before strings, consistently', () => {
+  const keys: LockKey[] = [
+    ['emp', 'b'],
+    ['department', 'Sales'],
+    ['emp', 3],
+    ['department', 5],
+    ['emp', 'a'],
+    ['department', 1],
+  ];
+  const sorted = [...keys].sort(compareLockKeys);
+  expect(sorted).toEqual([
+    ['department', 1],
+    ['department', 5],
+    ['department', 'Sales'],
+    ['emp', 3],
+    ['emp', 'a'],
+    ['emp', 'b'],
+  ]);
+  // Antisymmetric for every pair: a sort given a comparator that is not may order anyhow.
+  for (const a of keys) for (const b of keys) expect(Math.sign(compareLockKeys(a, b)) + Math.sign(compareLockKeys(b, a))).toBe(0);
 });

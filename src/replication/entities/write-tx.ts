@@ -51,10 +51,15 @@ export interface Write<T> {
   name: string;
 }
 
-/** Sorts writes by lock key: table name, then key. */
+/**
+ * Sorts writes by lock key: table name, then key, numbers before strings (comparing a number
+ * with a string by `<` is false both ways, which would leave the order to the sort's whim).
+ */
 export function compareLockKeys(a: LockKey | undefined, b: LockKey | undefined): number {
   if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
   if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
-  if (a[1] === b[1]) return 0;
-  return a[1] < b[1] ? -1 : 1;
+  const [x, y] = [a[1], b[1]];
+  if (typeof x !== typeof y) return typeof x === 'number' ? -1 : 1;
+  if (x === y) return 0;
+  return x < y ? -1 : 1;
 }
