@@ -17,7 +17,7 @@ import {
 import { Department } from './department.entity';
 import { DepartmentPayload } from './department.payloads';
 import { departmentWrites } from './department.writes';
-import { loadNested, nestedOf } from './nested-reads';
+import { NESTING, loadNested, nestedOf, payloadNested } from './nested-reads';
 
 /** Validates and delegates; nested fields are read with their parent, on its node, in its snapshot. */
 @Resolver(() => Department)
@@ -28,7 +28,7 @@ export class DepartmentResolver {
     @Ctx() ctx: AppContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Department | null> {
-    const nested = nestedOf(info);
+    const nested = nestedOf(info, NESTING.read);
     return ctx.replication.read(
       readFrom,
       ctx,
@@ -47,7 +47,7 @@ export class DepartmentResolver {
     @Ctx() ctx: AppContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Department[]> {
-    const nested = nestedOf(info);
+    const nested = nestedOf(info, NESTING.read);
     return ctx.replication.read(
       readFrom,
       ctx,
@@ -71,23 +71,41 @@ export class DepartmentResolver {
   }
 
   @Mutation(() => DepartmentPayload, { description: 'Creates a department on every node, atomically; its id is generated.' })
-  async createDepartment(@Args() { input }: CreateDepartmentArgs, @Ctx() ctx: AppContext): Promise<DepartmentPayload> {
+  async createDepartment(
+    @Args() { input }: CreateDepartmentArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<DepartmentPayload> {
+    const nested = nestedOf(info, NESTING.payload, 'department');
     const { value, ...meta } = await ctx.replication.write(departmentWrites.create(input), ctx);
+    await payloadNested(ctx, { departments: [value] }, nested);
     return { department: value, ...meta };
   }
 
   @Mutation(() => DepartmentPayload, { description: 'Renames a department on every node, atomically.' })
-  async updateDepartment(@Args() { id, input }: UpdateDepartmentArgs, @Ctx() ctx: AppContext): Promise<DepartmentPayload> {
+  async updateDepartment(
+    @Args() { id, input }: UpdateDepartmentArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<DepartmentPayload> {
     if (input.name == null) throw badInput('input', 'give name');
+    const nested = nestedOf(info, NESTING.payload, 'department');
     const { value, ...meta } = await ctx.replication.write(departmentWrites.update(id, input), ctx);
+    await payloadNested(ctx, { departments: [value] }, nested);
     return { department: value, ...meta };
   }
 
   @Mutation(() => DepartmentPayload, {
     description: 'Deletes a department no employee refers to, on every node; returns the row as it was.',
   })
-  async deleteDepartment(@Args() { id }: DepartmentIdArgs, @Ctx() ctx: AppContext): Promise<DepartmentPayload> {
+  async deleteDepartment(
+    @Args() { id }: DepartmentIdArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<DepartmentPayload> {
+    const nested = nestedOf(info, NESTING.payload, 'department');
     const { value, ...meta } = await ctx.replication.write(departmentWrites.delete(id), ctx);
+    await payloadNested(ctx, { departments: [value] }, nested);
     return { department: value, ...meta };
   }
 
@@ -97,7 +115,10 @@ export class DepartmentResolver {
   async createDepartmentWithEmployees(
     @Args() { input }: CreateDepartmentWithEmployeesArgs,
     @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<DepartmentPayload> {
+    // Refused before the write when too deep; what may be asked for comes with the write (its employees).
+    nestedOf(info, NESTING.payload, 'department');
     const seen = new Set<number>();
     input.employees.forEach((employee, index) => {
       if (seen.has(employee.id))

@@ -30,11 +30,15 @@ export const departmentWrites = {
   createWithEmployees(input: CreateDepartmentWithEmployeesInput): Write<Department> {
     return {
       name: 'createDepartmentWithEmployees',
-      lockKey: ['department', input.name],
+      // The rows writes contend for are the employees' (ids the client chose; names of new
+      // departments rarely clash): keyed by the smallest, batches insert them in one order.
+      lockKey: input.employees.length > 0 ? ['emp', Math.min(...input.employees.map((e) => e.id))] : ['department', input.name],
       run: async (tx) => {
         const department = await tx.insert(Department, { name: input.name });
         const members = input.employees.map(({ id, name, salary }) => ({ id, name, salary, departmentId: department.id }));
         department.employees = members.length > 0 ? await tx.insertMany(Employee, members) : [];
+        // The payload's nested fields come from what the write returned: no read per row after it.
+        for (const employee of department.employees) employee.department = department;
         return department;
       },
     };

@@ -15,7 +15,7 @@ import {
   UpdateEmployeeArgs,
 } from './employee.args';
 import { Department } from '../department/department.entity';
-import { loadNested, nestedOf } from '../department/nested-reads';
+import { NESTING, loadNested, nestedOf, payloadNested } from '../department/nested-reads';
 import { Employee } from './employee.entity';
 import { employeeWrites } from './employee.mutations';
 import { EmployeePayload, EmployeesPayload } from './employee.payloads';
@@ -25,7 +25,7 @@ import { EmployeePayload, EmployeesPayload } from './employee.payloads';
 export class EmployeeResolver {
   @Query(() => Employee, { nullable: true, description: 'One employee by id, or null; `readFrom` picks the node.' })
   employee(@Args() { id, readFrom }: EmployeeArgs, @Ctx() ctx: AppContext, @Info() info: GraphQLResolveInfo): Promise<Employee | null> {
-    const nested = nestedOf(info);
+    const nested = nestedOf(info, NESTING.read);
     return ctx.replication.read(
       readFrom,
       ctx,
@@ -44,7 +44,7 @@ export class EmployeeResolver {
     @Ctx() ctx: AppContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Employee[]> {
-    const nested = nestedOf(info);
+    const nested = nestedOf(info, NESTING.read);
     return ctx.replication.read(
       readFrom,
       ctx,
@@ -71,13 +71,23 @@ export class EmployeeResolver {
   }
 
   @Mutation(() => EmployeePayload, { description: 'Creates an employee on every node, atomically.' })
-  async createEmployee(@Args() { input }: CreateEmployeeArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
+  async createEmployee(
+    @Args() { input }: CreateEmployeeArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<EmployeePayload> {
+    const nested = nestedOf(info, NESTING.payload, 'employee');
     const { value, ...meta } = await ctx.replication.write(employeeWrites.create(input), ctx);
+    await payloadNested(ctx, { employees: [value] }, nested);
     return { employee: value, ...meta };
   }
 
   @Mutation(() => EmployeesPayload, { description: 'Creates many employees on every node: all of them, or none.' })
-  async createEmployees(@Args() { inputs }: CreateEmployeesArgs, @Ctx() ctx: AppContext): Promise<EmployeesPayload> {
+  async createEmployees(
+    @Args() { inputs }: CreateEmployeesArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<EmployeesPayload> {
     const seen = new Set<number>();
     inputs.forEach((input, index) => {
       if (seen.has(input.id)) {
@@ -85,29 +95,45 @@ export class EmployeeResolver {
       }
       seen.add(input.id);
     });
+    const nested = nestedOf(info, NESTING.payload, 'employees');
     const { value, ...meta } = await ctx.replication.write(employeeWrites.createMany(inputs), ctx);
+    await payloadNested(ctx, { employees: value }, nested);
     return { employees: value, ...meta };
   }
 
   @Mutation(() => EmployeePayload, { description: 'Changes an employee on every node, atomically.' })
-  async updateEmployee(@Args() { id, input }: UpdateEmployeeArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
+  async updateEmployee(
+    @Args() { id, input }: UpdateEmployeeArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<EmployeePayload> {
     if (input.name == null && input.salary == null && input.departmentId === undefined) {
       throw badInput('input', 'give name, salary, departmentId or several');
     }
+    const nested = nestedOf(info, NESTING.payload, 'employee');
     const { value, ...meta } = await ctx.replication.write(employeeWrites.update(id, input), ctx);
+    await payloadNested(ctx, { employees: [value] }, nested);
     return { employee: value, ...meta };
   }
 
   @Mutation(() => EmployeePayload, { description: 'Deletes an employee on every node, atomically; returns the row as it was.' })
-  async deleteEmployee(@Args() { id }: EmployeeIdArgs, @Ctx() ctx: AppContext): Promise<EmployeePayload> {
+  async deleteEmployee(@Args() { id }: EmployeeIdArgs, @Ctx() ctx: AppContext, @Info() info: GraphQLResolveInfo): Promise<EmployeePayload> {
+    const nested = nestedOf(info, NESTING.payload, 'employee');
     const { value, ...meta } = await ctx.replication.write(employeeWrites.delete(id), ctx);
+    await payloadNested(ctx, { employees: [value] }, nested);
     return { employee: value, ...meta };
   }
 
   @Mutation(() => EmployeesPayload, { description: 'Moves salary from one employee to another in one atomic write: [from, to].' })
-  async transferSalary(@Args() { fromId, toId, amount }: TransferSalaryArgs, @Ctx() ctx: AppContext): Promise<EmployeesPayload> {
+  async transferSalary(
+    @Args() { fromId, toId, amount }: TransferSalaryArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<EmployeesPayload> {
     if (fromId === toId) throw badInput('toId', 'toId must differ from fromId');
+    const nested = nestedOf(info, NESTING.payload, 'employees');
     const { value, ...meta } = await ctx.replication.write(employeeWrites.transfer(fromId, toId, amount), ctx);
+    await payloadNested(ctx, { employees: value }, nested);
     return { employees: value, ...meta };
   }
 }

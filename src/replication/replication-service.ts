@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { QueryFailedError, type EntityManager, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { ErrorCode, badInput, userError } from '../errors/error-code';
 import type { ConsistencyReport } from './verify/consistency';
@@ -119,6 +120,8 @@ export class ReplicationService {
     try {
       return await run();
     } catch (error) {
+      // The read's own refusal (too many nested objects, say): the node is fine.
+      if (error instanceof GraphQLError) throw error;
       const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
       if (isServerError(cause)) throw error;
       // Every connection of this server's pool to it is busy: the node is not known to be down,

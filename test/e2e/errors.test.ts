@@ -102,7 +102,7 @@ test('values a CHECK constraint refuses are BAD_USER_INPUT naming the rule, and 
   try {
     const result = await gql(app.url, CREATE, { input: { id: 9, name: 'Rich', salary: 2_000_000 } });
     expect(errorCode(result)).toBe('BAD_USER_INPUT');
-    expect(result.errors![0].message).toBe('input: the values break the rule low_salary on emp; nothing was written');
+    expect(result.errors![0].message).toBe('input: the values break the rule low_salary on employee; nothing was written');
   } finally {
     for (const node of ['leader', 'follower-1']) await nodes.query(node, 'ALTER TABLE emp DROP CONSTRAINT low_salary');
   }

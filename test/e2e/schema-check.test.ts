@@ -41,3 +41,17 @@ test('a column added behind the server’s back on one follower keeps it out, na
   await waitFor(async () => (await view(app!.url, 'follower-1')).state === 'IN_SYNC', 'follower-1 back in sync');
   expect(await nodes.query('follower-1', 'SELECT id, name FROM emp')).toEqual([{ id: 1, name: 'Ada' }]);
 });
+
+test('a unique index or a CHECK constraint on one follower only keeps it out too, named', async () => {
+  await nodes.query('follower-2', 'CREATE UNIQUE INDEX emp_name_unique ON emp (name)');
+  await nodes.query('follower-2', 'ALTER TABLE department ADD CONSTRAINT short_name CHECK (length(name) < 10)');
+  await app!.stop();
+  app = await startServer(nodes, { HEALTH_INTERVAL_MS: '200', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
+  await waitFor(async () => (await view(app!.url, 'follower-2')).lastError !== null, 'follower-2 refused with a reason');
+  const refused = await view(app.url, 'follower-2');
+  expect(refused.state).not.toBe('IN_SYNC');
+  expect(refused.lastError).toContain('table emp: UNIQUE INDEX USING btree (name) here only');
+  expect(refused.lastError).toContain('table department: CHECK ((length(name) < 10)) here only');
+  await nodes.query('follower-2', 'DROP INDEX emp_name_unique; ALTER TABLE department DROP CONSTRAINT short_name');
+  await waitFor(async () => (await view(app!.url, 'follower-2')).state === 'IN_SYNC', 'follower-2 back in sync');
+});

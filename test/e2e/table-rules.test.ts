@@ -42,3 +42,12 @@ test('a trigger on a replicated table stops startup, naming it; without it the s
   await nodes.query('leader', 'DROP TRIGGER audit ON department');
   await (await startServer(nodes)).stop();
 });
+
+test('a rule on a replicated table stops startup, naming it', async () => {
+  await nodes.query('leader', 'CREATE RULE bump AS ON INSERT TO department DO ALSO UPDATE emp SET salary = salary + 1 WHERE id = 1');
+  try {
+    await expect(startServer(nodes)).rejects.toThrow(/^node "leader": .*: rule bump on department\. /);
+  } finally {
+    await nodes.query('leader', 'DROP RULE bump ON department');
+  }
+});

@@ -7,7 +7,7 @@ export interface TableSchema {
   table: string;
   /** In column order. */
   columns: { name: string; type: string; notNull: boolean }[];
-  /** Primary key, unique and foreign-key constraints, as PostgreSQL prints them (names aside), sorted. */
+  /** Primary key, unique, foreign-key and check constraints and unique indexes, as PostgreSQL prints them (names aside), sorted. */
   constraints: string[];
 }
 
@@ -19,7 +19,12 @@ function tableSchemas(tables: readonly string[]): Statement<TableSchema> {
                      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
                   (SELECT coalesce(json_agg(d ORDER BY d), '[]') FROM (
                      SELECT pg_get_constraintdef(k.oid) AS d FROM pg_constraint k
-                      WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f')) AS defs) AS constraints
+                      WHERE k.conrelid = c.oid AND k.contype IN ('p', 'u', 'f', 'c')
+                     UNION ALL
+                     -- A unique index not behind a constraint refuses rows as one does; printed without its name.
+                     SELECT regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE UNIQUE INDEX \\S+ ON \\S+ ', 'UNIQUE INDEX ')
+                       FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique
+                        AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)) AS defs) AS constraints
              FROM pg_class c WHERE c.oid = ANY($1::regclass[]) ORDER BY 1`,
     values: [tables.map(escapeIdentifier)],
   };
@@ -39,7 +44,7 @@ export async function schemaOf(dataSource: DataSource, tables: readonly string[]
 /**
  * How a node's tables differ from the leader's, naming the table and the column or constraint,
  * or undefined when they are the same: columns in order (name, type, nullability), keys, unique
- * constraints and foreign keys.
+ * constraints and indexes, foreign keys and check constraints.
  */
 export function schemaDifference(
   tables: readonly string[],

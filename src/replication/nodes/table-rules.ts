@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { Statement } from '../sql/statements';
 
 /**
- * Foreign-key actions other than NO ACTION and RESTRICT, and user triggers, on or into the
+ * Foreign-key actions other than NO ACTION and RESTRICT, user triggers and rules, on or into the
  * replicated tables: each changes rows that no statement returns, so the leader would commit
  * them and no follower would see them. One line per finding.
  */
@@ -17,6 +17,9 @@ function rowsNoStatementReturns(tables: readonly string[]): Statement<{ finding:
            UNION ALL
            SELECT format('trigger %s on %s', t.tgname, t.tgrelid::regclass)
              FROM pg_trigger t WHERE NOT t.tgisinternal AND t.tgrelid = ANY($1::regclass[])
+           UNION ALL
+           SELECT format('rule %s on %s', r.rulename, r.ev_class::regclass)
+             FROM pg_rewrite r WHERE r.rulename <> '_RETURN' AND r.ev_class = ANY($1::regclass[])
            ORDER BY 1`,
     values: [tables.map(escapeIdentifier)],
   };
@@ -35,6 +38,6 @@ export async function unreplicableOn(dataSource: DataSource): Promise<string | u
   if (found.length === 0) return undefined;
   return (
     `its replicated tables change rows that no statement returns, which followers would never see: ${found.join('; ')}. ` +
-    'Use ON DELETE/ON UPDATE NO ACTION or RESTRICT, and drop the triggers (do their work in the write instead).'
+    'Use ON DELETE/ON UPDATE NO ACTION or RESTRICT, and drop the triggers and rules (do their work in the write instead).'
   );
 }

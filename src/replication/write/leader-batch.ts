@@ -40,7 +40,6 @@ export interface LeaderBatch {
 export interface LeaderContext {
   /** The leader's DataSource: entity metadata, and the driver's value conversions. */
   dataSource: DataSource;
-  returnsOld: boolean;
   log: Logger;
 }
 
@@ -87,7 +86,7 @@ interface Queued {
 }
 
 /** The optimistic pass; undefined when the batch must start over. */
-async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSource, returnsOld, log }: LeaderContext) {
+async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSource, log }: LeaderContext) {
   const queue: Queued[] = [];
   let wake: (() => void) | undefined;
   const poke = () => {
@@ -97,7 +96,7 @@ async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSourc
   let closed = false;
   const attempts = batch.map((write, index) => {
     const attempt: Attempt = { write, index, changed: false } as Attempt;
-    attempt.tx = new LeaderTx(dataSource, returnsOld, (statement) =>
+    attempt.tx = new LeaderTx(dataSource, (statement) =>
       closed
         ? Promise.reject(new NotSent())
         : new Promise<RowImage[]>((resolve, reject) => {
@@ -285,18 +284,13 @@ type Alone =
  * Each statement after the first waits for `run` to take in the results before it (its
  * microtasks run before setImmediate), so the write decides as it would in one round.
  */
-async function runAlone(
-  client: PoolClient,
-  write: PendingWrite,
-  savepoint: string,
-  { dataSource, returnsOld, log }: LeaderContext,
-): Promise<Alone> {
+async function runAlone(client: PoolClient, write: PendingWrite, savepoint: string, { dataSource, log }: LeaderContext): Promise<Alone> {
   const changes: Change[] = [];
   let sent = false;
   let failure: { error: unknown } | undefined;
   let settled = false;
   let chain: Promise<unknown> = Promise.resolve();
-  const tx = new LeaderTx(dataSource, returnsOld, (statement) => {
+  const tx = new LeaderTx(dataSource, (statement) => {
     const next = chain.then(async () => {
       if (sent) await new Promise((resolve) => setImmediate(resolve));
       if (failure || settled) throw new NotSent();

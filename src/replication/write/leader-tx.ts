@@ -28,7 +28,6 @@ export class LeaderTx implements WriteTx {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly returnsOld: boolean,
     private readonly send: StatementSender,
   ) {}
 
@@ -45,7 +44,7 @@ export class LeaderTx implements WriteTx {
   }
 
   update<E extends ObjectLiteral>(entity: EntityClass<E>, where: Criteria<E>, changes: Changes<E>): Promise<E[]> {
-    return this.exec(() => updateStatement(this.metadata(entity), where, changes, this.returnsOld));
+    return this.exec(() => updateStatement(this.metadata(entity), where, changes));
   }
 
   delete<E extends ObjectLiteral>(entity: EntityClass<E>, where: Criteria<E>): Promise<E[]> {

@@ -84,14 +84,21 @@ function referencedTable(dataSource: DataSource, referring: string, columns: rea
   return tables.length === 1 ? tables[0] : undefined;
 }
 
+/** What a client calls a table's rows: its entity's name (`employee` for emp), or the table's when no entity maps it. */
+function rowName(dataSource: DataSource, table: string | undefined): string | undefined {
+  const metadata = dataSource.entityMetadatas.find((m) => m.tableName === table);
+  return metadata ? metadata.targetName.toLowerCase() : table;
+}
+
 function constraintFailure(error: DatabaseError, dataSource: DataSource): GraphQLError | undefined {
   const table = error.table;
+  const called = rowName(dataSource, table);
   const key = keyOf(error.detail);
   const fields = key?.columns.map((c) => propertyOf(dataSource, table, c)) ?? [];
   const what = key ? `${fields.join(', ')} ${key.values}` : 'those values';
   switch (error.code) {
     case SqlState.UniqueViolation:
-      return userError(ErrorCode.AlreadyExists, `${table ?? 'a row'} with ${what} already exists; nothing was written`, {
+      return userError(ErrorCode.AlreadyExists, `${called ?? 'a row'} with ${what} already exists; nothing was written`, {
         table: table ?? null,
         fields,
       });
@@ -102,16 +109,18 @@ function constraintFailure(error: DatabaseError, dataSource: DataSource): GraphQ
         // PostgreSQL names the referring table here; the row's own is the one its key refers to.
         const referenced = referencedTable(dataSource, other, key?.columns ?? []);
         const own = key?.columns.map((c) => propertyOf(dataSource, referenced, c)) ?? [];
-        const row = referenced ? `${referenced} with ${key ? `${own.join(', ')} ${key.values}` : 'those values'}` : 'the row';
+        const row = referenced
+          ? `${rowName(dataSource, referenced)} with ${key ? `${own.join(', ')} ${key.values}` : 'those values'}`
+          : 'the row';
         return userError(
           ErrorCode.StillReferenced,
-          `${row} is still referred to by rows of ${other}; change or delete those first (nothing was written)`,
+          `${row} is still referred to by ${rowName(dataSource, other)} rows; change or delete those first (nothing was written)`,
           { table: referenced ?? null, referencedBy: other, fields: own },
         );
       }
       return userError(
         ErrorCode.ReferenceNotFound,
-        `${table ?? 'the row'} refers to ${other} with ${what}, which does not exist; nothing was written`,
+        `${called ?? 'the row'} refers to ${rowName(dataSource, other)} with ${what}, which does not exist; nothing was written`,
         {
           table: table ?? null,
           references: other,
@@ -121,12 +130,12 @@ function constraintFailure(error: DatabaseError, dataSource: DataSource): GraphQ
     }
     case SqlState.NotNullViolation: {
       const field = error.column ? propertyOf(dataSource, table, error.column) : 'input';
-      return badInput(field, `a value is required (${table ?? 'the table'} does not allow null here); nothing was written`);
+      return badInput(field, `a value is required (${called ?? 'the table'} does not allow null here); nothing was written`);
     }
     case SqlState.CheckViolation:
       return badInput(
         'input',
-        `the values break the rule ${error.constraint ?? 'of a check constraint'} on ${table ?? 'the table'}; nothing was written`,
+        `the values break the rule ${error.constraint ?? 'of a check constraint'} on ${called ?? 'the table'}; nothing was written`,
       );
     default:
       return undefined;
