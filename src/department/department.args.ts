@@ -1,7 +1,7 @@
-import { IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
+import { IsOptional, Min, ValidateNested } from 'class-validator';
 import { ArgsType, Field, Int } from 'type-graphql';
 import { ReadFrom } from '../cluster-api/read-from.input';
-import { PAGE } from '../employee/employee.args';
+import { PageArgs } from '../cluster-api/page-args';
 import { CreateDepartmentInput, CreateDepartmentWithEmployeesInput, UpdateDepartmentInput } from './department.inputs';
 
 @ArgsType()
@@ -20,25 +20,7 @@ export class DepartmentArgs extends DepartmentIdArgs {
 }
 
 @ArgsType()
-export class DepartmentsArgs {
-  @Field(() => ReadFrom, { nullable: true })
-  @IsOptional()
-  @ValidateNested()
-  readFrom?: ReadFrom;
-
-  @Field(() => Int, { nullable: true, description: `Page size: default ${PAGE.default}, at most ${PAGE.max}.` })
-  @IsOptional()
-  @IsInt()
-  @Min(1, { message: 'first must be at least 1' })
-  @Max(PAGE.max, { message: `first must be at most ${PAGE.max}` })
-  first?: number;
-
-  @Field(() => Int, { nullable: true, description: 'Only departments with an id greater than this (the last id of the previous page).' })
-  @IsOptional()
-  @IsInt()
-  @Min(0, { message: 'after must not be negative' })
-  after?: number;
-}
+export class DepartmentsArgs extends PageArgs {}
 
 @ArgsType()
 export class CreateDepartmentArgs {

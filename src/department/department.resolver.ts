@@ -4,7 +4,7 @@ import { MoreThan } from 'typeorm';
 import { badInput } from '../errors/error-code';
 import { ReadRole } from '../cluster-api/read-from.input';
 import type { AppContext } from '../server/context';
-import { PAGE } from '../employee/employee.args';
+import { PAGE } from '../cluster-api/page-args';
 import { Employee } from '../employee/employee.entity';
 import {
   CreateDepartmentArgs,
@@ -17,28 +17,22 @@ import {
 import { Department } from './department.entity';
 import { DepartmentPayload } from './department.payloads';
 import { departmentWrites } from './department.writes';
-import { NESTING, loadNested, nestedOf, payloadNested } from './nested-reads';
+import { NESTING, nestedOf, payloadNested, readWithNested } from './nested-reads';
 
 /** Validates and delegates; nested fields are read with their parent, on its node, in its snapshot. */
 @Resolver(() => Department)
 export class DepartmentResolver {
   @Query(() => Department, { nullable: true, description: 'One department by id, or null; `readFrom` picks the node.' })
-  department(
+  async department(
     @Args() { id, readFrom }: DepartmentArgs,
     @Ctx() ctx: AppContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Department | null> {
-    const nested = nestedOf(info, NESTING.read);
-    return ctx.replication.read(
-      readFrom,
-      ctx,
-      async (db) => {
-        const found = await db.getRepository(Department).findOneBy({ id });
-        if (found) await loadNested(db, { departments: [found] }, nested);
-        return found;
-      },
-      { snapshot: Object.keys(nested).length > 0 },
-    );
+    const [found] = await readWithNested(ctx, readFrom, info, async (db) => {
+      const one = await db.getRepository(Department).findOneBy({ id });
+      return one ? [one] : [];
+    });
+    return found ?? null;
   }
 
   @Query(() => [Department], { description: 'Departments ordered by id, a page at a time; `after` is the last id of the previous page.' })
@@ -47,17 +41,10 @@ export class DepartmentResolver {
     @Ctx() ctx: AppContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Department[]> {
-    const nested = nestedOf(info, NESTING.read);
-    return ctx.replication.read(
-      readFrom,
-      ctx,
-      async (db) => {
-        const where = after != null ? { id: MoreThan(after) } : {};
-        const found = await db.getRepository(Department).find({ where, order: { id: 'ASC' }, take: first ?? PAGE.default });
-        await loadNested(db, { departments: found }, nested);
-        return found;
-      },
-      { snapshot: Object.keys(nested).length > 0 },
+    return readWithNested(ctx, readFrom, info, (db) =>
+      db
+        .getRepository(Department)
+        .find({ where: after != null ? { id: MoreThan(after) } : {}, order: { id: 'ASC' }, take: first ?? PAGE.default }),
     );
   }
 

@@ -2,6 +2,7 @@ import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
 import { In, type EntityManager } from 'typeorm';
 import { ReadRole } from '../cluster-api/read-from.input';
 import { badInput } from '../errors/error-code';
+import type { ReadFrom } from '../cluster-api/read-from.input';
 import type { AppContext } from '../server/context';
 import { Employee } from '../employee/employee.entity';
 import { Department } from './department.entity';
@@ -131,4 +132,29 @@ export async function payloadNested(
 ): Promise<void> {
   if (Object.keys(nested).length === 0) return;
   await ctx.replication.read({ role: ReadRole.LEADER }, ctx, (db) => loadNested(db, rows, nested), { snapshot: true });
+}
+
+/**
+ * A query's rows (`read`) and the nested fields it asks of them, on one node: in one REPEATABLE
+ * READ snapshot when any are asked for, a plain read otherwise.
+ */
+export function readWithNested<T extends Department | Employee>(
+  ctx: AppContext,
+  readFrom: ReadFrom | undefined,
+  info: GraphQLResolveInfo,
+  read: (db: EntityManager) => Promise<T[]>,
+): Promise<T[]> {
+  const nested = nestedOf(info, NESTING.read);
+  return ctx.replication.read(
+    readFrom,
+    ctx,
+    async (db) => {
+      const found = await read(db);
+      const departments = found.filter((r): r is Department & T => r instanceof Department);
+      const employees = found.filter((r): r is Employee & T => r instanceof Employee);
+      await loadNested(db, { departments, employees }, nested);
+      return found;
+    },
+    { snapshot: Object.keys(nested).length > 0 },
+  );
 }

@@ -1,10 +1,10 @@
-import { ArrayMaxSize, ArrayMinSize, IsInt, IsOptional, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsOptional, Min, ValidateNested } from 'class-validator';
 import { ArgsType, Field, Int } from 'type-graphql';
+import { PageArgs } from '../cluster-api/page-args';
 import { ReadFrom } from '../cluster-api/read-from.input';
 import { CreateEmployeeInput, UpdateEmployeeInput } from './employee.inputs';
 
-/** Page size of `employees` when `first` is not given, and the most it may ask for. */
-export const PAGE = { default: 100, max: 1000 } as const;
+export { PAGE } from '../cluster-api/page-args';
 /** Most employees one `createEmployees` may create. */
 export const BATCH_MAX = 10_000;
 
@@ -24,25 +24,7 @@ export class EmployeeArgs extends EmployeeIdArgs {
 }
 
 @ArgsType()
-export class EmployeesArgs {
-  @Field(() => ReadFrom, { nullable: true })
-  @IsOptional()
-  @ValidateNested()
-  readFrom?: ReadFrom;
-
-  @Field(() => Int, { nullable: true, description: `Page size: default ${PAGE.default}, at most ${PAGE.max}.` })
-  @IsOptional()
-  @IsInt()
-  @Min(1, { message: 'first must be at least 1' })
-  @Max(PAGE.max, { message: `first must be at most ${PAGE.max}` })
-  first?: number;
-
-  @Field(() => Int, { nullable: true, description: 'Only employees with an id greater than this (the last id of the previous page).' })
-  @IsOptional()
-  @IsInt()
-  @Min(0, { message: 'after must not be negative' })
-  after?: number;
-}
+export class EmployeesArgs extends PageArgs {}
 
 @ArgsType()
 export class CreateEmployeeArgs {

@@ -15,7 +15,7 @@ import {
   UpdateEmployeeArgs,
 } from './employee.args';
 import { Department } from '../department/department.entity';
-import { NESTING, loadNested, nestedOf, payloadNested } from '../department/nested-reads';
+import { NESTING, nestedOf, payloadNested, readWithNested } from '../department/nested-reads';
 import { Employee } from './employee.entity';
 import { employeeWrites } from './employee.mutations';
 import { EmployeePayload, EmployeesPayload } from './employee.payloads';
@@ -24,18 +24,16 @@ import { EmployeePayload, EmployeesPayload } from './employee.payloads';
 @Resolver(() => Employee)
 export class EmployeeResolver {
   @Query(() => Employee, { nullable: true, description: 'One employee by id, or null; `readFrom` picks the node.' })
-  employee(@Args() { id, readFrom }: EmployeeArgs, @Ctx() ctx: AppContext, @Info() info: GraphQLResolveInfo): Promise<Employee | null> {
-    const nested = nestedOf(info, NESTING.read);
-    return ctx.replication.read(
-      readFrom,
-      ctx,
-      async (db) => {
-        const found = await db.getRepository(Employee).findOneBy({ id });
-        if (found) await loadNested(db, { employees: [found] }, nested);
-        return found;
-      },
-      { snapshot: Object.keys(nested).length > 0 },
-    );
+  async employee(
+    @Args() { id, readFrom }: EmployeeArgs,
+    @Ctx() ctx: AppContext,
+    @Info() info: GraphQLResolveInfo,
+  ): Promise<Employee | null> {
+    const [found] = await readWithNested(ctx, readFrom, info, async (db) => {
+      const one = await db.getRepository(Employee).findOneBy({ id });
+      return one ? [one] : [];
+    });
+    return found ?? null;
   }
 
   @Query(() => [Employee], { description: 'Employees ordered by id, a page at a time; `after` is the last id of the previous page.' })
@@ -44,20 +42,10 @@ export class EmployeeResolver {
     @Ctx() ctx: AppContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Employee[]> {
-    const nested = nestedOf(info, NESTING.read);
-    return ctx.replication.read(
-      readFrom,
-      ctx,
-      async (db) => {
-        const found = await db.getRepository(Employee).find({
-          where: after != null ? { id: MoreThan(after) } : {},
-          order: { id: 'ASC' },
-          take: first ?? PAGE.default,
-        });
-        await loadNested(db, { employees: found }, nested);
-        return found;
-      },
-      { snapshot: Object.keys(nested).length > 0 },
+    return readWithNested(ctx, readFrom, info, (db) =>
+      db
+        .getRepository(Employee)
+        .find({ where: after != null ? { id: MoreThan(after) } : {}, order: { id: 'ASC' }, take: first ?? PAGE.default }),
     );
   }
 
