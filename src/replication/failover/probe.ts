@@ -2,6 +2,7 @@ import type { PgNode } from '../nodes/cluster-node';
 import { row } from '../sql/sql';
 import { probeRow } from '../sql/statements';
 import type { NodeProbe } from './promotion-rules';
+import { withDeadline } from '../nodes/answer-deadline';
 
 /** Reads every node's epoch record, mark, watermark and trim point (read only), each bounded by `timeoutMs`. */
 export function probeAll(nodes: readonly PgNode[], timeoutMs: number): Promise<NodeProbe[]> {
@@ -13,12 +14,8 @@ async function probe(node: PgNode, timeoutMs: number): Promise<NodeProbe> {
     node.role === 'FOLLOWER' && (node.state.kind === 'DIVERGED' || node.state.kind === 'NEEDS_RESYNC')
       ? `is ${node.state.kind} here`
       : undefined;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const found = await Promise.race([
-      row(node.pool, probeRow()),
-      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('probe timed out')), timeoutMs))),
-    ]);
+    const found = await withDeadline(row(node.pool, probeRow()), timeoutMs, 'probe timed out');
     return {
       name: node.name,
       reachable: true,
@@ -33,7 +30,5 @@ async function probe(node: PgNode, timeoutMs: number): Promise<NodeProbe> {
     };
   } catch {
     return { name: node.name, reachable: false, unfitHere };
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -11,6 +11,7 @@ import { markOut } from '../write/divergence';
 import { NodeBusyError, type NodeLocks } from '../nodes/node-lock';
 import type { MarkKind } from '../sql/statements';
 import { measureLags, recordProgress } from './progress-meter';
+import { withDeadline } from '../nodes/answer-deadline';
 
 export interface HealthMonitorOptions {
   intervalMs: number;
@@ -94,7 +95,7 @@ export class HealthMonitor {
     const recorded = (await Promise.all(this.cluster.nodes.map((node) => this.check(node)))).find((r) => r !== undefined);
     if (recorded) this.leaveOutRecorded(recorded);
     // Lags are measured here, not when `nodes` asks: a paused leader must not hold up the answer.
-    await withTimeout(measureLags(this.cluster, started), this.options.timeoutMs).catch(() => undefined);
+    await withDeadline(measureLags(this.cluster, started), this.options.timeoutMs, 'lag measure timeout').catch(() => undefined);
     if (this.cluster.leader.state.kind === 'UP') {
       // Not awaited: a trim that meets a leader hanging (SIGSTOP) waits up to DB_TIMEOUT_MS, and the
       // next rounds must still see the leader go DOWN. One at a time, like the rounds.
@@ -125,7 +126,7 @@ export class HealthMonitor {
     let excluded: string[];
     try {
       await this.cluster.connect(node, this.log);
-      const found = await withTimeout(row(node.healthPool, healthCheck()), this.options.timeoutMs);
+      const found = await withDeadline(row(node.healthPool, healthCheck()), this.options.timeoutMs, 'health check timeout');
       const { epoch, leader, position } = found;
       excluded = BigInt(epoch) === this.cluster.epoch ? found.excluded : [];
       mark = !found.markKind ? undefined : { kind: found.markKind, reason: found.markReason ?? '' };
@@ -169,12 +170,4 @@ export class HealthMonitor {
       this.rejoining.set(node.name, rejoin);
     }
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('health check timeout')), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
