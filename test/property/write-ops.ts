@@ -156,7 +156,9 @@ function withdraw(id: number, amount: number): Write<Employee> {
 /**
  * Leader-only: a row written with the name `fail:<sqlstate>` raises that SQLSTATE, one named
  * `die` ends the leader's connection, so failures happen in the database, after earlier
- * statements of the same write changed rows.
+ * statements of the same write changed rows. An AFTER trigger: with a BEFORE UPDATE row trigger,
+ * PostgreSQL 18's `RETURNING old` gives the row the update first saw, not the one a concurrent
+ * update left (see updateStatement), and syncrep refuses triggers in production.
  */
 export const TEST_FAIL_TRIGGER = `CREATE OR REPLACE FUNCTION test_fail() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN
@@ -166,4 +168,4 @@ export const TEST_FAIL_TRIGGER = `CREATE OR REPLACE FUNCTION test_fail() RETURNS
     IF NEW.name = '${DIE}' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
     RETURN NEW;
   END $$;
-  CREATE TRIGGER test_fail BEFORE INSERT OR UPDATE ON emp FOR EACH ROW EXECUTE FUNCTION test_fail()`;
+  CREATE TRIGGER test_fail AFTER INSERT OR UPDATE ON emp FOR EACH ROW EXECUTE FUNCTION test_fail()`;

@@ -46,7 +46,7 @@ interface Queued {
 }
 
 /** The optimistic pass; undefined when the batch must start over. */
-async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSource, log }: LeaderContext) {
+async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSource, returnsOld, log }: LeaderContext) {
   const queue: Queued[] = [];
   let wake: (() => void) | undefined;
   const poke = () => {
@@ -56,7 +56,7 @@ async function inOneRound(client: PoolClient, batch: PendingWrite[], { dataSourc
   let closed = false;
   const attempts = batch.map((write, index) => {
     const attempt: Attempt = { write, index, changed: false } as Attempt;
-    attempt.tx = new LeaderTx(dataSource, (statement) =>
+    attempt.tx = new LeaderTx(dataSource, returnsOld, (statement) =>
       closed
         ? Promise.reject(new NotSent())
         : new Promise<RowImage[]>((resolve, reject) => {

@@ -34,6 +34,8 @@ export interface LeaderBatch {
 export interface LeaderContext {
   /** The leader's DataSource: entity metadata, and the driver's value conversions. */
   dataSource: DataSource;
+  /** The leader returns an UPDATE's prior rows itself (PostgreSQL 18): updates travel in their two-statement form. */
+  returnsOld: boolean;
   log: Logger;
 }
 

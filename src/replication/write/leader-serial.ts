@@ -84,13 +84,18 @@ type Alone =
  * Each statement after the first waits for `run` to take in the results before it (its
  * microtasks run before setImmediate), so the write decides as it would in one round.
  */
-async function runAlone(client: PoolClient, write: PendingWrite, savepoint: string, { dataSource, log }: LeaderContext): Promise<Alone> {
+async function runAlone(
+  client: PoolClient,
+  write: PendingWrite,
+  savepoint: string,
+  { dataSource, returnsOld, log }: LeaderContext,
+): Promise<Alone> {
   const changes: Change[] = [];
   let sent = false;
   let failure: { error: unknown } | undefined;
   let settled = false;
   let chain: Promise<unknown> = Promise.resolve();
-  const tx = new LeaderTx(dataSource, (statement) => {
+  const tx = new LeaderTx(dataSource, returnsOld, (statement) => {
     const next = chain.then(async () => {
       if (sent) await new Promise((resolve) => setImmediate(resolve));
       if (failure || settled) throw new NotSent();

@@ -28,6 +28,8 @@ export class LeaderTx implements WriteTx {
 
   constructor(
     private readonly dataSource: DataSource,
+    /** The leader returns an UPDATE's prior rows itself (PostgreSQL 18); see updateStatement. */
+    private readonly returnsOld: boolean,
     private readonly send: StatementSender,
   ) {}
 
@@ -44,7 +46,7 @@ export class LeaderTx implements WriteTx {
   }
 
   update<E extends ObjectLiteral>(entity: EntityClass<E>, where: Criteria<E>, changes: Changes<E>): Promise<E[]> {
-    return this.exec(() => updateStatement(this.metadata(entity), where, changes));
+    return this.exec(() => updateStatement(this.metadata(entity), where, changes, this.returnsOld));
   }
 
   delete<E extends ObjectLiteral>(entity: EntityClass<E>, where: Criteria<E>): Promise<E[]> {
@@ -56,8 +58,7 @@ export class LeaderTx implements WriteTx {
   }
 
   /**
-   * Lock, then update or insert: the row found is locked before it is changed, so the update
-   * ships its exact prior image on any PostgreSQL; an insert that meets a row committed meanwhile
+   * Lock, then update or insert: the row found is locked before it is changed; an insert that meets a row committed meanwhile
    * inserts nothing (ON CONFLICT DO NOTHING), and the next turn finds and updates that row.
    */
   async upsert<E extends ObjectLiteral>(entity: EntityClass<E>, values: Values<E>, conflict?: readonly (keyof E & string)[]): Promise<E> {

@@ -108,7 +108,9 @@ export class WritePath {
       refused,
       changes: made,
       position,
-    } = await metrics.timed('leader', () => runOnLeader(client, batch, { dataSource: leader.dataSource, log }));
+    } = await metrics.timed('leader', () =>
+      runOnLeader(client, batch, { dataSource: leader.dataSource, returnsOld: this.deps.cluster.returnsOld, log }),
+    );
     const settleRefused = () => {
       for (const { write, error } of refused) write.reject(error);
     };
