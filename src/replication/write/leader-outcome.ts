@@ -34,7 +34,7 @@ export interface LeaderBatch {
 export interface LeaderContext {
   /** The leader's DataSource: entity metadata, and the driver's value conversions. */
   dataSource: DataSource;
-  /** The leader returns an UPDATE's prior rows itself (PostgreSQL 18): updates travel in their two-statement form. */
+  /** The leader returns an UPDATE's prior rows itself (PostgreSQL 18): one statement per update, no lock first (updateStatement). */
   returnsOld: boolean;
   log: Logger;
 }
