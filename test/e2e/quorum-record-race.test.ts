@@ -1,9 +1,8 @@
 import 'reflect-metadata';
-import { Client } from 'pg';
 import type { Syncrep } from '../../src/app';
 import { LocalNodes } from '../../harness/nodes';
 import { startServer } from '../support/server';
-import { lockWaitOn } from '../support/row-locks';
+import { lockWaitOn, sessionOn } from '../support/row-locks';
 
 /**
  * A quorum commit records each follower it leaves out (syncrep_note_excluded); the repairer that
@@ -25,11 +24,7 @@ afterAll(async () => {
   await nodes?.stop();
 });
 
-async function session(): Promise<Client> {
-  const client = new Client({ connectionString: nodes.node('leader').url });
-  await client.connect();
-  return client;
-}
+const session = () => sessionOn(nodes, 'leader');
 
 test('a quorum commit that races the repairer deleting the record writes the record again', async () => {
   const epoch = app.layer.cluster.epoch.toString();

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { buildDataSource } from '../../ormconfig';
 import type { Syncrep } from '../../src/app';
@@ -7,6 +6,7 @@ import { Employee } from '../../src/employee/employee.entity';
 import { BEFORE_IMAGE, increment, updateStatement } from '../../src/replication/entities/entity-sql';
 import { LocalNodes } from '../../harness/nodes';
 import { startServer } from '../support/server';
+import { lockWaitOn, sessionOn } from '../support/row-locks';
 
 // Both forms of the leader's UPDATE: `RETURNING old` (PostgreSQL 18) and lock-first (before 18,
 // e.g. the compose file's postgres:15). The embedded nodes are 18, so both run here.
@@ -30,12 +30,6 @@ afterAll(async () => {
   await nodes?.stop();
 });
 
-async function session(): Promise<Client> {
-  const client = new Client({ connectionString: nodes.node('leader').url });
-  await client.connect();
-  return client;
-}
-
 const salary = async () => (await nodes.query<{ salary: number }>('leader', 'SELECT salary FROM emp WHERE id = 9001'))[0].salary;
 
 describe.each([
@@ -44,29 +38,22 @@ describe.each([
 ])('the leader update, %s', (_, returnsOld) => {
   test('returns the new row and the row it replaced', async () => {
     const before = await salary();
-    const { sql } = updateStatement(dataSource.getMetadata(Employee), { id: 9001 }, { salary: increment(5) }, returnsOld);
+    const { sql } = updateStatement<Employee>(dataSource.getMetadata(Employee), { id: 9001 }, { salary: increment(5) }, returnsOld);
     const [row] = await nodes.query<Record<string, any>>('leader', sql);
     expect(row).toMatchObject({ id: 9001, name: 'U', salary: before + 5 });
     expect(row[BEFORE_IMAGE]).toEqual({ id: 9001, name: 'U', salary: before, department_id: null });
   });
 
   test('an update that waited on a concurrent one returns the row that one committed as its prior image', async () => {
-    const [blocker, waiter] = [await session(), await session()];
+    const [blocker, waiter] = [await sessionOn(nodes, 'leader'), await sessionOn(nodes, 'leader')];
     try {
       await blocker.query('BEGIN');
       await blocker.query('UPDATE emp SET salary = salary + 1 WHERE id = 9001');
       const left = (await blocker.query<{ salary: number }>('UPDATE emp SET salary = salary + 10 WHERE id = 9001 RETURNING salary')).rows[0]
         .salary;
-      const { sql } = updateStatement(dataSource.getMetadata(Employee), { id: 9001 }, { salary: increment(100) }, returnsOld);
+      const { sql } = updateStatement<Employee>(dataSource.getMetadata(Employee), { id: 9001 }, { salary: increment(100) }, returnsOld);
       const waiting = waiter.query(sql);
-      // The waiter is blocked on the blocker's row lock: seen in pg_stat_activity, not slept for.
-      for (;;) {
-        const [{ waits }] = await nodes.query<{ waits: number }>(
-          'leader',
-          "SELECT count(*)::int AS waits FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE \"emp\"%' OR (wait_event_type = 'Lock' AND query LIKE 'WITH old%')",
-        );
-        if (waits > 0) break;
-      }
+      await lockWaitOn(nodes, 'leader', 'the update waiting on the row');
       await blocker.query('COMMIT');
       const [row] = (await waiting).rows;
       expect(row[BEFORE_IMAGE]).toEqual({ id: 9001, name: 'U', salary: left, department_id: null });

@@ -2,13 +2,19 @@ import { Client } from 'pg';
 import type { LocalNodes } from '../../harness/nodes';
 import { waitFor } from './wait';
 
+/** A session of its own on `node`, outside syncrep (the caller ends it). */
+export async function sessionOn(nodes: LocalNodes, node: string): Promise<Client> {
+  const client = new Client({ connectionString: nodes.node(node).url });
+  await client.connect();
+  return client;
+}
+
 /**
  * A session on `node` holding employee `id` locked (SELECT ... FOR UPDATE in an open transaction):
  * writes of that row wait there until the test ends it with `ROLLBACK` and `end()`.
  */
 export async function lockedRow(nodes: LocalNodes, node: string, id: number): Promise<Client> {
-  const client = new Client({ connectionString: nodes.node(node).url });
-  await client.connect();
+  const client = await sessionOn(nodes, node);
   await client.query('BEGIN');
   await client.query('SELECT 1 FROM emp WHERE id = $1 FOR UPDATE', [id]);
   return client;
