@@ -100,13 +100,24 @@ export function phasesTable(r: BenchResults): Table {
         step(p.ms.prepare),
         step(p.ms.commit),
         step(p.ms.commit_prepared),
+        step(p.cpuMsPerMutation),
       ]);
     }
   }
   return {
-    headers: ['Topology', 'Clients', 'Commits', 'Mutations/commit', 'leader ms', 'prepare ms', 'commit ms', 'commit prepared ms'],
+    headers: [
+      'Topology',
+      'Clients',
+      'Commits',
+      'Mutations/commit',
+      'leader ms',
+      'prepare ms',
+      'commit ms',
+      'commit prepared ms',
+      'server CPU ms/mutation',
+    ],
     rows,
-    right: [false, true, true, true, true, true, true, true],
+    right: [false, true, true, true, true, true, true, true, true],
   };
 }
 

@@ -22,6 +22,11 @@ const PHASES: WritePhase[] = ['leader', 'prepare', 'commit', 'commit_prepared'];
 export interface WritePhases {
   commits: number;
   mutationsPerCommit: number;
+  /**
+   * The server process's CPU time (user + system) per mutation, in ms: on a machine whose cores
+   * the server shares with the nodes, CPU it spends is time PostgreSQL does not get.
+   */
+  cpuMsPerMutation: number;
   /** Mean milliseconds per commit that reached the step. */
   ms: Record<WritePhase, number>;
 }
@@ -36,5 +41,11 @@ export function writePhases(before: Samples, after: Samples): WritePhases {
       return [phase, count > 0 ? (1000 * delta(`syncrep_write_phase_seconds_sum{phase="${phase}"}`)) / count : NaN];
     }),
   ) as Record<WritePhase, number>;
-  return { commits, mutationsPerCommit: commits > 0 ? delta('syncrep_write_batch_mutations_sum') / commits : NaN, ms };
+  const mutations = delta('syncrep_write_batch_mutations_sum');
+  return {
+    commits,
+    mutationsPerCommit: commits > 0 ? mutations / commits : NaN,
+    cpuMsPerMutation: mutations > 0 ? (1000 * delta('syncrep_process_cpu_seconds_total')) / mutations : NaN,
+    ms,
+  };
 }

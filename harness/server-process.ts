@@ -10,7 +10,7 @@ const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 /** Starts the lines the harness adds to a server's log, so readers can tell them from the server's own. */
 export const HARNESS_NOTE = 'harness:';
 const START_TIMEOUT_MS = 60_000;
-const MAX_LOG_LINES = 200;
+const MAX_LOG_LINES = 20_000;
 /**
  * How long the server may take to exit after SIGTERM before it is killed. Writes have all been
  * answered by then, so a clean stop takes well under a second.

@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { LocalNodes } from '../../../harness/nodes';
 import { ServerProcess } from '../../../harness/server-process';
 import { load, type Outcomes } from '../../support/outcomes';
@@ -7,6 +9,17 @@ import { waitFor } from '../../support/wait';
 /** Bank accounts 1..ACCOUNTS of 1,000 each; the transfers move money between them, never in or out. */
 export const ACCOUNTS = 10;
 const NAMES = ['leader', 'follower-1', 'follower-2'];
+
+/** Options of one run. */
+export interface StaleServerFailoverOptions {
+  /** How long both servers may take to see every node in service after the old leader's restart. */
+  rejoinTimeoutMs?: number;
+  /**
+   * Where to leave what a failing run needs explaining: the servers run at LOG_LEVEL=info (debug logging hides the rare failure), and
+   * their logs and every node's emp, syncrep_log and syncrep_applied are written here at the end.
+   */
+  dumpDir?: string;
+}
 
 /** What the scenario found on every node and in every server's view once the load stopped. */
 export interface StaleServerFailoverRun {
@@ -36,9 +49,16 @@ const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
  * follower-2 promoted through A; then at once the old leader is restarted and B resumed, while the
  * load goes on. Returns what every node holds once both servers see every node in service.
  */
-export async function staleServerFailover(rejoinTimeoutMs = 60_000): Promise<StaleServerFailoverRun> {
+export async function staleServerFailover(options: StaleServerFailoverOptions = {}): Promise<StaleServerFailoverRun> {
+  const { rejoinTimeoutMs = 60_000, dumpDir } = options;
   const nodes = await LocalNodes.start(2);
-  const env = { ADMIN_TOKEN: TEST_ADMIN_TOKEN, HEALTH_INTERVAL_MS: '200', HEALTH_TIMEOUT_MS: '1000', DB_TIMEOUT_MS: '10000' };
+  const env = {
+    ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    HEALTH_INTERVAL_MS: '200',
+    HEALTH_TIMEOUT_MS: '1000',
+    DB_TIMEOUT_MS: '10000',
+    ...(dumpDir ? { LOG_LEVEL: 'info' } : {}),
+  };
   const servers: ServerProcess[] = [];
   try {
     const a = await ServerProcess.start(nodes.replicationNodes, env);
@@ -97,6 +117,7 @@ export async function staleServerFailover(rejoinTimeoutMs = 60_000): Promise<Sta
     const transfers = merge(transferLoads.map((l) => l.outcomes));
     return { rejoinMs, creates, transfers, ...(await inspect(nodes, creates)), views: { A: await view(a.url), B: await view(b.url) } };
   } finally {
+    if (dumpDir) await dump(nodes, servers, dumpDir).catch((error: Error) => console.error(`could not dump the run: ${error.message}`));
     for (const server of servers) {
       process.kill(server.pid, 'SIGCONT');
       await server.stop();
@@ -154,6 +175,19 @@ async function diagnose(nodes: LocalNodes, servers: Record<string, ServerProcess
     }
   }
   return parts.join('\n');
+}
+
+async function dump(nodes: LocalNodes, servers: ServerProcess[], dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const write = (file: string, content: unknown) =>
+    writeFile(path.join(dir, file), typeof content === 'string' ? content : JSON.stringify(content, null, 1));
+  for (const [i, server] of servers.entries()) await write(`server-${'AB'[i]}.log`, server.logLines.join('\n'));
+  for (const name of NAMES) {
+    await write(`${name}-emp.json`, await nodes.query(name, 'SELECT * FROM emp ORDER BY id'));
+    await write(`${name}-log.json`, await nodes.query(name, 'SELECT position::text, gid, changes FROM syncrep_log ORDER BY position'));
+    await write(`${name}-applied.json`, await nodes.query(name, 'SELECT * FROM syncrep_applied ORDER BY position'));
+    await write(`${name}-marks.json`, await nodes.query(name, 'SELECT * FROM syncrep_divergence'));
+  }
 }
 
 function merge<K>(all: Outcomes<K>[]): Outcomes<K> {
