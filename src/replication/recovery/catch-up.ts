@@ -6,6 +6,7 @@ import { isDivergence, markDiverged } from '../write/divergence';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import type { MembershipGate } from '../write/membership-gate';
 import { REBUILT, resync } from './resync';
+import { rebuildReason } from './rebuild-reason';
 import { SchemaMismatch, schemaDifferenceOf } from '../nodes/schema-check';
 import type { NodeLocks } from '../nodes/node-lock';
 import { deleteExcluded, leaveWriteSet, recordOnLeader } from './write-set';
@@ -94,20 +95,17 @@ export class CatchUp {
       const { upto: watermark } = await row(follower.pool, watermarkOf());
       const { upto: trimmed } = await row(this.cluster.leader.pool, trimPoint());
       follower.watermark = BigInt(watermark);
-      const behindLog = follower.watermark < BigInt(trimmed);
       // What says a rebuild is due is on the node itself (its mark, its epoch, its watermark), not
       // this server's memory: another server may have rebuilt it meanwhile, and a second rebuild
       // would replace rows that server has written since with an older snapshot. A mark left by a
       // rebuild that finished means only catch-up is left to do.
-      const interrupted = mark?.kind === 'rebuilding' && mark.reason !== REBUILT;
-      if (options.rebuild || behindLog || stale || interrupted) {
-        const reason = behindLog
-          ? `applied up to ${watermark}, but the log starts after ${trimmed}`
-          : stale
-            ? stale
-            : interrupted
-              ? `marked for a rebuild (${mark.reason})`
-              : 'rebuild requested (resyncNode)';
+      const reason = rebuildReason({
+        requested: options.rebuild === true,
+        behindLog: follower.watermark < BigInt(trimmed) ? { watermark, trimmed } : undefined,
+        stale,
+        interrupted: mark?.kind === 'rebuilding' && mark.reason !== REBUILT ? mark.reason : undefined,
+      });
+      if (reason !== undefined) {
         // Marked on the node first: from now until it has caught up it may lack acknowledged
         // writes, so no promotion may pick it, even one run by another server after this one dies;
         // then recorded on the leader, so that every server's writes may leave it out.
