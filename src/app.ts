@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { buildDataSource } from '../ormconfig';
@@ -100,6 +100,8 @@ export class Syncrep {
           settings.http.introspection
             ? ApolloServerPluginLandingPageLocalDefault({ embed: true })
             : ApolloServerPluginLandingPageDisabled(),
+          // Apollo installs cache control unless told not to; it wraps every field resolver (see HttpSettings).
+          ...(settings.http.cacheControl ? [] : [ApolloServerPluginCacheControlDisabled()]),
           // Stopping waits for requests in flight, then closes idle connections.
           ApolloServerPluginDrainHttpServer({ httpServer: http.httpServer }),
         ],

@@ -71,6 +71,7 @@ function parseAutoFailover(env: Env, followers: number): number | undefined {
 function parseHttp(env: Env, production: boolean): HttpSettings {
   return {
     introspection: bool(env, 'INTROSPECTION', !production),
+    cacheControl: bool(env, 'CACHE_CONTROL', false),
     corsOrigins: parseOrigins(env, production),
     bodyLimitBytes: int(env, 'BODY_LIMIT_KB', 4096, 64, 102_400) * 1024,
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),

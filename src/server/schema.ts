@@ -6,6 +6,7 @@ import { FailoverResolver } from '../cluster-api/failover.resolver';
 import { ClusterResolver } from '../cluster-api/nodes.resolver';
 import { DepartmentResolver } from '../department/department.resolver';
 import { EmployeeResolver } from '../employee/employee.resolver';
+import { validateArgument } from '../validation/validate-argument';
 
 const resolvers = [EmployeeResolver, DepartmentResolver, ClusterResolver, AdminResolver, FailoverResolver, ClusterEventsResolver] as const;
 
@@ -23,14 +24,15 @@ const noPubSub: PubSub = {
 };
 
 /**
- * Builds the GraphQL schema from the decorated classes, with class-validator on. Validation
- * errors leave out `target` and `value`, so no error ever echoes the client's whole input back.
+ * Builds the GraphQL schema from the decorated classes, every argument checked by class-validator
+ * (validate-argument.ts). Validation errors leave out `target` and `value`, so no error ever
+ * echoes the client's whole input back.
  */
 export function buildAppSchema(container?: ContainerType): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers,
     container,
     pubSub: noPubSub,
-    validate: { forbidUnknownValues: false, validationError: { target: false, value: false } },
+    validateFn: validateArgument,
   });
 }

@@ -108,6 +108,7 @@ describe('HTTP settings', () => {
   test('open by default; closed with NODE_ENV=production; each can be set', () => {
     expect(loadSettings({ REPLICATION_NODES: TUTORIAL }).http).toEqual({
       introspection: true,
+      cacheControl: false,
       corsOrigins: '*',
       bodyLimitBytes: 4096 * 1024,
       requestTimeoutMs: 30_000,
@@ -122,9 +123,11 @@ describe('HTTP settings', () => {
       INTROSPECTION: 'TRUE',
       CORS_ORIGINS: 'https://a.example, http://localhost:3000',
       BODY_LIMIT_KB: '1024',
+      CACHE_CONTROL: 'true',
     }).http;
     expect(set).toMatchObject({
       introspection: true,
+      cacheControl: true,
       corsOrigins: ['https://a.example', 'http://localhost:3000'],
       bodyLimitBytes: 1024 * 1024,
     });
@@ -132,6 +135,7 @@ describe('HTTP settings', () => {
 
   test.each([
     [{ INTROSPECTION: 'yes' }, 'INTROSPECTION'],
+    [{ CACHE_CONTROL: 'on' }, 'CACHE_CONTROL'],
     [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS'],
     [{ CORS_ORIGINS: 'a.example' }, 'CORS_ORIGINS'],
     [{ BODY_LIMIT_KB: '10' }, 'BODY_LIMIT_KB'],
