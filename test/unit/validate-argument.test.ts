@@ -14,8 +14,7 @@ async function failure(value: unknown): Promise<ArgumentValidationError> {
   return error;
 }
 
-const messages = (error: ArgumentValidationError) =>
-  (error.extensions.validationErrors).flatMap((e) => Object.values(e.constraints ?? {}));
+const messages = (error: ArgumentValidationError) => error.extensions.validationErrors.flatMap((e) => Object.values(e.constraints ?? {}));
 
 describe("validateArgument: the schema's class-validator check of every argument", () => {
   it('passes a valid input, scalars and null alike', async () => {
