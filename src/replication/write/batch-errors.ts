@@ -1,6 +1,6 @@
-import type { GraphQLError } from 'graphql';
+import { GraphQLError } from 'graphql';
 import type { DatabaseError } from 'pg';
-import { ErrorCode, userError } from '../../errors/error-code';
+import { ErrorCode, userError, type ErrorDetails } from '../../errors/error-code';
 import { describeFailure, publicFailure } from '../sql/sql';
 import { SqlState } from '../../errors/sqlstate';
 import type { Prepared } from './follower-ops';
@@ -36,20 +36,28 @@ export function commitRefused(error: DatabaseError): GraphQLError {
   );
 }
 
-/** Refusals given before any node was asked: no node served the mutation (`servedBy` stays null). */
-const notAttempted = new WeakSet<GraphQLError>();
+/**
+ * A refusal given before any node was asked: no node served the mutation (`servedBy` stays null).
+ * Its class says so, so the fact travels with the error wherever it is passed.
+ */
+export class NotAttemptedError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, { extensions: { code, ...details } });
+  }
+}
 
 /** True for a refusal given before the write reached any node. */
 export function wasNotAttempted(error: unknown): boolean {
-  return notAttempted.has(error as GraphQLError);
+  return error instanceof NotAttemptedError;
 }
 
 /** The leader could not take the write: `cause` is the failure met now, or none when it is known to be down. */
 export function leaderUnavailable(cause?: unknown): GraphQLError {
   const reason = cause === undefined ? 'it is down' : publicFailure(cause);
-  const error = userError(ErrorCode.LeaderUnavailable, `the leader could not take the write (${reason}); nothing was written`);
-  if (cause === undefined) notAttempted.add(error);
-  return error;
+  const message = `the leader could not take the write (${reason}); nothing was written`;
+  return cause === undefined
+    ? new NotAttemptedError(ErrorCode.LeaderUnavailable, message)
+    : userError(ErrorCode.LeaderUnavailable, message);
 }
 
 /**
@@ -58,12 +66,10 @@ export function leaderUnavailable(cause?: unknown): GraphQLError {
  * used, which followers would skip as held. Rolled back before any follower was asked.
  */
 export function leaderNotActive(epoch: bigint, position: bigint): GraphQLError {
-  const error = userError(
+  return new NotAttemptedError(
     ErrorCode.LeaderUnavailable,
     `the leader was still being promoted to epoch ${epoch} when this write took its position (${position}); nothing was written, retry it`,
   );
-  notAttempted.add(error);
-  return error;
 }
 
 /** Too few followers prepared: the write was rolled back on every node. */
@@ -77,11 +83,9 @@ export function replicationFailed(failed: Prepared[], prepared: number, required
 
 /** Known before trying: too few followers can take the write now (nothing was tried, nothing written). */
 export function notEnoughFollowers(reasons: string[], nodes: string[]): GraphQLError {
-  const error = userError(ErrorCode.ReplicationFailed, `the write was not attempted: ${reasons.join('; ')}; nothing was written`, {
+  return new NotAttemptedError(ErrorCode.ReplicationFailed, `the write was not attempted: ${reasons.join('; ')}; nothing was written`, {
     nodes,
   });
-  notAttempted.add(error);
-  return error;
 }
 
 /**
