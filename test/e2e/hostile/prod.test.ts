@@ -24,7 +24,7 @@ afterAll(async () => {
   await nodes?.stop();
 });
 
-test('was a finding, fixed: production hides field suggestions but not enum-value suggestions (introspection off held)', async () => {
+test('production suggests no enum value (a typo of LEADER does not reveal it)', async () => {
   const out: Record<string, unknown> = {};
   const q = encodeURIComponent('{ __schema { types { name } } }');
   const get = await fetch(`${prod.url}?query=${q}`, { headers: { 'apollo-require-preflight': '1' } });
@@ -75,7 +75,7 @@ test('was a finding, fixed: production hides field suggestions but not enum-valu
   expect(String(out.enumLeak)).not.toMatch(/LEADER/);
 });
 
-test('was a finding, fixed: HEAD /healthz and HEAD /readyz go to GraphQL (400), not the probe', async () => {
+test('HEAD /healthz and HEAD /readyz are answered by the probes (200), not by GraphQL', async () => {
   const head = await fetch(prod.url + 'healthz', { method: 'HEAD' });
   const headReady = await fetch(prod.url + 'readyz', { method: 'HEAD' });
   expect([head.status, headReady.status]).toEqual([200, 200]);
@@ -91,7 +91,7 @@ test('subscription over HTTP POST and GET', async () => {
   expect(get.status).toBeLessThan(500);
 });
 
-test('was a finding, fixed: a write refused before it ran (follower DOWN, mode all) reports servedBy leader; lastError hidden and pinned DOWN held', async () => {
+test('with a follower DOWN (mode all): a write is REPLICATION_FAILED with servedBy null, lastError is shown to the admin only, a read pinned there is NODE_UNAVAILABLE', async () => {
   nodes.node('follower-1').signalAll('SIGSTOP');
   try {
     await waitFor(async () => (await gql(prod.url, '{ nodes { name state } }')).data?.nodes.some((n: any) => n.state === 'DOWN'), 'down');
