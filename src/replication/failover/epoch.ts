@@ -16,6 +16,15 @@ export function epochOf(position: bigint): bigint {
 }
 
 /**
+ * True when a node's epoch record says `leader` is the active leader of `epoch`: one a promotion
+ * claimed but has not activated yet lacks what the promotion will give it, and one of another
+ * epoch or leader is deposed. Nothing is caught up from, or copied from, any other.
+ */
+export function leadsActivelyAt(recorded: Pick<EpochRow, 'epoch' | 'leader' | 'state'>, epoch: bigint, leader: string): boolean {
+  return recorded.epoch === epoch.toString() && recorded.leader === leader && recorded.state === 'active';
+}
+
+/**
  * Reads who leads from the nodes at startup: the leader recorded at the highest epoch any node
  * holds (preferring a finished promotion). A cluster that never had a promotion records the first
  * configured node as epoch 0's leader on every node, once. Fails, naming the fix, when the nodes

@@ -7,6 +7,7 @@ import type { InDoubtResolver } from './in-doubt-resolver';
 import type { MembershipGate } from '../write/membership-gate';
 import { REBUILT, resync } from './resync';
 import { rebuildReason } from './rebuild-reason';
+import { leadsActivelyAt } from '../failover/epoch';
 import { SchemaMismatch, schemaDifferenceOf } from '../nodes/schema-check';
 import type { NodeLocks } from '../nodes/node-lock';
 import { deleteExcluded, leaveWriteSet, recordOnLeader } from './write-set';
@@ -191,7 +192,7 @@ export class CatchUp {
   private async leaderActive(): Promise<void> {
     const { leader, epoch } = this.cluster;
     const recorded = await row(leader.pool, epochRow());
-    if (recorded.epoch !== epoch.toString() || recorded.leader !== leader.name || recorded.state !== 'active') {
+    if (!leadsActivelyAt(recorded, epoch, leader.name)) {
       throw new Error(
         `the leader ${leader.name} is not active at epoch ${epoch} (a promotion is unfinished): nothing to catch up from yet`,
       );

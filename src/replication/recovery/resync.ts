@@ -3,6 +3,7 @@ import type { FollowerNode } from '../nodes/cluster-node';
 import type { Cluster } from '../nodes/cluster';
 import { insertRows, sequencePositions, setSequences, tableAsJson, truncateAll } from '../sql/table-copy';
 import { copyOrder } from './copy-order';
+import { leadsActivelyAt } from '../failover/epoch';
 import { inTransaction, row, rows } from '../sql/sql';
 import {
   checkEpochSql,
@@ -50,7 +51,7 @@ export async function resync(cluster: Cluster, follower: FollowerNode, log: Logg
     async (client) => {
       // A snapshot of a deposed leader must never become a follower's rows.
       const recorded = await row(client, epochRow());
-      if (recorded.epoch !== epoch.toString() || recorded.leader !== leader.name || recorded.state !== 'active') {
+      if (!leadsActivelyAt(recorded, epoch, leader.name)) {
         throw new Error(
           `${leader.name} is at epoch ${recorded.epoch} led by ${recorded.leader} (${recorded.state}), not the active leader of epoch ${epoch}`,
         );
