@@ -3,8 +3,12 @@ import { registerDecorator, type ValidationArguments, type ValidationOptions } f
 /** `String.prototype.isWellFormed` (Node 20, ES2024); the project's `lib` is ES2022, so it is typed here. */
 type WellFormedCheckable = string & { isWellFormed(): boolean };
 
-/** Whitespace, format characters (zero-width space, joiners, BOM) and controls: nothing a listing shows. */
-const BLANK = /^[\p{White_Space}\p{Cf}\p{Cc}]*$/u;
+/**
+ * What a listing shows as nothing: whitespace, format characters (zero-width space, joiners, BOM),
+ * controls, combining marks with no letter to sit on, and the letters drawn blank (the Hangul
+ * fillers U+115F, U+1160, U+3164, U+FFA0, and the braille blank U+2800).
+ */
+const BLANK = /^[\p{White_Space}\p{Cf}\p{Cc}\p{M}\u115F\u1160\u3164\uFFA0\u2800]*$/u;
 
 /**
  * What is wrong with `value` as text PostgreSQL can store and give back unchanged, or undefined

@@ -142,6 +142,8 @@ describe.each([
   ['only spaces', '   ', 'name must not be only whitespace'],
   ['only a tab and a newline', '\t\n', 'name must not be only whitespace'],
   ['only zero-width spaces and a BOM', '\u200B\u200B\uFEFF', 'name must not be only whitespace or invisible characters'],
+  ['only Hangul fillers and a braille blank', '\u3164\uFFA0\u2800', 'name must not be only whitespace or invisible characters'],
+  ['only combining marks', '\u0301\u0308', 'name must not be only whitespace or invisible characters'],
 ])('a name with %s', (_what, name, rule) => {
   test('is BAD_USER_INPUT for createEmployee, naming input.name and the rule; nothing is written', async () => {
     const before = await leaderPosition();
@@ -174,8 +176,8 @@ describe.each([
   });
 });
 
-test('a name with a whole surrogate pair, inner spaces and accents is stored as sent on every node', async () => {
-  const name = '😀 Zoë  Ng';
+test('a name with a whole surrogate pair, inner spaces and accents (one a combining mark), and Hangul is stored as sent on every node', async () => {
+  const name = '😀 Zoë  Ng Jose\u0301 한글';
   const result = await gql(app.url, CREATE, { input: { id: 31, name, salary: 1 } });
   expect(result.errors).toBeUndefined();
   for (const node of ['leader', 'follower-1']) expect(await nodes.query(node, 'SELECT name FROM emp WHERE id = 31')).toEqual([{ name }]);
