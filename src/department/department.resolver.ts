@@ -1,6 +1,5 @@
 import { Args, Ctx, FieldResolver, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLResolveInfo } from 'graphql';
-import { MoreThan } from 'typeorm';
 import { badInput } from '../errors/error-code';
 import { ReadRole } from '../cluster-api/read-from.input';
 import type { AppContext } from '../server/context';
@@ -28,10 +27,7 @@ export class DepartmentResolver {
     @Ctx() ctx: AppContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Department | null> {
-    const [found] = await readWithNested(ctx, readFrom, info, async (db) => {
-      const one = await db.getRepository(Department).findOneBy({ id });
-      return one ? [one] : [];
-    });
+    const [found] = await readWithNested(ctx, readFrom, info, (db) => db.byKeys(Department, [id]));
     return found ?? null;
   }
 
@@ -41,20 +37,14 @@ export class DepartmentResolver {
     @Ctx() ctx: AppContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Department[]> {
-    return readWithNested(ctx, readFrom, info, (db) =>
-      db
-        .getRepository(Department)
-        .find({ where: after != null ? { id: MoreThan(after) } : {}, order: { id: 'ASC' }, take: first ?? PAGE.default }),
-    );
+    return readWithNested(ctx, readFrom, info, (db) => db.page(Department, after, first ?? PAGE.default));
   }
 
   /** Loaded with the department; a mutation's payload reads them on the leader, which just committed it. */
   @FieldResolver(() => [Employee], { description: 'Employees of this department, ordered by id.' })
   employees(@Root() department: Department, @Ctx() ctx: AppContext): Promise<Employee[]> | Employee[] {
     if (department.employees) return department.employees;
-    return ctx.replication.read({ role: ReadRole.LEADER }, ctx, (db) =>
-      db.getRepository(Employee).find({ where: { departmentId: department.id }, order: { id: 'ASC' } }),
-    );
+    return ctx.replication.read({ role: ReadRole.LEADER }, ctx, (db) => db.where(Employee, 'departmentId', [department.id]));
   }
 
   @Mutation(() => DepartmentPayload, { description: 'Creates a department on every node, atomically; its id is generated.' })

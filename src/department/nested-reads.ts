@@ -1,5 +1,5 @@
 import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from 'graphql';
-import { In, type EntityManager } from 'typeorm';
+import type { EntityReader } from '../replication/read/entity-reader';
 import { ReadRole } from '../cluster-api/read-from.input';
 import { badInput } from '../errors/error-code';
 import type { ReadFrom } from '../cluster-api/read-from.input';
@@ -68,7 +68,7 @@ type Times = Map<object, number>;
  * (BAD_USER_INPUT) when the response would hold more than NESTED_MAX nested objects.
  */
 export async function loadNested(
-  db: EntityManager,
+  db: EntityReader,
   rows: { departments?: Department[]; employees?: Employee[] },
   nested: Nested,
 ): Promise<void> {
@@ -78,7 +78,7 @@ export async function loadNested(
 }
 
 async function load(
-  db: EntityManager,
+  db: EntityReader,
   departments: Department[],
   departmentTimes: Times,
   employees: Employee[],
@@ -93,9 +93,11 @@ async function load(
     }
   };
   if (nested.employees && departments.length > 0) {
-    const members = await db
-      .getRepository(Employee)
-      .find({ where: { departmentId: In(departments.map((d) => d.id)) }, order: { id: 'ASC' } });
+    const members = await db.where(
+      Employee,
+      'departmentId',
+      departments.map((d) => d.id),
+    );
     const byDepartment = new Map<number, Employee[]>();
     for (const e of members) byDepartment.set(e.departmentId!, [...(byDepartment.get(e.departmentId!) ?? []), e]);
     const times: Times = new Map();
@@ -108,7 +110,7 @@ async function load(
   }
   if (nested.department && employees.length > 0) {
     const ids = [...new Set(employees.map((e) => e.departmentId).filter((id): id is number => id !== null))];
-    const found = ids.length > 0 ? await db.getRepository(Department).findBy({ id: In(ids) }) : [];
+    const found = await db.byKeys(Department, ids);
     const byId = new Map(found.map((d) => [d.id, d]));
     const times: Times = new Map();
     for (const e of employees) {
@@ -142,7 +144,7 @@ export function readWithNested<T extends Department | Employee>(
   ctx: AppContext,
   readFrom: ReadFrom | undefined,
   info: GraphQLResolveInfo,
-  read: (db: EntityManager) => Promise<T[]>,
+  read: (db: EntityReader) => Promise<T[]>,
 ): Promise<T[]> {
   const nested = nestedOf(info, NESTING.read);
   return ctx.replication.read(

@@ -1,6 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { Args, Ctx, FieldResolver, Info, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { MoreThan } from 'typeorm';
 import { badInput } from '../errors/error-code';
 import { ReadRole } from '../cluster-api/read-from.input';
 import type { AppContext } from '../server/context';
@@ -29,10 +28,7 @@ export class EmployeeResolver {
     @Ctx() ctx: AppContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Employee | null> {
-    const [found] = await readWithNested(ctx, readFrom, info, async (db) => {
-      const one = await db.getRepository(Employee).findOneBy({ id });
-      return one ? [one] : [];
-    });
+    const [found] = await readWithNested(ctx, readFrom, info, (db) => db.byKeys(Employee, [id]));
     return found ?? null;
   }
 
@@ -42,11 +38,7 @@ export class EmployeeResolver {
     @Ctx() ctx: AppContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<Employee[]> {
-    return readWithNested(ctx, readFrom, info, (db) =>
-      db
-        .getRepository(Employee)
-        .find({ where: after != null ? { id: MoreThan(after) } : {}, order: { id: 'ASC' }, take: first ?? PAGE.default }),
-    );
+    return readWithNested(ctx, readFrom, info, (db) => db.page(Employee, after, first ?? PAGE.default));
   }
 
   /** Loaded with the employee; a mutation's payload reads it on the leader, which just committed it. */
@@ -55,7 +47,7 @@ export class EmployeeResolver {
     if (employee.department !== undefined) return employee.department;
     const { departmentId } = employee;
     if (departmentId === null) return null;
-    return ctx.replication.read({ role: ReadRole.LEADER }, ctx, (db) => db.getRepository(Department).findOneBy({ id: departmentId }));
+    return ctx.replication.read({ role: ReadRole.LEADER }, ctx, (db) => db.byKey(Department, departmentId));
   }
 
   @Mutation(() => EmployeePayload, { description: 'Creates an employee on every node, atomically.' })

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { QueryFailedError, type EntityManager, type EntityTarget, type ObjectLiteral } from 'typeorm';
+import { QueryFailedError, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { ErrorCode, badInput, userError } from '../errors/error-code';
 import type { ConsistencyReport } from './verify/consistency';
 import type { HealthMonitor } from './recovery/health-monitor';
@@ -10,8 +10,12 @@ import type { Logger } from '../logger';
 import type { FollowerNode, PgNode } from './nodes/cluster-node';
 import { transition } from './nodes/transitions';
 import type { Write } from './entities/write-tx';
-import { ReadRouter, type ReadTarget } from './read-router';
-import { readAtLeast, readAtPosition, type PositionAttempt, type PositionWait } from './position-read';
+import { ReadRouter, type ReadTarget } from './read/read-router';
+import { readAtLeast, type PositionAttempt, type PositionWait } from './read/position-read';
+import { readAtPosition } from './read/read-at-position';
+import { EntityReader, type RunRead } from './read/entity-reader';
+import { inSnapshot, onClient, onPool } from './read/read-on-node';
+import { ReadStatements } from './read/read-statements';
 import { describeFailure, isServerError, publicFailure, row } from './sql/sql';
 import { positionsNeverTaken } from './sql/statements';
 import type { SyncPolicy } from './write/sync-policy';
@@ -53,6 +57,7 @@ export interface ReadOptions {
  */
 export class ReplicationService {
   private readonly router: ReadRouter;
+  private readonly statements = new ReadStatements();
 
   constructor(
     private readonly cluster: Cluster,
@@ -94,20 +99,23 @@ export class ReplicationService {
   async read<T>(
     target: ReadTarget | null | undefined,
     tracker: ReadTracker,
-    work: (db: EntityManager) => Promise<T>,
+    work: (reader: EntityReader) => Promise<T>,
     options: ReadOptions = {},
   ): Promise<T> {
     const candidates = this.router.candidates(target);
     const pinned = target?.node != null || (target?.role != null && target.role !== 'ANY');
+    const snapshot = options.snapshot === true;
     if (target?.atLeast != null) {
       const position = BigInt(target.atLeast);
-      const tryNode = (node: PgNode, checkMs: number) => this.tryNode(node, () => readAtPosition(node, position, checkMs, work));
+      const tryNode = (node: PgNode, checkMs: number) =>
+        this.tryNode(node, () => readAtPosition(node, position, checkMs, snapshot, this.statements, work));
       const { node, value } = await readAtLeast(candidates, position, this.positionWait, pinned, tryNode);
       return this.served(node, tracker, value);
     }
     let failure = 'no node could serve the read';
     for (const node of candidates) {
-      const run = () => (options.snapshot ? node.dataSource.transaction('REPEATABLE READ', work) : work(node.dataSource.manager));
+      const reader = (run: RunRead) => new EntityReader(node.dataSource, this.statements, run);
+      const run = () => (snapshot ? inSnapshot(node.pool, (client) => work(reader(onClient(client)))) : work(reader(onPool(node.pool))));
       const attempt = await this.tryNode(node, async () => ({ kind: 'served', value: await run() }));
       if (attempt.kind === 'served') return this.served(node, tracker, attempt.value);
       if (attempt.kind === 'failed') failure = `node "${node.name}" did not answer (${attempt.failure})`;

@@ -107,6 +107,35 @@ test('a server with health rounds stops reading from the follower a quorum write
   expect(named.errors![0].message).toMatch(/marked as lacking writes until it has caught up/);
 });
 
+test('atLeast travels with every read shape: refused where the write is missing, served with what is there where it is', async () => {
+  const shapes: Record<string, { query: string; served: unknown }> = {
+    byId: { query: `employee(id: ${missed.id}, readFrom: RF) { id }`, served: { employee: { id: missed.id } } },
+    missingId: { query: 'employee(id: 999999, readFrom: RF) { id }', served: { employee: null } },
+    page: { query: `employees(readFrom: RF, after: ${missed.id - 1}, first: 1) { id }`, served: { employees: [{ id: missed.id }] } },
+    emptyPage: { query: 'employees(readFrom: RF, after: 999999) { id }', served: { employees: [] } },
+    nested: {
+      query: `employee(id: ${missed.id}, readFrom: RF) { id department { id } }`,
+      served: { employee: { id: missed.id, department: null } },
+    },
+  };
+  for (const [shape, { query, served }] of Object.entries(shapes)) {
+    const on = (node: string) => `{ ${query.replace('RF', `{ node: "${node}", atLeast: "${missed.position}" }`)} }`;
+    const lacking = await gql(reader.url, on('follower-2'));
+    expect({ shape, code: errorCode(lacking), data: lacking.data?.employee ?? lacking.data?.employees ?? null }).toEqual({
+      shape,
+      code: 'POSITION_NOT_REACHED',
+      data: null,
+    });
+    const having = await gql(reader.url, on('follower-1'));
+    expect({ shape, errors: having.errors, data: having.data, servedBy: having.extensions!.replication!.servedBy }).toEqual({
+      shape,
+      errors: undefined,
+      data: served,
+      servedBy: 'follower-1',
+    });
+  }
+});
+
 test('a pinned read waits for the follower to apply the write, and then reads it there', async () => {
   const waiting = read(blind, missed.id, `{ node: "follower-2", atLeast: "${missed.position}" }`);
   // It cannot be served while follower-2 lacks the write: still waiting a second later, lock held.

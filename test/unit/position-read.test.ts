@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { FollowerNode, LeaderNode, type PgNode } from '../../src/replication/nodes/cluster-node';
-import { readAtLeast, type PositionAttempt } from '../../src/replication/position-read';
+import { readAtLeast, type PositionAttempt } from '../../src/replication/read/position-read';
 
 /** The waiting and falling back of a read at a position, with scripted answers (the check itself runs in e2e tests). */
 const ds = {} as DataSource;

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { FollowerNode, LeaderNode } from '../../src/replication/nodes/cluster-node';
-import { ReadRouter } from '../../src/replication/read-router';
+import { ReadRouter } from '../../src/replication/read/read-router';
 import { fixedRoster } from '../../src/replication/nodes/cluster';
 
 const ds = {} as DataSource;

@@ -44,12 +44,13 @@ export const isApplied = (position: bigint) =>
  * itself is recorded, as applied (a follower) or in the log (the leader, and a follower's copy).
  */
 export const hasPosition = (position: bigint) =>
-  statement<{ reached: boolean }>(
-    `SELECT $1::bigint <= (SELECT upto FROM syncrep_watermark) OR $1::bigint <= (SELECT upto FROM syncrep_trim)
-         OR EXISTS (SELECT 1 FROM syncrep_applied WHERE position = $1::bigint)
-         OR EXISTS (SELECT 1 FROM syncrep_log WHERE position = $1::bigint) AS reached`,
-    [position.toString()],
-  );
+  statement<{ reached: boolean }>(`SELECT ${reachedSql('$1')} AS reached`, [position.toString()]);
+
+/** hasPosition's condition on the position in parameter `param` (`$3`), for a read that carries its own check. */
+export const reachedSql = (param: string): string =>
+  `(${param}::bigint <= (SELECT upto FROM syncrep_watermark) OR ${param}::bigint <= (SELECT upto FROM syncrep_trim)
+         OR EXISTS (SELECT 1 FROM syncrep_applied WHERE position = ${param}::bigint)
+         OR EXISTS (SELECT 1 FROM syncrep_log WHERE position = ${param}::bigint))`;
 
 /** One page of the leader's log positions above `after` (and at or below `upto`). */
 export const logPage = (after: string, upto: bigint | undefined, limit: number) =>

@@ -1,8 +1,6 @@
-import type { EntityManager } from 'typeorm';
-import { ErrorCode, userError } from '../errors/error-code';
-import type { PgNode } from './nodes/cluster-node';
-import { hasPosition } from './sql/statements';
-import { formatPosition } from './write/write-outcome';
+import { ErrorCode, userError } from '../../errors/error-code';
+import type { PgNode } from '../nodes/cluster-node';
+import { formatPosition } from '../write/write-outcome';
 
 /** What one try of a read at a position on one node came to. */
 export type PositionAttempt<T> =
@@ -103,41 +101,4 @@ export function pollDelays(): () => number {
     delay = Math.min(delay * 2, 100);
     return current;
   };
-}
-
-/**
- * Runs `work` on `node` in a REPEATABLE READ transaction whose first statement checks that the node
- * has committed `position`: the check and the read see one snapshot, so the read sees that write.
- * The check is given `checkMs` to answer; past that the node is `silent` and the transaction, left
- * to finish on its own, never runs `work`. Once the check passed, `work` runs to its end, bounded
- * by DB_TIMEOUT_MS like any read. Failures of the node or of `work` are thrown.
- */
-export async function readAtPosition<T>(
-  node: PgNode,
-  position: bigint,
-  checkMs: number,
-  work: (db: EntityManager) => Promise<T>,
-): Promise<PositionAttempt<T>> {
-  const check = hasPosition(position);
-  let gaveUp = false;
-  let checked = false;
-  let timer: NodeJS.Timeout | undefined;
-  const silent = new Promise<PositionAttempt<T>>((resolve) => {
-    timer = setTimeout(() => {
-      if (checked) return;
-      gaveUp = true;
-      resolve({ kind: 'silent' });
-    }, checkMs);
-  });
-  const attempt = node.dataSource.transaction('REPEATABLE READ', async (db): Promise<PositionAttempt<T>> => {
-    const [{ reached }] = await db.query<{ reached: boolean }[]>(check.text, check.values);
-    if (!reached || gaveUp) return { kind: 'lacks' };
-    checked = true;
-    return { kind: 'served', value: await work(db) };
-  });
-  try {
-    return await Promise.race([attempt, silent]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

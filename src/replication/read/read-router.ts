@@ -1,8 +1,8 @@
-import { badInput, ErrorCode, userError } from '../errors/error-code';
-import type { PgNode, FollowerNode } from './nodes/cluster-node';
-import type { Roster } from './nodes/cluster';
-import { readBlocker } from './nodes/node-state';
-import { UnreachableCaseError } from '../errors/unreachable';
+import { badInput, ErrorCode, userError } from '../../errors/error-code';
+import type { PgNode, FollowerNode } from '../nodes/cluster-node';
+import type { Roster } from '../nodes/cluster';
+import { readBlocker } from '../nodes/node-state';
+import { UnreachableCaseError } from '../../errors/unreachable';
 
 export type ReadRoleName = 'LEADER' | 'FOLLOWER' | 'ANY';
 
