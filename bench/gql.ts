@@ -5,6 +5,8 @@ export const UPDATE = 'mutation ($id: Int!, $salary: Int) { updateEmployee(id: $
 export const READ_LEADER = 'query ($id: Int!) { employee(id: $id, readFrom: { role: LEADER }) { id salary } }';
 export const READ_DEFAULT = 'query ($id: Int!) { employee(id: $id) { id salary } }';
 export const READ_PAGE = 'query { employees(first: 100) { id salary } }';
+export const READ_AT = 'query ($id: Int!, $at: String!) { employee(id: $id, readFrom: { atLeast: $at }) { id salary } }';
+export const READ_NESTED = 'query ($id: Int!) { department(id: $id) { id name employees { id salary } } }';
 export const CREATE_MANY = 'mutation ($inputs: [CreateEmployeeInput!]!) { createEmployees(inputs: $inputs) { position } }';
 export const WITH_EMPLOYEES =
   'mutation ($input: CreateDepartmentWithEmployeesInput!) { createDepartmentWithEmployees(input: $input) { position department { id } } }';

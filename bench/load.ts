@@ -1,7 +1,7 @@
 import autocannon from 'autocannon';
 import type { ServerProcess } from '../harness/server-process';
 import { RssSampler } from './rss-sampler';
-import { scrape, writePhases } from './server-metrics';
+import { cpuMsBetween, scrape, writePhases } from './server-metrics';
 import { Latencies, type LoadResult } from './stats';
 
 export interface HttpLoad {
@@ -13,7 +13,7 @@ export interface HttpLoad {
   amount?: number;
   /** Builds one request body; called for every request, so ids can be random. */
   body: () => string;
-  /** Server whose RSS is sampled during the run, and whose write-path metrics are read before and after it. */
+  /** Server whose RSS is sampled during the run, and whose metrics (CPU, write path) are read before and after it. */
   server?: ServerProcess;
 }
 
@@ -51,9 +51,11 @@ export async function runHttp(load: HttpLoad): Promise<LoadResult> {
   const result = await instance;
   const seconds = (performance.now() - started) / 1000;
   rss?.stop();
-  const phases = metricsBefore && load.server ? writePhases(metricsBefore, await scrape(load.server.metricsUrl)) : undefined;
+  const metricsAfter = load.server ? await scrape(load.server.metricsUrl) : undefined;
+  const phases = metricsBefore && metricsAfter ? writePhases(metricsBefore, metricsAfter) : undefined;
   const errors = result.errors + result.timeouts + result.non2xx + result.mismatches;
   const ok = result['2xx'] - result.mismatches;
+  const cpuMsPerRequest = metricsBefore && metricsAfter && ok > 0 ? cpuMsBetween(metricsBefore, metricsAfter) / ok : undefined;
   return {
     clients: load.clients,
     seconds,
@@ -64,6 +66,7 @@ export async function runHttp(load: HttpLoad): Promise<LoadResult> {
     firstError,
     peakRss: rss?.peak,
     phases: phases && phases.commits > 0 ? phases : undefined,
+    cpuMsPerRequest,
   };
 }
 

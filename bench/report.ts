@@ -21,7 +21,8 @@ const label = (key: string) => TOPOLOGIES.find((t) => t.key === key)?.label ?? k
 
 function loadRow(scenario: string, topology: string, r: LoadResult, note = ''): string[] {
   const rss = r.peakRss ? (r.peakRss / MB).toFixed(0) : '';
-  return [scenario, topology, String(r.clients), int(r.reqPerSec), ms(r.p50), ms(r.p99), String(r.errors), rss, note];
+  const cpu = r.cpuMsPerRequest === undefined ? '' : r.cpuMsPerRequest.toFixed(3);
+  return [scenario, topology, String(r.clients), int(r.reqPerSec), ms(r.p50), ms(r.p99), String(r.errors), cpu, rss, note];
 }
 
 /** The figures of this run, one row per measurement. */
@@ -35,6 +36,8 @@ export function figuresTable(r: BenchResults): Table {
     rows.push(loadRow('employee(id) readFrom LEADER', label('f2-all'), r.reads.leader));
     rows.push(loadRow('employee(id) default (followers)', label('f2-all'), r.reads.followers));
     rows.push(loadRow('employees(first: 100)', label('f2-all'), r.reads.page));
+    rows.push(loadRow('employee(id) readFrom atLeast', label('f2-all'), r.reads.atLeast));
+    rows.push(loadRow('department(id) with 5 employees (nested)', label('f2-all'), r.reads.nested));
   }
   for (const result of Object.values(r.departments ?? {}))
     rows.push(loadRow('createDepartmentWithEmployees (1 + 5 rows)', label('f2-all'), result));
@@ -47,6 +50,7 @@ export function figuresTable(r: BenchResults): Table {
       '',
       '',
       '0',
+      '',
       '',
       `${int(time)} ms (seed, cold: ${int(r.seed[key] ?? NaN)} ms)`,
     ]);
@@ -80,8 +84,8 @@ export function figuresTable(r: BenchResults): Table {
       ),
     );
   }
-  const headers = ['Scenario', 'Topology', 'Clients', 'req/s', 'p50 ms', 'p99 ms', 'Errors', 'Peak RSS MB', 'Notes'];
-  return { headers, rows, right: [false, false, true, true, true, true, true, true, false] };
+  const headers = ['Scenario', 'Topology', 'Clients', 'req/s', 'p50 ms', 'p99 ms', 'Errors', 'server CPU ms/req', 'Peak RSS MB', 'Notes'];
+  return { headers, rows, right: [false, false, true, true, true, true, true, true, true, false] };
 }
 
 /** Mean time of each step of a distributed commit, per write run: where a write's time goes. */

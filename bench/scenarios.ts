@@ -1,5 +1,17 @@
 import type { BenchOptions } from './args';
-import { READ_DEFAULT, READ_LEADER, READ_PAGE, UPDATE, WITH_EMPLOYEES, createRows, nodeStates, waitForState } from './gql';
+import {
+  READ_AT,
+  READ_DEFAULT,
+  READ_LEADER,
+  READ_NESTED,
+  READ_PAGE,
+  UPDATE,
+  WITH_EMPLOYEES,
+  createRows,
+  gql,
+  nodeStates,
+  waitForState,
+} from './gql';
 import { runHttp, warmAndRun } from './load';
 import { runPgUpdates } from './pg-load';
 import { RssSampler } from './rss-sampler';
@@ -89,15 +101,35 @@ export interface ReadResults {
   leader: LoadResult;
   followers: LoadResult;
   page: LoadResult;
+  /** employee(id) with `atLeast` the position of a write made just before. */
+  atLeast: LoadResult;
+  /** department(id) with its 5 employees: two statements in one snapshot. */
+  nested: LoadResult;
 }
 
-/** employee(id) from the leader, from followers (default routing), and employees(first: 100). */
+/** Where the department the nested reads read keeps its employees: below createDepartmentWithEmployees' own. */
+const NESTED_STAFF_FROM = 90_000_000;
+
+/**
+ * employee(id) from the leader, from followers (default routing), employees(first: 100),
+ * employee(id) at a position, and a department with its employees, each with the server's CPU.
+ */
 export async function readRuns(t: Topology, o: BenchOptions): Promise<ReadResults> {
-  const run = (body: () => string) => warmAndRun({ url: t.url, clients: o.readClients, seconds: o.duration, body }, o.warmup);
+  const run = (body: () => string) =>
+    warmAndRun({ url: t.url, clients: o.readClients, seconds: o.duration, body, server: t.server }, o.warmup);
+  const { position } = (await gql<{ updateEmployee: { position: string } }>(t.url, UPDATE, { id: 1, salary: 1 })).updateEmployee;
+  const employees = Array.from({ length: 5 }, (_, i) => ({ id: NESTED_STAFF_FROM + i, name: `N${i}`, salary: 1000 }));
+  const { department } = (
+    await gql<{ createDepartmentWithEmployees: { department: { id: number } } }>(t.url, WITH_EMPLOYEES, {
+      input: { name: 'Bench nested department', employees },
+    })
+  ).createDepartmentWithEmployees;
   return {
     leader: await run(readBody(READ_LEADER, o.rows)),
     followers: await run(readBody(READ_DEFAULT, o.rows)),
     page: await run(() => JSON.stringify({ query: READ_PAGE })),
+    atLeast: await run(() => JSON.stringify({ query: READ_AT, variables: { id: randomId(o.rows), at: position } })),
+    nested: await run(() => JSON.stringify({ query: READ_NESTED, variables: { id: department.id } })),
   };
 }
 

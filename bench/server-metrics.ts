@@ -45,7 +45,13 @@ export function writePhases(before: Samples, after: Samples): WritePhases {
   return {
     commits,
     mutationsPerCommit: commits > 0 ? mutations / commits : NaN,
-    cpuMsPerMutation: mutations > 0 ? (1000 * delta('syncrep_process_cpu_seconds_total')) / mutations : NaN,
+    cpuMsPerMutation: mutations > 0 ? cpuMsBetween(before, after) / mutations : NaN,
     ms,
   };
+}
+
+/** The server's CPU milliseconds (user + system) between two scrapes. */
+export function cpuMsBetween(before: Samples, after: Samples): number {
+  const key = 'syncrep_process_cpu_seconds_total';
+  return 1000 * ((after.get(key) ?? 0) - (before.get(key) ?? 0));
 }

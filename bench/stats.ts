@@ -15,6 +15,8 @@ export interface LoadResult {
   peakRss?: number;
   /** The server's distributed commits during the run, from its metrics (write runs only). */
   phases?: WritePhases;
+  /** The server process's CPU time (user + system) per answered request, in ms, from its metrics. */
+  cpuMsPerRequest?: number;
 }
 
 /** Percentile (0..100) of ascending samples, by nearest rank. */
