@@ -1,4 +1,3 @@
-import { GraphQLError } from 'graphql';
 import { QueryFailedError, type EntityTarget, type ObjectLiteral } from 'typeorm';
 import { ErrorCode, badInput, userError } from '../errors/error-code';
 import type { ConsistencyReport } from './verify/consistency';
@@ -8,15 +7,12 @@ import type { Promoter, PromotionResult } from './failover/promoter';
 import type { Cluster } from './nodes/cluster';
 import type { Logger } from '../logger';
 import type { FollowerNode, PgNode } from './nodes/cluster-node';
-import { transition } from './nodes/transitions';
 import type { Write } from './entities/write-tx';
-import { ReadRouter, type ReadTarget } from './read/read-router';
-import { readAtLeast, type PositionAttempt, type PositionWait } from './read/position-read';
-import { readAtPosition } from './read/read-at-position';
-import { EntityReader, type RunRead } from './read/entity-reader';
-import { inSnapshot, onClient, onPool } from './read/read-on-node';
-import { ReadStatements } from './read/read-statements';
-import { describeFailure, isServerError, publicFailure, row } from './sql/sql';
+import type { ReadTarget } from './read/read-router';
+import { ReadPath, type ReadOptions, type ReadSettings, type ReadTracker } from './read/read-path';
+export type { ReadOptions, ReadTracker } from './read/read-path';
+import type { EntityReader } from './read/entity-reader';
+import { publicFailure, row } from './sql/sql';
 import { positionsNeverTaken } from './sql/statements';
 import type { SyncPolicy } from './write/sync-policy';
 import type { WriteBatcher } from './write/write-batcher';
@@ -30,11 +26,6 @@ export interface Readiness {
   nodes: { name: string; role: string; state: string }[];
 }
 
-/** Collects, per request, the nodes that answered its reads. */
-export interface ReadTracker {
-  servedBy: Set<string>;
-}
-
 /** The operator's tools: comparing the nodes, rebuilding a follower, promoting one. */
 export interface AdminOps {
   verifier: Verifier;
@@ -42,22 +33,12 @@ export interface AdminOps {
   promoter: Promoter;
 }
 
-/** How a read runs. */
-export interface ReadOptions {
-  /**
-   * Every query of `work` in one REPEATABLE READ transaction: a read of rows and the rows they
-   * refer to (nested fields) sees one state of the node. A read with `atLeast` always is.
-   */
-  snapshot?: boolean;
-}
-
 /**
  * The one door between the API and the nodes: resolvers write and read through it, and nothing
  * else in the API ever talks to a follower.
  */
 export class ReplicationService {
-  private readonly router: ReadRouter;
-  private readonly statements = new ReadStatements();
+  private readonly reads: ReadPath;
 
   constructor(
     private readonly cluster: Cluster,
@@ -65,10 +46,10 @@ export class ReplicationService {
     private readonly log: Logger,
     private readonly admin: AdminOps,
     private readonly policy: SyncPolicy,
-    /** How long a read at a position waits for a node to apply it, and for each check. */
-    private readonly positionWait: PositionWait,
+    /** How reads run: the wait at a position, the grouping of reads by key (read/read-path.ts). */
+    reading: ReadSettings,
   ) {
-    this.router = new ReadRouter(cluster);
+    this.reads = new ReadPath(cluster, log, reading);
   }
 
   /**
@@ -91,62 +72,17 @@ export class ReplicationService {
   }
 
   /**
-   * Runs a read on the node `target` picks. With no pinned node, a node that fails to answer is
-   * skipped for the next candidate; a pinned node that fails is reported as NODE_UNAVAILABLE.
-   * With `target.atLeast`, only a node that has committed that position serves it, checked in the
-   * read's own transaction on that node (position-read.ts).
+   * Runs `work` on the node `target` picks (read/read-path.ts): the next candidate when one fails
+   * to answer, NODE_UNAVAILABLE when a pinned one does; with `target.atLeast`, only on a node that
+   * has committed that position.
    */
-  async read<T>(
+  read<T>(
     target: ReadTarget | null | undefined,
     tracker: ReadTracker,
     work: (reader: EntityReader) => Promise<T>,
     options: ReadOptions = {},
   ): Promise<T> {
-    const candidates = this.router.candidates(target);
-    const pinned = target?.node != null || (target?.role != null && target.role !== 'ANY');
-    const snapshot = options.snapshot === true;
-    if (target?.atLeast != null) {
-      const position = BigInt(target.atLeast);
-      const tryNode = (node: PgNode, checkMs: number) =>
-        this.tryNode(node, () => readAtPosition(node, position, checkMs, snapshot, this.statements, work));
-      const { node, value } = await readAtLeast(candidates, position, this.positionWait, pinned, tryNode);
-      return this.served(node, tracker, value);
-    }
-    let failure = 'no node could serve the read';
-    for (const node of candidates) {
-      const reader = (run: RunRead) => new EntityReader(node.dataSource, this.statements, run);
-      const run = () => (snapshot ? inSnapshot(node.pool, (client) => work(reader(onClient(client)))) : work(reader(onPool(node.pool))));
-      const attempt = await this.tryNode(node, async () => ({ kind: 'served', value: await run() }));
-      if (attempt.kind === 'served') return this.served(node, tracker, attempt.value);
-      if (attempt.kind === 'failed') failure = `node "${node.name}" did not answer (${attempt.failure})`;
-    }
-    throw userError(ErrorCode.NodeUnavailable, failure, { node: candidates.length === 1 ? candidates[0].name : null });
-  }
-
-  /** Runs one try of a read on `node`. An error the node's server sent is the read's own (thrown); losing the node is a `failed` try. */
-  private async tryNode<T>(node: PgNode, run: () => Promise<PositionAttempt<T>>): Promise<PositionAttempt<T>> {
-    try {
-      return await run();
-    } catch (error) {
-      // The read's own refusal (too many nested objects, say): the node is fine.
-      if (error instanceof GraphQLError) throw error;
-      const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
-      if (isServerError(cause)) throw error;
-      // Every connection of this server's pool to it is busy: the node is not known to be down,
-      // only this server is loaded. Try the next node, and leave its state alone.
-      if (cause instanceof Error && /timeout exceeded when trying to connect/.test(cause.message)) {
-        return { kind: 'failed', failure: 'every connection to it is busy' };
-      }
-      // Stop routing reads to it now; the health monitor brings it back once it answers.
-      transition(node, { kind: 'unreachable', reason: describeFailure(cause) }, this.log);
-      return { kind: 'failed', failure: describeFailure(cause) };
-    }
-  }
-
-  private served<T>(node: PgNode, tracker: ReadTracker, value: T): T {
-    node.lastContact = new Date();
-    tracker.servedBy.add(node.name);
-    return value;
+    return this.reads.read(target, tracker, work, options);
   }
 
   /** Whether this server can take writes now, and if not why (for `/readyz`). */

@@ -2,6 +2,7 @@ import type { Settings } from '../config/settings';
 import type { Logger } from '../logger';
 import { registerNodeMetrics } from './nodes/node-metrics';
 import { WriteMetrics } from './write/write-metrics';
+import { registerReadMetrics } from './read/read-metrics';
 import { CatchUp } from './recovery/catch-up';
 import { LogReplayer } from './recovery/log-replayer';
 import { MARK_WAIT_MS, NodeLocks } from './nodes/node-lock';
@@ -110,8 +111,10 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
   );
 
   const service = new ReplicationService(cluster, batcher, log, { verifier, monitor, promoter }, policy, {
-    waitMs: settings.readWaitMs,
-    checkMs: settings.healthTimeoutMs,
+    positionWait: { waitMs: settings.readWaitMs, checkMs: settings.healthTimeoutMs },
+    // Half the pool: the rest stays free for writes, pages and snapshot reads of the same node.
+    limits: { concurrency: Math.max(1, Math.floor(settings.poolSize / 2)), batchMax: settings.writeBatchMax },
+    metrics: registerReadMetrics(metrics.registry),
   });
 
   // With the leader down there is nothing to settle from or catch up with: the monitor does it

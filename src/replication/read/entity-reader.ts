@@ -2,6 +2,7 @@ import type { DataSource, EntityTarget, ObjectLiteral } from 'typeorm';
 import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata';
 import type { RowImage } from '../change';
 import { columnOf, toColumnValue, toEntity } from '../entities/entity-rows';
+import type { KeyReadBatcher } from './key-read-batcher';
 import type { ReadStatement, ReadStatements } from './read-statements';
 
 /** Runs one read statement on the node the read was given (a pool, its transaction's connection, or a batcher) and returns its rows. */
@@ -18,6 +19,8 @@ export class EntityReader {
     private readonly dataSource: DataSource,
     private readonly statements: ReadStatements,
     private readonly run: RunRead,
+    /** For a plain read: reads of one row by key go through it, grouped with other requests' (key-read-batcher.ts). */
+    private readonly keyReads?: KeyReadBatcher,
   ) {}
 
   /** The entity with key `key`, or null. */
@@ -32,6 +35,10 @@ export class EntityReader {
     if (keys.length === 0) return [];
     const key = this.statements.keyOf(metadata);
     const values = keys.map((k) => toColumnValue(metadata, key, k));
+    if (this.keyReads && values.length === 1 && this.keyReads.batches(metadata, values[0])) {
+      const found = await this.keyReads.load(metadata, values[0]);
+      return found ? [toEntity<E>(metadata, found)] : [];
+    }
     return this.entities<E>(metadata, this.statements.byKeys(metadata, values));
   }
 

@@ -1,0 +1,110 @@
+import DataLoader from 'dataloader';
+import type { Pool } from 'pg';
+import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
+import type { RowImage } from '../change';
+import type { ColumnValue } from '../entities/entity-rows';
+import type { ReadMetrics } from './read-metrics';
+import type { ReadStatements } from './read-statements';
+
+/**
+ * Key types whose values come back from PostgreSQL exactly as they were sent (no case folding,
+ * no collation, no other spellings), so that a row can be given to the read that asked for it
+ * by its key alone.
+ */
+const EXACT_KEY_TYPES = new Set(['int', 'int2', 'int4', 'int8', 'integer', 'smallint', 'bigint']);
+
+/**
+ * The values each key type stores. A key outside them goes alone, so that PostgreSQL's refusal
+ * ("out of range for type integer") is that read's own and not its neighbours'.
+ */
+const KEY_RANGE: Record<string, [bigint, bigint]> = {
+  int2: [-(2n ** 15n), 2n ** 15n - 1n],
+  smallint: [-(2n ** 15n), 2n ** 15n - 1n],
+  int: [-(2n ** 31n), 2n ** 31n - 1n],
+  int4: [-(2n ** 31n), 2n ** 31n - 1n],
+  integer: [-(2n ** 31n), 2n ** 31n - 1n],
+  int8: [-(2n ** 63n), 2n ** 63n - 1n],
+  bigint: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+
+/** How many statements of one table a node runs at once, and how many keys one may carry. */
+export interface ReadBatchLimits {
+  /** Statements in flight per table; reads that arrive while they are wait and go together. */
+  concurrency: number;
+  /** Most keys in one statement (WRITE_BATCH_MAX, as for writes). */
+  batchMax: number;
+}
+
+/**
+ * Group reads by key on one node, as the write batcher groups writes: while `concurrency`
+ * statements of a table are in flight, reads of that table by one key wait and go, up to
+ * `batchMax` keys together, in the next one (`WHERE key = ANY($1)`). Under light load every read
+ * goes at once, alone. Each read gets the row of its own key, or null; a statement that fails
+ * fails the reads it carried (they asked the same node the same thing), and no other.
+ * DataLoader does the collecting and the handing back; this class decides when a batch may go.
+ */
+export class KeyReadBatcher {
+  private readonly loaders = new Map<unknown, DataLoader<ColumnValue, RowImage | null>>();
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly pool: () => Pool,
+    private readonly statements: ReadStatements,
+    private readonly limits: ReadBatchLimits,
+    private readonly metrics: ReadMetrics,
+  ) {}
+
+  /** Whether a read of `metadata`'s table by `key` can join others: an integer key (EXACT_KEY_TYPES) that its column can hold. */
+  batches(metadata: EntityMetadata, key: ColumnValue): boolean {
+    const type = String(metadata.connection.driver.normalizeType(this.statements.keyOf(metadata)));
+    if (!EXACT_KEY_TYPES.has(type)) return false;
+    const [min, max] = KEY_RANGE[type];
+    const text = String(key);
+    if (!/^-?\d{1,19}$/.test(text)) return false;
+    const value = BigInt(text);
+    return value >= min && value <= max;
+  }
+
+  /** The row of `metadata`'s table whose key is `key` (as the column stores it), or null. */
+  load(metadata: EntityMetadata, key: ColumnValue): Promise<RowImage | null> {
+    return this.loaderOf(metadata).load(key);
+  }
+
+  private loaderOf(metadata: EntityMetadata): DataLoader<ColumnValue, RowImage | null> {
+    const known = this.loaders.get(metadata.target);
+    if (known) return known;
+    const column = this.statements.keyOf(metadata);
+    const loader = new DataLoader<ColumnValue, RowImage | null>((keys) => this.run(metadata, column, keys), {
+      cache: false,
+      maxBatchSize: this.limits.batchMax,
+      batchScheduleFn: (dispatch) => this.schedule(dispatch),
+    });
+    this.loaders.set(metadata.target, loader);
+    return loader;
+  }
+
+  /** A batch goes once a slot is free; until then later reads of the table join it. */
+  private schedule(dispatch: () => void): void {
+    if (this.running < this.limits.concurrency) {
+      this.running += 1;
+      // After the reads of this turn of the event loop have joined.
+      setImmediate(dispatch);
+    } else this.waiting.push(dispatch);
+  }
+
+  private async run(metadata: EntityMetadata, column: ColumnMetadata, keys: readonly ColumnValue[]): Promise<(RowImage | null)[]> {
+    try {
+      const distinct = [...new Set(keys)];
+      this.metrics.batch(distinct.length);
+      const rows = (await this.pool().query<RowImage>(this.statements.byKeys(metadata, distinct))).rows;
+      const byKey = new Map(rows.map((r) => [String(r[column.databaseName]), r]));
+      return keys.map((k) => byKey.get(String(k)) ?? null);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) setImmediate(next);
+      else this.running -= 1;
+    }
+  }
+}
