@@ -9,7 +9,7 @@ import type { Logger } from './logger';
 import { MetricsServer } from './metrics/metrics-server';
 import { GidSource } from './replication/write/gid';
 import { ReplicationService } from './replication/replication-service';
-import { ClusterEvents } from './replication/cluster-events';
+import type { ClusterEvents } from './replication/events/cluster-events';
 import { openCluster, startReplication, type ReplicationLayer } from './replication/replication';
 import { announceAdminAccess } from './server/admin-access-log';
 import { adminTokenDigest } from './server/admin-guard';
@@ -49,7 +49,6 @@ export class Syncrep {
     let layer: ReplicationLayer | undefined;
     let metrics: MetricsServer | undefined;
     let server: ApolloServer<AppContext> | undefined;
-    let events: ClusterEvents | undefined;
     let subscriptions: SubscriptionServer | undefined;
     try {
       const nodes = embedded ? await embedded.start() : settings.cluster.kind === 'external' ? settings.cluster.nodes : [];
@@ -67,9 +66,7 @@ export class Syncrep {
         log.info({ url: metrics.url }, 'metrics endpoint listening');
       }
       const service = layer.service;
-      // Asks the service for its nodes each time: it holds none, so it follows role changes.
-      const clusterEvents = new ClusterEvents((node) => service.nodes().includes(node));
-      events = clusterEvents;
+      const clusterEvents = layer.events;
       const tokenDigest = adminTokenDigest(settings.admin);
       const context = (authorization: string | undefined): AppContext => ({
         replication: service,
@@ -141,7 +138,6 @@ export class Syncrep {
       return app;
     } catch (error) {
       await subscriptions?.stop();
-      events?.close();
       await server?.stop().catch(() => undefined);
       await metrics?.stop();
       await layer?.stop();

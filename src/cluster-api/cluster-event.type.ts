@@ -1,5 +1,5 @@
 import { Field, ObjectType, registerEnumType } from 'type-graphql';
-import { CLUSTER_EVENT_KINDS, type ClusterEvent as Event, type ClusterEventKind as Kind } from '../replication/cluster-events';
+import { CLUSTER_EVENT_KINDS, type ClusterEvent as Event, type ClusterEventKind as Kind } from '../replication/events/cluster-events';
 import type { NodeStateName } from '../replication/nodes/node-state';
 import { NodeState } from './cluster-node.type';
 

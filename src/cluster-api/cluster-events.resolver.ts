@@ -1,5 +1,5 @@
 import { Ctx, Resolver, Root, Subscription } from 'type-graphql';
-import { STREAM_CAPACITY, type ClusterEvent as Event } from '../replication/cluster-events';
+import { STREAM_CAPACITY, type ClusterEvent as Event } from '../replication/events/cluster-events';
 import { isAdmin } from '../server/admin-guard';
 import type { AppContext } from '../server/context';
 import { ClusterEvent } from './cluster-event.type';

@@ -23,10 +23,14 @@ import { WritePath } from './write/write-path';
 import { Promoter } from './failover/promoter';
 import { AutoFailover } from './failover/auto-failover';
 import { registerFailoverMetrics } from './failover/failover-metrics';
+import { ClusterEvents } from './events/cluster-events';
+import { NO_FAULTS, killAt } from '../lifecycle/fault-hooks';
 
 /** The replication layer, assembled: what the API uses, and the one `stop()` for all of it. */
 export interface ReplicationLayer {
   cluster: Cluster;
+  /** What happens to the nodes, for the `clusterEvents` subscription (told by the nodes themselves). */
+  events: ClusterEvents;
   service: ReplicationService;
   catchUp: CatchUp;
   /** Catch-up's replays of missing positions onto a follower. */
@@ -55,6 +59,9 @@ export function openCluster(sources: NodeSource[], log: Logger): Promise<Cluster
 export async function startReplication(cluster: Cluster, gids: GidSource, settings: Settings, log: Logger): Promise<ReplicationLayer> {
   const inFlight = new Set<string>();
   const gate = new MembershipGate();
+  const faults = settings.faultPoint ? killAt(settings.faultPoint) : NO_FAULTS;
+  const events = new ClusterEvents();
+  cluster.listen(events);
   const metrics = new WriteMetrics();
   registerNodeMetrics(metrics.registry, cluster);
   const liveness = new InstanceLiveness(cluster, gids.instance);
@@ -70,7 +77,7 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     policy,
     gids,
     log,
-    faultPoint: settings.faultPoint,
+    faults,
     inFlight,
     gate,
     locks,
@@ -87,7 +94,7 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     timeoutMs: settings.dbTimeoutMs,
     locks,
     log,
-    faultPoint: settings.faultPoint,
+    faults,
     promoted: registerFailoverMetrics(metrics.registry, cluster),
   });
   const autoFailover =
@@ -135,6 +142,7 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
 
   return {
     cluster,
+    events,
     service,
     catchUp,
     replayer,
@@ -142,6 +150,7 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     verifier,
     promoter,
     async stop() {
+      events.close();
       await verifier.stop();
       await monitor.stop();
       await autoFailover?.stop();

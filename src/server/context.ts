@@ -1,4 +1,4 @@
-import type { ClusterEvents } from '../replication/cluster-events';
+import type { ClusterEvents } from '../replication/events/cluster-events';
 import type { ReadTracker, ReplicationService } from '../replication/replication-service';
 
 /** Per-request (or, over graphql-ws, per-subscription) context: the replication service, what this request's reads touched, and what the admin guard checks. */

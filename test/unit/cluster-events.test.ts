@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { GraphQLError } from 'graphql';
-import { ClusterEvents, type ClusterEvent } from '../../src/replication/cluster-events';
-import { FollowerNode } from '../../src/replication/nodes/cluster-node';
+import { ClusterEvents, type ClusterEvent } from '../../src/replication/events/cluster-events';
+import { FollowerNode, LeaderNode } from '../../src/replication/nodes/cluster-node';
 import { transition } from '../../src/replication/nodes/transitions';
 
 // transition() reads and writes a node's state only: no connection is ever made.
@@ -11,7 +11,8 @@ const quiet = { info: () => undefined, warn: () => undefined };
 /** A follower owned by a fresh ClusterEvents, and everything that ClusterEvents announces. */
 function watched(): { node: FollowerNode; events: ClusterEvents; seen: ClusterEvent[] } {
   const node = new FollowerNode('follower-1', ds, 'postgres://follower-1');
-  const events = new ClusterEvents((candidate) => candidate === node);
+  const events = new ClusterEvents();
+  node.sink = events;
   const seen: ClusterEvent[] = [];
   events.subscribe((event) => seen.push(event));
   return { node, events, seen };
@@ -54,6 +55,20 @@ test('a server hears only about its own nodes, and nothing once closed', () => {
   } finally {
     mine.events.close();
     theirs.events.close();
+  }
+});
+
+test('a node that changes role keeps telling its own server: handOver carries the sink', () => {
+  const { node, events, seen } = watched();
+  try {
+    const promoted = new LeaderNode(node.name, ds, node.url);
+    node.handOver(promoted);
+    transition(promoted, { kind: 'unreachable', reason: 'gone' }, quiet);
+    expect(seen.map(({ kind, node: name, to }) => ({ kind, name, to }))).toEqual([
+      { kind: 'NODE_STATE_CHANGED', name: 'follower-1', to: 'DOWN' },
+    ]);
+  } finally {
+    events.close();
   }
 });
 

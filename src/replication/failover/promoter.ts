@@ -1,5 +1,6 @@
 import type { GraphQLError } from 'graphql';
-import type { FaultPoint, SyncMode } from '../../config/settings';
+import type { SyncMode } from '../../config/settings';
+import type { FaultHooks } from '../../lifecycle/fault-hooks';
 import { badInput, ErrorCode, userError } from '../../errors/error-code';
 import type { Logger } from '../../logger';
 import type { Cluster } from '../nodes/cluster';
@@ -47,7 +48,8 @@ export interface PromoterDeps {
   timeoutMs: number;
   locks: NodeLocks;
   log: Logger;
-  faultPoint?: FaultPoint;
+  /** Where the fault tests stop the server (NO_FAULTS in production). */
+  faults: FaultHooks;
   /** Told of each finished promotion (metrics, events). */
   promoted?: (result: PromotionResult) => void;
 }
@@ -184,9 +186,9 @@ export class Promoter {
       throw this.incomplete(name, newEpoch, `only ${claimedFollowers} follower(s) accepted it`);
     }
     await fenceSessions(claimed, this.deps.applicationName, this.deps.timeoutMs);
-    this.faultPoint('promote-after-claim');
+    this.deps.faults.at('promote-after-claim');
     const settled = await settlePrepared(claimed, newEpoch, log);
-    this.faultPoint('promote-after-settle');
+    this.deps.faults.at('promote-after-settle');
     const node = cluster.byName(name)!;
     const adopted = await adoptUnion(
       node,
@@ -263,10 +265,5 @@ export class Promoter {
         '(with more nodes reachable, or allowDataLoss: true)',
       { node: name },
     );
-  }
-
-  /** Test-only: dies on the spot, as a crash would, at the named step. */
-  private faultPoint(point: FaultPoint): void {
-    if (this.deps.faultPoint === point) process.kill(process.pid, 'SIGKILL');
   }
 }

@@ -1,5 +1,4 @@
 import type { Logger } from '../../logger';
-import { announce } from '../cluster-events';
 import type { Cluster } from '../nodes/cluster';
 import { transition } from '../nodes/transitions';
 
@@ -41,10 +40,6 @@ export function switchRoles(cluster: Cluster, change: RoleChange, log: Logger): 
       );
     }
   }
-  announce(cluster.leader, {
-    kind: 'PROMOTED',
-    from: before,
-    to: cluster.leader.state.kind,
-    reason: `leader of epoch ${epoch} (${change.note})`,
-  });
+  const { leader: now } = cluster;
+  now.sink.promoted(now.name, before, now.state.kind, `leader of epoch ${epoch} (${change.note})`);
 }

@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { FollowerState, LeaderState } from './node-state';
+import { UNHEARD, type StateSink } from './state-sink';
 
 /** The pool of a node not reached since startup: every connection attempt fails, asynchronously, as a refused one would. */
 const UNREACHED = {
@@ -45,6 +46,9 @@ abstract class NodeBase {
   /** The epoch recorded on the node itself, as of the last check (undefined: not read yet). */
   recordedEpoch: bigint | undefined;
 
+  /** Where `transition` tells this node's state changes (the server's cluster events; see Cluster.listen). */
+  sink: StateSink = UNHEARD;
+
   constructor(
     readonly name: string,
     readonly dataSource: DataSource,
@@ -67,6 +71,7 @@ abstract class NodeBase {
     to.progress = this.progress;
     to.lastContact = this.lastContact;
     to.recordedEpoch = this.recordedEpoch;
+    to.sink = this.sink;
     for (const [move, count] of this.transitions) to.transitions.set(move, count);
   }
 

@@ -6,6 +6,7 @@ import { FollowerNode, LeaderNode, type PgNode } from './cluster-node';
 import type { FollowerState } from './node-state';
 import { NodeUnreachable, prepareNode } from './node-connection';
 import { unreplicableOn } from './table-rules';
+import type { StateSink } from './state-sink';
 
 /** One configured node and its (not yet initialized) TypeORM DataSource, built by the app. */
 export interface NodeSource {
@@ -148,6 +149,11 @@ export class Cluster implements Roster {
       versions.every((v) => v >= 180000),
       sources.map((s) => s.node.name),
     );
+  }
+
+  /** Tells `sink` every state change of this cluster's nodes from now on, whatever roles they move to (handOver carries it). */
+  listen(sink: StateSink): void {
+    for (const node of this.nodes) node.sink = sink;
   }
 
   byName(name: string): PgNode | undefined {

@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { FaultPoint } from '../../config/settings';
+import type { FaultHooks } from '../../lifecycle/fault-hooks';
 import type { Logger } from '../../logger';
 import type { WriteMetrics } from './write-metrics';
 import type { FollowerNode } from '../nodes/cluster-node';
@@ -37,7 +37,8 @@ export interface WritePathDeps {
   policy: SyncPolicy;
   gids: GidSource;
   log: Logger;
-  faultPoint?: FaultPoint;
+  /** Where the fault tests stop the server (NO_FAULTS in production). */
+  faults: FaultHooks;
   /** Gids between PREPARE and their outcome; the in-doubt resolver leaves these alone. */
   inFlight: Set<string>;
   gate: MembershipGate;
@@ -171,11 +172,11 @@ export class WritePath {
         else await markBehind(this.deps, node, reason, 'missed-write');
       }
       const leftOut = policy.leftOut(followers, prepared);
-      this.faultPoint('after-prepare');
+      this.deps.faults.at('after-prepare');
       await metrics.timed('commit', () =>
         commitOnLeader(client, changes, json, { position, gid, fence, leftOut }, () => (commitSent = true)),
       );
-      this.faultPoint('after-commit');
+      this.deps.faults.at('after-commit');
       settleRefused();
       // Timed only when there is a step 4 (a leader alone has none), as the bench reports it per step.
       const committed =
@@ -202,7 +203,7 @@ export class WritePath {
       if (isServerError(error) && error.code === SqlState.NotLeftOut) void reconcileLeftOut(this.deps, this.leftOutNodes(policy));
       if (!commitSent || isServerError(error)) await Promise.all(targets.map((node) => this.followerOps.rollbackPrepared(node, gid)));
       else {
-        keepUntilGone = (client as unknown as { processID: number }).processID;
+        keepUntilGone = client.processID ?? undefined;
         rejectAll(
           applied.map((a) => a.write),
           outcomeUnknown(error),
@@ -238,15 +239,10 @@ export class WritePath {
 
   /** Step 4 on every prepared follower, in parallel; whether each committed. */
   private async commitPrepared(prepared: FollowerNode[], gid: string, position: bigint): Promise<boolean[]> {
-    if (this.deps.faultPoint === 'after-first-commit-prepared' && prepared.length > 1) {
+    if (this.deps.faults.armed('after-first-commit-prepared') && prepared.length > 1) {
       await this.followerOps.commitPrepared(prepared[0], gid, position);
-      this.faultPoint('after-first-commit-prepared');
+      this.deps.faults.at('after-first-commit-prepared');
     }
     return Promise.all(prepared.map((node) => this.followerOps.commitPrepared(node, gid, position)));
-  }
-
-  /** Test-only: dies on the spot, as a crash would, at the named step. */
-  private faultPoint(point: FaultPoint): void {
-    if (this.deps.faultPoint === point) process.kill(process.pid, 'SIGKILL');
   }
 }

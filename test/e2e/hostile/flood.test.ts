@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { Syncrep } from '../../../src/app';
-import type { ClusterEvent } from '../../../src/replication/cluster-events';
+import type { ClusterEvent } from '../../../src/replication/events/cluster-events';
 import { LocalNodes } from '../../../harness/nodes';
 import { errorCode, gql, startServer, TEST_ADMIN_TOKEN } from '../../support/server';
 import { waitAllInSync } from '../../support/wait';

@@ -1,6 +1,6 @@
-import type { PgNode } from './nodes/cluster-node';
-import type { FollowerState, LeaderState, NodeStateName } from './nodes/node-state';
-import type { NodeEvent } from './nodes/transitions';
+import type { FollowerState, LeaderState, NodeStateName } from '../nodes/node-state';
+import type { StateSink } from '../nodes/state-sink';
+import type { NodeEvent } from '../nodes/node-event';
 import { EventStream } from './event-stream';
 
 /** Every kind of cluster event with what it means, declared once: the GraphQL enum ClusterEventKind is built from it. */
@@ -36,31 +36,6 @@ const MOVE_REASONS: Partial<Record<NodeEvent['kind'], string>> = {
   'caught-up': 'it replayed every write it missed and takes part in writes again',
 };
 
-/**
- * The ClusterEvents of every server running in this process: usually one, several in tests,
- * each told only about its own nodes.
- */
-const hubs = new Set<ClusterEvents>();
-
-/**
- * Tells every ClusterEvents about a state `transition` set on `node` (called by it, for every
- * event that applied, including those that leave the state's kind as it was).
- */
-export function announceTransition(node: PgNode, from: State, to: State, event: NodeEvent): void {
-  if (hubs.size === 0) return;
-  const kind = eventKind(from.kind, to.kind, event.kind);
-  if (kind === undefined) return;
-  const reason =
-    'reason' in to ? to.reason : kind === 'RESYNC_FINISHED' ? 'rebuilt from a snapshot of the leader' : MOVE_REASONS[event.kind];
-  announce(node, { kind, from: from.kind, to: to.kind, reason });
-}
-
-/** Tells every ClusterEvents that owns `node` about `event` (failover announces PROMOTED this way). */
-export function announce(node: PgNode, event: Omit<ClusterEvent, 'node' | 'at'>): void {
-  const announced: ClusterEvent = { ...event, node: node.name, at: new Date() };
-  for (const hub of hubs) hub.offer(node, announced);
-}
-
 function eventKind(from: NodeStateName, to: NodeStateName, event: NodeEvent['kind']): ClusterEventKind | undefined {
   if (event === 'rebuild-started') return 'RESYNC_STARTED';
   // catch-up moves a follower out of NEEDS_RESYNC only once its rebuild has succeeded.
@@ -73,15 +48,13 @@ function eventKind(from: NodeStateName, to: NodeStateName, event: NodeEvent['kin
 export const STREAM_CAPACITY = 1000;
 
 /**
- * One server's cluster events: what happens to its nodes, as it happens, for subscribers. It
- * holds no node: whether a node is its own is asked of `owns` each time, as roles can change.
+ * One server's cluster events: what happens to its nodes, as it happens, for subscribers. Its
+ * cluster tells it (`Cluster.listen`: every node carries it as its StateSink), so it hears of
+ * its own nodes only, whatever roles they move to.
  */
-export class ClusterEvents {
+export class ClusterEvents implements StateSink {
   private readonly listeners = new Set<(event: ClusterEvent) => void>();
-
-  constructor(private readonly owns: (node: PgNode) => boolean) {
-    hubs.add(this);
-  }
+  private closed = false;
 
   /** Calls `listener` with every event from now on, until the returned function is called. */
   subscribe(listener: (event: ClusterEvent) => void): () => void {
@@ -101,9 +74,27 @@ export class ClusterEvents {
     return this.listeners.size;
   }
 
-  /** Passes `event` on when `node` is one of this server's nodes. */
-  offer(node: PgNode, event: ClusterEvent): void {
-    if (!this.owns(node)) return;
+  /** A state `transition` set on one of this server's nodes (every event that applied, moves within a kind included). */
+  moved(node: string, from: State, to: State, event: NodeEvent): void {
+    const kind = eventKind(from.kind, to.kind, event.kind);
+    if (kind === undefined) return;
+    const reason =
+      'reason' in to ? to.reason : kind === 'RESYNC_FINISHED' ? 'rebuilt from a snapshot of the leader' : MOVE_REASONS[event.kind];
+    this.offer({ kind, node, from: from.kind, to: to.kind, reason, at: new Date() });
+  }
+
+  /** A promotion made `node` the leader. */
+  promoted(node: string, from: NodeStateName | undefined, to: NodeStateName, reason: string): void {
+    this.offer({ kind: 'PROMOTED', node, from, to, reason, at: new Date() });
+  }
+
+  /** Stops passing events on; subscribers get nothing more. Once the server has stopped. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private offer(event: ClusterEvent): void {
+    if (this.closed) return;
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -111,10 +102,5 @@ export class ClusterEvents {
         // A subscriber never fails the state change that told it (it runs inside `transition`).
       }
     }
-  }
-
-  /** Stops hearing about transitions; subscribers get nothing more. Once the server has stopped. */
-  close(): void {
-    hubs.delete(this);
   }
 }

@@ -1,4 +1,4 @@
-import { ErrorCode, userError } from '../errors/error-code';
+import { ErrorCode, userError } from '../../errors/error-code';
 
 type Waiter<T> = { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void };
 
