@@ -13,7 +13,7 @@ import { ReadPath, type ReadOptions, type ReadSettings, type ReadTracker } from 
 export type { ReadOptions, ReadTracker } from './read/read-path';
 import type { EntityReader } from './read/entity-reader';
 import { publicFailure, row } from './sql/sql';
-import { positionsNeverTaken } from './sql/statements';
+import { positionsNeverTaken } from './sql/log-statements';
 import type { SyncPolicy } from './write/sync-policy';
 import type { WriteBatcher } from './write/write-batcher';
 import type { WriteOutcome } from './write/write-outcome';

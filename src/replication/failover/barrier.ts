@@ -1,6 +1,6 @@
 import type { PgNode } from '../nodes/cluster-node';
 import { rows } from '../sql/sql';
-import { sessionsLeft, terminateOtherInstances } from '../sql/statements';
+import { sessionsLeft, terminateOtherInstances } from '../sql/epoch-statements';
 
 const POLL_MS = 50;
 

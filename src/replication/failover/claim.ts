@@ -3,7 +3,8 @@ import type { Logger } from '../../logger';
 import type { Roster } from '../nodes/cluster';
 import type { PgNode } from '../nodes/cluster-node';
 import { describeFailure, inTransaction, rows } from '../sql/sql';
-import { claimEpoch, markRebuilt } from '../sql/statements';
+import { claimEpoch } from '../sql/epoch-statements';
+import { markRebuilt } from '../sql/mark-statements';
 import type { NodeProbe } from './promotion-rules';
 
 /**

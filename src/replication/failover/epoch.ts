@@ -3,7 +3,7 @@ import { StartupError } from '../../errors/startup-error';
 import type { Leadership, NodeSource } from '../nodes/cluster';
 import type { NodeSettings } from '../../config/settings';
 import { row, rows } from '../sql/sql';
-import { epochRow, recordInitialLeader, type EpochRow } from '../sql/statements';
+import { epochRow, recordInitialLeader, type EpochRow } from '../sql/epoch-statements';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { Pool } from 'pg';
 

@@ -1,6 +1,6 @@
 import type { PgNode } from '../nodes/cluster-node';
 import { row } from '../sql/sql';
-import { probeRow } from '../sql/statements';
+import { probeRow } from '../sql/epoch-statements';
 import type { NodeProbe } from './promotion-rules';
 import { withDeadline } from '../nodes/answer-deadline';
 

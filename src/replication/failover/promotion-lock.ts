@@ -2,7 +2,7 @@ import { ErrorCode, userError } from '../../errors/error-code';
 import type { PgNode } from '../nodes/cluster-node';
 import { NodeBusyError, PROMOTION_LOCK, type NodeLocks } from '../nodes/node-lock';
 import { row } from '../sql/sql';
-import { epochRow } from '../sql/statements';
+import { epochRow } from '../sql/epoch-statements';
 
 /**
  * Runs a promotion of `candidate` holding the promotion lock of every follower it may claim (the

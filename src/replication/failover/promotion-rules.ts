@@ -1,5 +1,5 @@
 import type { SyncMode } from '../../config/settings';
-import type { MarkKind } from '../sql/statements';
+import type { MarkKind } from '../sql/mark-statements';
 import { UnreachableCaseError } from '../../errors/unreachable';
 
 /** What a promotion learned of one node before changing anything (undefined fields: unreachable). */

@@ -2,7 +2,8 @@ import type { Logger } from '../../logger';
 import type { PgNode } from '../nodes/cluster-node';
 import { GID_PREFIX, GidSource } from '../write/gid';
 import { describeFailure, isServerError, literal, rows, withClient } from '../sql/sql';
-import { allPreparedGids, committedAmong } from '../sql/statements';
+import { committedAmong } from '../sql/epoch-statements';
+import { allPreparedGids } from '../sql/instance-statements';
 import { SqlState } from '../../errors/sqlstate';
 import { epochOf } from './epoch';
 

@@ -3,7 +3,8 @@ import type { PgNode } from '../nodes/cluster-node';
 import { missingPositions } from '../log/log-scan';
 import { applyOn, applySql, type ApplyEntry } from '../sql/apply-sql';
 import { rollingBack, row, rows, withClient } from '../sql/sql';
-import { logEntries, watermark as watermarkOf } from '../sql/statements';
+import { logEntries } from '../sql/log-statements';
+import { watermark as watermarkOf } from '../sql/trim-statements';
 
 /** Entries applied to the candidate per transaction. */
 const BATCH = 500;

@@ -1,6 +1,6 @@
 import type { PgNode } from '../nodes/cluster-node';
 import { rows, type Runner } from '../sql/sql';
-import { logPage, unapplied } from '../sql/statements';
+import { logPage, unapplied } from '../sql/log-statements';
 
 /** Positions checked against a follower per round trip. */
 const SCAN_PAGE = 10_000;

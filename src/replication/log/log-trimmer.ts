@@ -4,6 +4,7 @@ import type { Cluster } from '../nodes/cluster';
 import { transition } from '../nodes/transitions';
 import { missingPositions } from './log-scan';
 import { inTransaction, row, rows } from '../sql/sql';
+import { leadsActively } from '../sql/epoch-statements';
 import {
   deleteLogUpTo,
   forgetAppliedUpTo,
@@ -12,9 +13,8 @@ import {
   positionHorizon,
   raiseTrimPoint,
   raiseWatermark,
-  leadsActively,
   watermark as watermarkOf,
-} from '../sql/statements';
+} from '../sql/trim-statements';
 import { NodeBusyError, type NodeLocks } from '../nodes/node-lock';
 import { leaveWriteSet } from '../recovery/write-set';
 

@@ -1,6 +1,6 @@
 import { escapeIdentifier } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { Statement } from '../sql/statements';
+import type { Statement } from '../sql/statement';
 
 /** A replicated table as a node defines it: what apply, rebuild and the checksums rely on being the same everywhere. */
 export interface TableSchema {

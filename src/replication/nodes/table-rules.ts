@@ -1,6 +1,6 @@
 import { escapeIdentifier } from 'pg';
 import type { DataSource } from 'typeorm';
-import type { Statement } from '../sql/statements';
+import type { Statement } from '../sql/statement';
 
 /**
  * Foreign-key actions other than NO ACTION and RESTRICT, user triggers and rules, on or into the

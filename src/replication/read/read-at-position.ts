@@ -1,6 +1,6 @@
 import type { PgNode } from '../nodes/cluster-node';
 import { row, rollingBack, withClient, type Runner } from '../sql/sql';
-import { hasPosition } from '../sql/statements';
+import { hasPosition } from '../sql/log-statements';
 import { EntityReader, type RunRead } from './entity-reader';
 import { BEGIN_SNAPSHOT, onClient, onPool } from './read-on-node';
 import type { PositionAttempt } from './position-read';

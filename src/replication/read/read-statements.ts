@@ -1,7 +1,7 @@
 import { escapeIdentifier } from 'pg';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata';
-import { reachedSql } from '../sql/statements';
+import { reachedSql } from '../sql/log-statements';
 
 /**
  * A read as a named prepared statement: PostgreSQL parses and plans it once per connection, and

@@ -13,16 +13,9 @@ import type { NodeLocks } from '../nodes/node-lock';
 import { deleteExcluded, leaveWriteSet, recordOnLeader } from './write-set';
 import { describeFailure, inTransaction, row, rows } from '../sql/sql';
 import type { LogReplayer } from './log-replayer';
-import {
-  clearRebuildingMark,
-  divergenceMark,
-  epochRow,
-  followEpoch,
-  forgetDeposed,
-  setDivergenceMark,
-  trimPoint,
-  watermark as watermarkOf,
-} from '../sql/statements';
+import { epochRow, followEpoch, forgetDeposed } from '../sql/epoch-statements';
+import { clearRebuildingMark, divergenceMark, setDivergenceMark } from '../sql/mark-statements';
+import { trimPoint, watermark as watermarkOf } from '../sql/trim-statements';
 
 /** Whether this server leaves `follower` out of live writes while it catches up. */
 function excludedFrom(follower: FollowerNode): boolean {

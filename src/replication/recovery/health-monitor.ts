@@ -6,10 +6,10 @@ import { monitorRejoins } from '../nodes/node-state';
 import type { Cluster } from '../nodes/cluster';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import { describeFailure, row } from '../sql/sql';
-import { healthCheck } from '../sql/statements';
+import { healthCheck } from '../sql/mark-statements';
 import { markOut } from '../write/divergence';
 import { NodeBusyError, type NodeLocks } from '../nodes/node-lock';
-import type { MarkKind } from '../sql/statements';
+import type { MarkKind } from '../sql/mark-statements';
 import { measureLags, recordProgress } from './progress-meter';
 import { withDeadline } from '../nodes/answer-deadline';
 

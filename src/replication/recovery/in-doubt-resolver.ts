@@ -5,7 +5,8 @@ import { epochOf } from '../failover/epoch';
 import { GID_PREFIX, GidSource } from '../write/gid';
 import type { InstanceLiveness } from './instance-liveness';
 import { describeFailure, literal, row, rows, withClient } from '../sql/sql';
-import { isDecided, preparedGids } from '../sql/statements';
+import { preparedGids } from '../sql/instance-statements';
+import { isDecided } from '../sql/log-statements';
 import type { NodeLocks } from '../nodes/node-lock';
 
 export interface InDoubtOptions {

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import type { Roster } from '../nodes/cluster';
 import { applicationNameOf } from '../write/gid';
 import { rows } from '../sql/sql';
-import { instanceSessions } from '../sql/statements';
+import { instanceSessions } from '../sql/instance-statements';
 
 /**
  * Tells whether a server instance is alive, from the leader's session list. Every session of an

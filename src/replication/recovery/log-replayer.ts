@@ -6,7 +6,7 @@ import { applyOn, applySql } from '../sql/apply-sql';
 import { missingPositions } from '../log/log-scan';
 import type { Change } from '../change';
 import { inTransaction, isServerError, rollingBack, rows, withClient } from '../sql/sql';
-import { logEntries } from '../sql/statements';
+import { logEntries } from '../sql/log-statements';
 import { SqlState } from '../../errors/sqlstate';
 
 /** Scans of one replay: each retry follows a write that committed here meanwhile, so a few suffice. */

@@ -1,7 +1,7 @@
 import type { FollowerNode, PgNode } from '../nodes/cluster-node';
 import type { Roster } from '../nodes/cluster';
 import { rows } from '../sql/sql';
-import { lags } from '../sql/statements';
+import { lags } from '../sql/log-statements';
 
 /**
  * Records the highest position a health check read from `node` itself. It is the node's own

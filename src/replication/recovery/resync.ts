@@ -5,17 +5,9 @@ import { insertRows, sequencePositions, setSequences, tableAsJson, truncateAll }
 import { copyOrder } from './copy-order';
 import { leadsActivelyAt } from '../failover/epoch';
 import { inTransaction, row, rows } from '../sql/sql';
-import {
-  checkEpochSql,
-  epochRow,
-  followEpoch,
-  forgetApplied,
-  logSnapshot,
-  markRebuilt,
-  recordAppliedAll,
-  setTrimPoint,
-  setWatermark,
-} from '../sql/statements';
+import { checkEpochSql, epochRow, followEpoch } from '../sql/epoch-statements';
+import { markRebuilt } from '../sql/mark-statements';
+import { forgetApplied, logSnapshot, recordAppliedAll, setTrimPoint, setWatermark } from '../sql/rebuild-statements';
 
 /** The reason a finished rebuild leaves on the node's mark until catch-up clears it. */
 export const REBUILT = 'rebuilt from a snapshot; catching up';

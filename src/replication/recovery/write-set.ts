@@ -3,7 +3,8 @@ import type { FollowerNode, LeaderNode } from '../nodes/cluster-node';
 import { NodeBusyError, type NodeLocks } from '../nodes/node-lock';
 import { transition } from '../nodes/transitions';
 import { describeFailure, literal, rows, type Runner } from '../sql/sql';
-import { divergenceMark, setDivergenceMark, type MarkKind, type Statement } from '../sql/statements';
+import { divergenceMark, setDivergenceMark, type MarkKind } from '../sql/mark-statements';
+import { type Statement } from '../sql/statement';
 
 /**
  * Which followers a write may leave out, kept on the leader so that every server sharing the

@@ -1,6 +1,6 @@
 import { DatabaseError, escapeLiteral, type ClientBase, type Pool, type PoolClient, type QueryResult } from 'pg';
 import { SqlState } from '../../errors/sqlstate';
-import type { Statement } from './statements';
+import type { Statement } from './statement';
 
 /** Quotes any value for inlining into a simple-protocol statement (several statements, one round trip). */
 export function literal(value: string | number | bigint | boolean | null): string {
@@ -87,7 +87,7 @@ export function describeFailure(error: unknown): string {
 /** Something that runs a statement: a pool (one pooled connection, see withClient) or a connection. */
 export type Runner = Pool | ClientBase;
 
-/** Runs a named statement (statements.ts) and returns its rows, typed. */
+/** Runs a named statement (statement.ts) and returns its rows, typed. */
 export async function rows<Row>(runner: Runner, statement: Statement<Row>): Promise<Row[]> {
   const run = (client: ClientBase) => client.query(statement.text, statement.values);
   const result = isPool(runner) ? await withClient(runner, run) : await run(runner);

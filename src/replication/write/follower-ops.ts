@@ -3,7 +3,7 @@ import type { FollowerNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
 import { applyOn, type ApplyScript } from '../sql/apply-sql';
 import { describeFailure, isServerError, literal, publicFailure, rollingBack, rows, withClient } from '../sql/sql';
-import { isApplied } from '../sql/statements';
+import { isApplied } from '../sql/log-statements';
 import { SqlState } from '../../errors/sqlstate';
 
 /** A follower's answer to step 2: prepared, or why not. */

@@ -5,7 +5,7 @@ import { LeaderTx, toChange } from './leader-tx';
 import { NotSent, refusal, type Applied, type LeaderBatch, type LeaderContext, type Refused } from './leader-outcome';
 import { startOver } from './leader-serial';
 import { isServerError, multi } from '../sql/sql';
-import { NEXT_POSITION } from '../sql/statements';
+import { NEXT_POSITION } from '../sql/log-statements';
 import type { PendingWrite } from './write-outcome';
 
 export type { Applied, LeaderBatch, LeaderContext, Refused } from './leader-outcome';

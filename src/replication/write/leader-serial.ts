@@ -5,7 +5,7 @@ import { LeaderTx, toChange } from './leader-tx';
 import { NotSent, refusal, type Applied, type LeaderBatch, type LeaderContext, type Refused } from './leader-outcome';
 import { mutationFailure } from './mutation-failure';
 import { isServerError, multi, row } from '../sql/sql';
-import { nextPosition as takeNextPosition } from '../sql/statements';
+import { nextPosition as takeNextPosition } from '../sql/log-statements';
 import { SqlState } from '../../errors/sqlstate';
 import type { PendingWrite } from './write-outcome';
 

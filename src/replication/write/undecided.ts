@@ -1,6 +1,6 @@
 import type { LeaderNode } from '../nodes/cluster-node';
 import { rows } from '../sql/sql';
-import { sessionAlive } from '../sql/statements';
+import { sessionAlive } from '../sql/instance-statements';
 
 /** How often, and how many times, to look for the leader session that got an undecided COMMIT. */
 const POLL_MS = 500;
