@@ -19,26 +19,9 @@ import { adoptUnion } from './union';
 import { recordOnLeader } from '../recovery/write-set';
 import type { NodeLocks } from '../nodes/node-lock';
 import { notBeingPromoted, promotingAlone } from './promotion-lock';
+import { promotionResult, type PromotionDone, type PromotionResult } from './promotion-result';
 
-/** What a promotion did, for the API, the log and the metrics. */
-export interface PromotionResult {
-  epoch: bigint;
-  leader: string;
-  previousLeader: string;
-  /** Nodes that accepted the new epoch (were fenced and read). */
-  reached: string[];
-  unreached: string[];
-  committedInDoubt: number;
-  rolledBackInDoubt: number;
-  /** Writes the new leader lacked and took from the other reached nodes. */
-  adopted: number;
-  allowDataLoss: boolean;
-  /** What allowDataLoss let through: each reason the promotion would otherwise have been refused. */
-  possiblyLost: string[];
-  /** False when the node already led this epoch (a rerun after it finished). */
-  changed: boolean;
-  durationMs: number;
-}
+export type { PromotionResult } from './promotion-result';
 
 export interface PromoterDeps {
   cluster: Cluster;
@@ -229,33 +212,12 @@ export class Promoter {
     probes: NodeProbe[],
     started: number,
     changed: boolean,
-    done?: {
-      reached: string[];
-      settled: { committed: number; rolledBack: number };
-      adopted: number;
-      allowDataLoss: boolean;
-      possiblyLost: string[];
-    },
+    done?: PromotionDone,
   ): PromotionResult {
-    const { cluster, log } = this.deps;
-    const reached = done?.reached ?? probes.filter((p) => p.reachable).map((p) => p.name);
-    const result: PromotionResult = {
-      epoch,
-      leader: name,
-      previousLeader: previous,
-      reached,
-      unreached: probes.map((p) => p.name).filter((n) => !reached.includes(n)),
-      committedInDoubt: done?.settled.committed ?? 0,
-      rolledBackInDoubt: done?.settled.rolledBack ?? 0,
-      adopted: done?.adopted ?? 0,
-      allowDataLoss: done?.allowDataLoss ?? false,
-      possiblyLost: done?.possiblyLost ?? [],
-      changed,
-      durationMs: Date.now() - started,
-    };
+    const result = promotionResult({ name, epoch, previous, probes, started, changed }, done);
     if (changed) this.deps.promoted?.(result);
     const note = `was ${previous}${result.possiblyLost.length > 0 ? '; allowDataLoss: writes may be lost' : ''}`;
-    switchRoles(cluster, { leader: name, epoch, previous, reached, note }, log);
+    switchRoles(this.deps.cluster, { leader: name, epoch, previous, reached: result.reached, note }, this.deps.log);
     return result;
   }
 
