@@ -42,9 +42,9 @@ export function settledDifferences(keys: readonly string[], first: RowPair, seco
   );
 }
 
-/** One compared follower's confirmed differences from the leader, and its rows at those keys. */
+/** One compared follower's confirmed differences from the leader in one table, and its rows at those keys. */
 export interface FollowerDiff {
-  /** Differing keys, as "table/key", sorted. */
+  /** Differing keys of the table. */
   keys: string[];
   /** The follower's row hash at each of those keys (absent: no such row). */
   rows: Map<string, number | undefined>;
@@ -53,7 +53,8 @@ export interface FollowerDiff {
 /**
  * The rows where the leader, not the followers, is the odd one out: with two or more followers
  * compared, every one of them differs from the leader there and they all hold the same thing.
- * Decided row by row: a follower already diverged elsewhere still votes on the rows it agrees on.
+ * Decided row by row, one table at a time: a follower already diverged elsewhere still votes on the
+ * rows it agrees on.
  */
 export function leaderOddRows(followers: readonly FollowerDiff[]): string[] {
   if (followers.length < 2) return [];

@@ -1,22 +1,17 @@
-import { ErrorCode, userError } from '../../errors/error-code';
 import type { Logger } from '../../logger';
-import { differingChunks, differingKeys, leaderOddRows, settledDifferences, type FollowerDiff, type RowHashes } from './chunk-diff';
-import { chunkSums, describeTables, rowsInChunks, rowsWithKeys, type CheckedTable } from './checksum-sql';
-import type { FollowerNode, LeaderNode, PgNode } from '../nodes/cluster-node';
+import { leaderOddRows } from './chunk-diff';
+import type { FollowerNode } from '../nodes/cluster-node';
 import type { Roster } from '../nodes/cluster';
 import { markOut } from '../write/divergence';
 import type { NodeLocks } from '../nodes/node-lock';
 import type { LeaderTerm } from '../recovery/write-set';
-import { ConsistentPoint } from './consistent-point';
 import type { MembershipGate } from '../write/membership-gate';
-import { readBlocker } from '../nodes/node-state';
-import { describeFailure, withClient } from '../sql/sql';
+import { MAX_REPORTED, firstLook, planCheck, recheck, type FirstLook, type Plan, type Recheck } from './consistency-compare';
 import { describeReport, type ConsistencyReport, type NodeConsistencyReport } from './consistency-report';
 
 export type { ConsistencyReport, NodeConsistencyReport } from './consistency-report';
 
-/** Most differing keys reported per node (and chunks drilled into per follower, as each holds at least one). */
-export const MAX_REPORTED = 100;
+export { MAX_REPORTED } from './consistency-compare';
 
 /** What a check needs. */
 export interface ConsistencyDeps {
@@ -27,8 +22,12 @@ export interface ConsistencyDeps {
   log: Logger;
 }
 
-/** Per follower, per table index: keys whose rows differ from the leader's. */
-type Found = Map<FollowerNode, string[][]>;
+/** The verdict: per table the rows where the leader is the odd one out, and the followers to mark. */
+interface Verdict {
+  oddRows: string[][];
+  leaderSuspect: boolean;
+  toMark: { follower: FollowerNode; differing: string[] }[];
+}
 
 /**
  * Compares the leader with every IN_SYNC (or already DIVERGED) follower, pt-table-checksum style:
@@ -39,124 +38,81 @@ type Found = Map<FollowerNode, string[][]>;
  * A follower found different becomes DIVERGED, unless the leader is the odd one out (every compared
  * follower, two or more, differs from it in the same rows, holding the same there): then nothing
  * is marked, for a person to decide. Other followers are reported as skipped.
+ * Compare (firstLook, recheck) -> judge -> apply (markDiverged) -> report.
  */
 export async function checkConsistency(deps: ConsistencyDeps): Promise<ConsistencyReport> {
   const started = performance.now();
-  const { gate, log } = deps;
-  const { leader, followers } = deps.cluster;
-  const compared = followers.filter((f) => f.state.kind === 'IN_SYNC' || f.state.kind === 'DIVERGED');
-  const stateAtStart = new Map(compared.map((f) => [f, f.state]));
-  const skipped = new Map<PgNode, string>(
-    followers.filter((f) => !compared.includes(f)).map((f) => [f, `not compared: ${readBlocker(f.state)}`]),
+  const plan = await planCheck(deps.cluster);
+  const first = await firstLook(plan, deps.gate);
+  const again = await recheck(plan, first, deps.gate);
+  const verdict = judge(plan, again);
+  const marked = await markDiverged(deps, plan, verdict);
+  const report = reportOf(plan, first, again, verdict, marked, performance.now() - started);
+  deps.log.info(
+    {
+      consistent: report.consistent,
+      leaderSuspect: verdict.leaderSuspect,
+      totalMs: Math.round(report.totalMs),
+      heldCommitsMs: report.heldCommitsMs,
+    },
+    'consistency check',
   );
-  const tables = await withClient(leader.pool, (client) =>
-    describeTables(
-      client,
-      leader.dataSource.entityMetadatas.map((m) => m.tableName),
+  return report;
+}
+
+/** Per table, whether the leader is the odd one out; otherwise the followers whose rows differ (a pure decision). */
+function judge(plan: Plan, again: Recheck): Verdict {
+  const answered = plan.compared.filter((f) => !plan.skipped.has(f));
+  const oddRows = plan.tables.map((_, i) =>
+    leaderOddRows(
+      answered.map((f) => {
+        const keys = again.found.get(f)?.[i] ?? [];
+        return { keys, rows: new Map(keys.map((k) => [k, again.held.get(f)?.[i].get(k)])) };
+      }),
     ),
-  ).catch((error) => leaderFailed(leader, error));
-
-  const first = await ConsistentPoint.open([leader, ...compared], gate);
-  let checkedRows: number;
-  const truncated = new Set<FollowerNode>();
-  const candidates: Found = new Map();
-  // Row hashes at the first point, by node: the re-check compares against them.
-  const firstRows = new Map<PgNode, RowHashes[]>();
-  try {
-    const sums = await first.each((_node, client) => sequentially(tables, (t) => chunkSums(client, t)));
-    const leaderSums = sums.get(leader) ?? leaderFailed(leader, first.failed.get(leader));
-    checkedRows = leaderSums.reduce((n, s) => n + s.rows, 0);
-    // Per table, the chunks any follower disagrees on (at most MAX_REPORTED per follower).
-    const chunks = tables.map(() => new Set<string>());
-    for (const follower of compared) {
-      sums.get(follower)?.forEach((s, i) => {
-        const differing = differingChunks(leaderSums[i].sums, s.sums);
-        if (differing.length > MAX_REPORTED) truncated.add(follower);
-        for (const chunk of differing.slice(0, MAX_REPORTED)) chunks[i].add(chunk);
-      });
-    }
-    if (chunks.some((c) => c.size > 0)) {
-      const rows = await first.each((_node, client) => sequentially(tables, (t, i) => rowsInChunks(client, t, [...chunks[i]])));
-      const leaderRows = rows.get(leader) ?? leaderFailed(leader, first.failed.get(leader));
-      for (const [node, hashes] of rows) firstRows.set(node, hashes);
-      for (const follower of compared) {
-        const own = rows.get(follower);
-        if (own)
-          candidates.set(
-            follower,
-            tables.map((_, i) => differingKeys(leaderRows[i], own[i])),
-          );
-      }
-    }
-  } finally {
-    await first.close();
-  }
-  for (const [node, failure] of first.failed) skipped.set(node, `did not answer: ${failure}`);
-
-  // Second consistent point, for the suspects only: keep what differs again, in the same way.
-  let heldMs = first.heldMs;
-  const found: Found = new Map();
-  const held = new Map<FollowerNode, RowHashes[]>();
-  const suspects = compared.filter((f) => candidates.get(f)?.some((keys) => keys.length > 0));
-  if (suspects.length > 0) {
-    const second = await ConsistentPoint.open([leader, ...suspects], gate);
-    heldMs += second.heldMs;
-    try {
-      const keys = tables.map((_, i) => [...new Set(suspects.flatMap((f) => candidates.get(f)![i]))]);
-      const rows = await second.each((_node, client) => sequentially(tables, (t, i) => rowsWithKeys(client, t, keys[i])));
-      const leaderRows = rows.get(leader) ?? leaderFailed(leader, second.failed.get(leader));
-      for (const follower of suspects) {
-        const own = rows.get(follower);
-        if (!own) continue;
-        held.set(follower, own);
-        const before = firstRows.get(follower)!;
-        const leaderBefore = firstRows.get(leader)!;
-        found.set(
+  );
+  const leaderSuspect = oddRows.some((keys) => keys.length > 0);
+  const toMark = leaderSuspect
+    ? []
+    : answered
+        .map((follower) => ({
           follower,
-          tables.map((_, i) =>
-            settledDifferences(
-              candidates.get(follower)![i],
-              { leader: leaderBefore[i], follower: before[i] },
-              { leader: leaderRows[i], follower: own[i] },
-            ),
-          ),
-        );
-      }
-    } finally {
-      await second.close();
-    }
-    for (const [node, failure] of second.failed) skipped.set(node, `did not answer at the re-check: ${failure}`);
-  }
+          differing: plan.tables.flatMap((t, i) => (again.found.get(follower)?.[i] ?? []).map((key) => `${t.table}/${key}`)),
+        }))
+        .filter(({ differing }) => differing.length > 0);
+  return { oddRows, leaderSuspect, toMark };
+}
 
-  const answered = compared.filter((f) => !skipped.has(f));
-  const diffs = answered.map((f) => followerDiff(tables, found.get(f), held.get(f)));
-  const oddRows = leaderOddRows(diffs);
-  const leaderSuspect = oddRows.length > 0;
-  const marked: FollowerNode[] = [];
-  for (const [index, follower] of answered.entries()) {
-    const differing = diffs[index].keys;
-    // Only a follower whose state is the very one seen at the start: a rebuild or another
-    // verdict in between makes this check's view of it stale.
-    if (
-      leaderSuspect ||
-      differing.length === 0 ||
-      deps.cluster.leader !== leader ||
-      follower.state !== stateAtStart.get(follower) ||
-      follower.state.kind !== 'IN_SYNC'
-    )
+/**
+ * Marks each follower the verdict names as diverged, only while the leader is the one the check
+ * started with and the follower's state is the very one seen at the start: a rebuild or another
+ * verdict in between makes this check's view of it stale.
+ */
+async function markDiverged(deps: ConsistencyDeps, plan: Plan, verdict: Verdict): Promise<Set<FollowerNode>> {
+  const marked = new Set<FollowerNode>();
+  for (const { follower, differing } of verdict.toMark) {
+    if (deps.cluster.leader !== plan.leader || follower.state !== plan.stateAtStart.get(follower) || follower.state.kind !== 'IN_SYNC')
       continue;
     const sample = differing.slice(0, 10).join(', ');
     await markOut(deps, follower, `consistency check: ${differing.length} row(s) differ from the leader (${sample})`);
-    marked.push(follower);
+    marked.add(follower);
   }
+  return marked;
+}
 
+function reportOf(
+  plan: Plan,
+  first: FirstLook,
+  again: Recheck,
+  verdict: Verdict,
+  marked: Set<FollowerNode>,
+  totalMs: number,
+): ConsistencyReport {
+  const { leader, followers, tables, skipped } = plan;
   const nodes: NodeConsistencyReport[] = [leader, ...followers].map((node) => {
     const skip = skipped.get(node);
     // The leader's rows listed are those where it is the odd one out.
-    const own =
-      node.role === 'FOLLOWER'
-        ? found.get(node)
-        : tables.map((t) => oddRows.filter((k) => k.startsWith(`${t.table}/`)).map((k) => k.slice(t.table.length + 1)));
+    const own = node.role === 'FOLLOWER' ? again.found.get(node) : verdict.oddRows;
     const differences = tables
       .map((t, i) => ({ table: t.table, integer: t.integer, keys: (own?.[i] ?? []).slice(0, MAX_REPORTED) }))
       .filter((d) => d.keys.length > 0);
@@ -165,7 +121,7 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
       name: node.name,
       role: node.role,
       state: node.state.kind,
-      consistent: skip === undefined && count === 0 && !(leaderSuspect && node.role === 'LEADER'),
+      consistent: skip === undefined && count === 0 && !(verdict.leaderSuspect && node.role === 'LEADER'),
       skipped: skip,
       differingRows: count,
       differingIds: differences
@@ -173,38 +129,15 @@ export async function checkConsistency(deps: ConsistencyDeps): Promise<Consisten
         .flatMap((d) => d.keys.map(Number))
         .slice(0, MAX_REPORTED),
       differences: differences.map(({ table, keys }) => ({ table, keys })),
-      truncated: node.role === 'FOLLOWER' && truncated.has(node) && count > 0,
-      markedDiverged: node.role === 'FOLLOWER' && marked.includes(node),
+      truncated: node.role === 'FOLLOWER' && first.truncated.has(node) && count > 0,
+      markedDiverged: node.role === 'FOLLOWER' && marked.has(node),
     };
   });
-  const report = describeReport({ nodes, checkedRows, leaderSuspect, heldCommitsMs: heldMs, totalMs: performance.now() - started });
-  log.info(
-    { consistent: report.consistent, leaderSuspect, totalMs: Math.round(report.totalMs), heldCommitsMs: report.heldCommitsMs },
-    'consistency check',
-  );
-  return report;
-}
-
-/** The per-table results of one node, run one after another on its one connection. */
-async function sequentially<T>(tables: readonly CheckedTable[], work: (table: CheckedTable, index: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  for (const [index, table] of tables.entries()) results.push(await work(table, index));
-  return results;
-}
-
-function followerDiff(tables: readonly CheckedTable[], found: string[][] | undefined, rows: RowHashes[] | undefined): FollowerDiff {
-  const diff: FollowerDiff = { keys: [], rows: new Map() };
-  tables.forEach((t, i) => {
-    for (const key of found?.[i] ?? []) {
-      diff.keys.push(`${t.table}/${key}`);
-      diff.rows.set(`${t.table}/${key}`, rows?.[i].get(key));
-    }
+  return describeReport({
+    nodes,
+    checkedRows: first.checkedRows,
+    leaderSuspect: verdict.leaderSuspect,
+    heldCommitsMs: first.heldMs + again.heldMs,
+    totalMs,
   });
-  diff.keys.sort();
-  return diff;
-}
-
-function leaderFailed(leader: LeaderNode, failure: unknown): never {
-  const why = typeof failure === 'string' ? failure : describeFailure(failure);
-  throw userError(ErrorCode.NodeUnavailable, `the leader "${leader.name}" could not be compared: ${why}`, { node: leader.name });
 }
