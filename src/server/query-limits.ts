@@ -32,5 +32,11 @@ export function queryLimits(production: boolean): { plugins: ApolloServerPlugin[
  * schema that introspection is off to hide. Used on every transport (format-error.ts, graphql-ws).
  */
 export function withoutSuggestions(message: string): string {
-  return message.replace(/Did you mean (the enum value |to use an inline fragment on )?".+"\?/g, '[Suggestion hidden]').trim();
+  return (
+    message
+      .replace(/Did you mean (the enum value |to use an inline fragment on )?".+"\?/g, '[Suggestion hidden]')
+      // graphql-armor's own mask leaves the question's "?" behind it.
+      .replace(/\[Suggestion hidden\]\?/g, '[Suggestion hidden]')
+      .trim()
+  );
 }

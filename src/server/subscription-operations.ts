@@ -53,7 +53,8 @@ export function subscriptionOptions(options: OperationOptions): ServerOptions<Re
     schema: options.schema,
     onSubscribe: (ctx, _id, payload) => {
       // Each subscription is a listener every cluster event fans out to: one socket gets a few.
-      if (Object.keys(ctx.subscriptions).length >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
+      // graphql-ws has reserved this one's id in ctx.subscriptions before asking.
+      if (Object.keys(ctx.subscriptions).length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
         return [
           userError(ErrorCode.BadRequest, `at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection: complete one first`),
         ];
