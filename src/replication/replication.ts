@@ -84,6 +84,7 @@ export async function startReplication(cluster: Cluster, gids: GidSource, settin
     metrics,
   });
   const batcher = new WriteBatcher(writePath, settings.writeBatchMax, settings.writeConcurrency);
+  metrics.watchQueue(batcher);
   const verifier = new Verifier({ cluster, gate, locks, log }, settings.verifyIntervalMs, log);
   const trimmer = new LogTrimmer(cluster, locks, settings.logRetention, log);
   const promoter = new Promoter({

@@ -65,9 +65,9 @@ async function inOneCommit(ids: number[], salary: number, failing: () => Promise
     }, 'the running commit to wait for the row lock');
     const good = ids.map((id) => gql(app.url, UPDATE, { id, s: salary }));
     const failures = failing();
-    // Not a timing assertion: the wait only lets the requests reach the server's queue. The
-    // checks below that they shared one commit fail if they did not.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every one of them queued behind the held commit before it is let go.
+    const queued = ids.length + failures.length;
+    await waitFor(async () => (await metric('syncrep_write_queue_mutations')) === queued, `${queued} mutations queued`);
     await holder.query('COMMIT');
     expect((await running).errors).toBeUndefined();
     const goodResults = await Promise.all(good);

@@ -58,6 +58,11 @@ export class WriteBatcher {
     });
   }
 
+  /** Mutations waiting for a commit to carry them (a gauge: syncrep_write_queue_mutations). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** Stops taking writes and waits for every queued and running one to settle. */
   stop(): Promise<void> {
     return this.life.stop(() =>

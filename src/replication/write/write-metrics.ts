@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The steps of one distributed commit, as the write path times them. */
 export type WritePhase = 'leader' | 'prepare' | 'commit' | 'commit_prepared';
@@ -34,6 +34,18 @@ export class WriteMetrics {
       help: 'Distributed commits by outcome: committed, rolled_back (a follower could not prepare, or nothing to commit), failed',
       labelNames: ['outcome'],
       registers: [this.registry],
+    });
+  }
+
+  /** Exports how many mutations wait for a commit, as `queue` holds them when scraped. */
+  watchQueue(queue: { readonly queued: number }): void {
+    new Gauge({
+      name: 'syncrep_write_queue_mutations',
+      help: 'Mutations waiting for a distributed commit to carry them (group commit: they go together in the next one)',
+      registers: [this.registry],
+      collect() {
+        this.set(queue.queued);
+      },
     });
   }
 
