@@ -2,7 +2,7 @@ import type { Logger } from '../../logger';
 import type { FollowerNode } from '../nodes/cluster-node';
 import type { Cluster } from '../nodes/cluster';
 import { transition } from '../nodes/transitions';
-import { isDivergence, markDiverged } from '../write/divergence';
+import { isDivergence, markDiverged } from './follower-marks';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import type { MembershipGate } from '../write/membership-gate';
 import { REBUILT, resync } from './resync';

@@ -7,7 +7,7 @@ import type { Cluster } from '../nodes/cluster';
 import type { InDoubtResolver } from './in-doubt-resolver';
 import { describeFailure, row } from '../sql/sql';
 import { healthCheck } from '../sql/mark-statements';
-import { markOut } from '../write/divergence';
+import { markOut } from './follower-marks';
 import { NodeBusyError, type NodeLocks } from '../nodes/node-lock';
 import type { MarkKind } from '../sql/mark-statements';
 import { measureLags, recordProgress } from './progress-meter';

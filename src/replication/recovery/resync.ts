@@ -1,7 +1,7 @@
 import type { Logger } from '../../logger';
 import type { FollowerNode } from '../nodes/cluster-node';
 import type { Cluster } from '../nodes/cluster';
-import { insertRows, sequencePositions, setSequences, tableAsJson, truncateAll } from '../sql/table-copy';
+import { insertRows, sequencePositions, setSequences, tableAsJson, truncateAll } from './table-copy';
 import { copyOrder } from './copy-order';
 import { leadsActivelyAt } from '../failover/epoch';
 import { inTransaction, row, rows } from '../sql/sql';

@@ -2,7 +2,7 @@ import type { Logger } from '../../logger';
 import { leaderOddRows } from './chunk-diff';
 import type { FollowerNode } from '../nodes/cluster-node';
 import type { Roster } from '../nodes/cluster';
-import { markOut } from '../write/divergence';
+import { markOut } from '../recovery/follower-marks';
 import type { NodeLocks } from '../nodes/node-lock';
 import type { LeaderTerm } from '../recovery/write-set';
 import type { MembershipGate } from '../write/membership-gate';

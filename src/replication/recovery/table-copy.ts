@@ -1,5 +1,5 @@
 import { escapeIdentifier } from 'pg';
-import type { Statement } from './statement';
+import type { Statement } from '../sql/statement';
 
 /** Every row of a replicated table as one JSON array (text), read inside the caller's snapshot. */
 export function tableAsJson(table: string): Statement<{ rows: string }> {
