@@ -7,14 +7,14 @@ import type { InDoubtResolver } from './in-doubt-resolver';
 import type { MembershipGate } from '../write/membership-gate';
 import { REBUILT, resync } from './resync';
 import { rebuildReason } from './rebuild-reason';
-import { leadsActivelyAt } from '../failover/epoch';
-import { SchemaMismatch, schemaDifferenceOf } from '../nodes/schema-check';
+import { SchemaMismatch } from '../nodes/schema-check';
+import { fenceIfStale, leaderActive, refuseOtherSchema, stillFollower } from './rejoin-checks';
 import type { NodeLocks } from '../nodes/node-lock';
 import { deleteExcluded, leaveWriteSet, recordOnLeader } from './write-set';
-import { describeFailure, inTransaction, row, rows } from '../sql/sql';
+import { describeFailure, row, rows } from '../sql/sql';
 import type { LogReplayer } from './log-replayer';
-import { epochRow, followEpoch, forgetDeposed } from '../sql/epoch-statements';
-import { clearRebuildingMark, divergenceMark, setDivergenceMark } from '../sql/mark-statements';
+import { forgetDeposed } from '../sql/epoch-statements';
+import { clearRebuildingMark, divergenceMark, type MarkKind } from '../sql/mark-statements';
 import { trimPoint, watermark as watermarkOf } from '../sql/trim-statements';
 
 /** Whether this server leaves `follower` out of live writes while it catches up. */
@@ -22,6 +22,15 @@ function excludedFrom(follower: FollowerNode): boolean {
   const { state } = follower;
   return state.kind === 'NEEDS_RESYNC' || (state.kind === 'CATCHING_UP' && !state.takesWrites);
 }
+
+/** A follower's mark on its own node (syncrep_divergence), as read at the start of a rejoin. */
+type NodeMark = { kind: MarkKind; reason: string };
+
+/** What a rejoin found before changing anything. */
+type Assessment =
+  | { kind: 'marked-diverged'; reason: string }
+  /** `rebuild`: why a rebuild is due first (undefined: catch-up only). */
+  | { kind: 'rejoin'; mark: NodeMark | undefined; rebuild: string | undefined };
 
 /** Options of one rejoin. */
 export interface RejoinOptions {
@@ -58,7 +67,7 @@ export class CatchUp {
    * once with NodeBusyError, to be retried on a later round.
    */
   async rejoin(follower: FollowerNode, options: RejoinOptions = {}): Promise<void> {
-    this.stillFollower(follower);
+    stillFollower(this.cluster, follower);
     let locked = false;
     const work = (held: () => Promise<void>) => ((locked = true), this.rejoinLocked(follower, options, held));
     try {
@@ -77,118 +86,113 @@ export class CatchUp {
       throw new Error(`${follower.name} has diverged: only a rebuild (resyncNode) brings it back`);
     let rebuilt = false;
     try {
-      // Marked diverged on the node itself (by this server before a restart, or by another): it
-      // stays out of service until a rebuild clears the mark.
-      const [mark] = await rows(follower.pool, divergenceMark());
-      if (mark?.kind === 'diverged' && !options.rebuild)
-        return await markDiverged(this.cluster, follower, `marked diverged on the node: ${mark.reason}`, this.log);
-      await this.leaderActive();
-      await this.refuseOtherSchema(follower);
-      const stale = await this.fenceIfStale(follower);
-      await this.inDoubt.resolve(follower, true);
-      const { upto: watermark } = await row(follower.pool, watermarkOf());
-      const { upto: trimmed } = await row(this.cluster.leader.pool, trimPoint());
-      follower.watermark = BigInt(watermark);
-      // What says a rebuild is due is on the node itself (its mark, its epoch, its watermark), not
-      // this server's memory: another server may have rebuilt it meanwhile, and a second rebuild
-      // would replace rows that server has written since with an older snapshot. A mark left by a
-      // rebuild that finished means only catch-up is left to do.
-      const reason = rebuildReason({
-        requested: options.rebuild === true,
-        behindLog: follower.watermark < BigInt(trimmed) ? { watermark, trimmed } : undefined,
-        stale,
-        interrupted: mark?.kind === 'rebuilding' && mark.reason !== REBUILT ? mark.reason : undefined,
-      });
-      if (reason !== undefined) {
-        // Marked on the node first: from now until it has caught up it may lack acknowledged
-        // writes, so no promotion may pick it, even one run by another server after this one dies;
-        // then recorded on the leader, so that every server's writes may leave it out.
-        await leaveWriteSet(this.cluster, follower, 'rebuilding', reason);
-        // Under the gate: no commit in flight still counts it as a target when the rebuild starts.
-        await this.gate.exclusive(async () => {
-          this.stillFollower(follower);
-          transition(follower, { kind: 'rebuild-started', reason }, this.log);
-        });
-        await resync(this.cluster, follower, this.log);
+      const found = await this.assess(follower, options);
+      if (found.kind === 'marked-diverged') return await markDiverged(this.cluster, follower, found.reason, this.log);
+      if (found.rebuild !== undefined) {
+        await this.rebuild(follower, found.rebuild);
         rebuilt = true;
       }
-      // Marked as lacking writes (rebuilt now or before, or found behind): it takes no live write
-      // until it has replayed every earlier one, and every server's writes leave it out meanwhile.
-      const excluded = rebuilt || mark?.kind === 'rebuilding' || mark?.kind === 'behind';
-      if (excluded && !rebuilt)
-        await recordOnLeader(this.cluster.leader.pool, follower.name, this.cluster.epoch, `marked ${mark?.kind}: ${mark?.reason}`);
-      transition(follower, { kind: 'catch-up-started', takesWrites: !excluded }, this.log);
-      const replayed = await this.replayer.chase(follower);
-      const last = await this.gate.exclusive(async () => {
-        this.stillFollower(follower);
-        // Still the one actor on it: a lock session lost (a node restart, a promotion's barrier)
-        // may have let another one start.
-        await held();
-        // Back in the write set first: deleting the leader's record waits for every commit (of any
-        // server) that left it out, and makes every later one fail; the replay then has them all.
-        // Deleted whether or not this rejoin left it out: a record left by anyone else would let a
-        // server that still leaves it out commit without it once it serves again.
-        await rows(this.cluster.leader.pool, deleteExcluded(follower.name));
-        // From a snapshot taken after the delete: in sync mode all it holds every write that left
-        // the follower out; a quorum commit of another server may still leave it out later (and
-        // record it again, so that it is caught up on a later round).
-        const n = await this.replayer.replay(follower);
-        if (follower.state.kind !== 'CATCHING_UP') throw new Error(`it became ${follower.state.kind} while catching up`);
-        // It lacks nothing and takes every write from here on: fit to be promoted again.
-        await rows(follower.pool, clearRebuildingMark());
-        if (rebuilt) await this.forgetDeposed(follower);
-        // Refused when something else happened to it meanwhile (a failed write made it DOWN, say).
-        if (!transition(follower, { kind: 'caught-up' }, this.log)) throw new Error(`it became ${follower.state.kind} while catching up`);
-        return n;
-      });
-      this.log.info({ node: follower.name, from: from.kind, rebuilt, replayed: replayed + last }, 'follower rejoined');
+      const replayed = await this.catchUp(follower, found.mark, rebuilt, held);
+      this.log.info({ node: follower.name, from: from.kind, rebuilt, replayed }, 'follower rejoined');
     } catch (error) {
-      // Already left out and named (its state and lastError say which table and column).
-      if (error instanceof SchemaMismatch) throw error;
-      const failure = describeFailure(error);
-      if (excludedFrom(follower)) await this.restoreExclusion(follower);
-      if (isDivergence(error)) {
-        await markDiverged(this.cluster, follower, `catch-up replay refused: ${failure}`, this.log);
-      } else if (from.kind === 'DIVERGED' && !rebuilt) {
-        // Its tables were not replaced (the rebuild is one transaction): it is still diverged.
-        await markDiverged(this.cluster, follower, `${from.reason}; rebuild failed (${failure}), run resyncNode again`, this.log);
-      } else {
-        // A follower NEEDS_RESYNC or DOWN stays so: the monitor retries the rebuild, or the rejoin once it answers.
-        transition(follower, { kind: 'catch-up-failed', reason: `catch-up failed: ${failure}` }, this.log);
-      }
+      await this.failed(follower, from, rebuilt, error);
       throw error;
     }
   }
 
   /**
-   * A follower whose replicated tables are not defined as the leader's takes no part: applies,
-   * rebuilds and checksums assume the same columns in the same order. It leaves the write set
-   * marked for a rebuild (it may miss writes from here on), and the monitor's rejoins check again
-   * each round; once its tables match, the mark has it rebuilt, then caught up.
+   * What the node itself says of it, checked before anything is changed: marked diverged (it
+   * stays out until a rebuild clears the mark), or which rebuild is due, if any. The leader must
+   * lead actively, the follower's tables must be the leader's, a stale one is fenced, and its
+   * in-doubt transactions are settled first.
    */
-  private async refuseOtherSchema(follower: FollowerNode): Promise<void> {
-    const difference = await schemaDifferenceOf(this.cluster.leader.dataSource, follower.dataSource);
-    if (!difference) return;
-    const reason = `its replicated tables are not defined as the leader's: ${difference}`;
-    await leaveWriteSet(this.cluster, follower, 'rebuilding', reason);
-    await this.gate.exclusive(async () => {
-      this.stillFollower(follower);
-      transition(follower, { kind: 'marked', reason }, this.log);
+  private async assess(follower: FollowerNode, options: RejoinOptions): Promise<Assessment> {
+    // Marked diverged on the node itself (by this server before a restart, or by another).
+    const [mark] = await rows(follower.pool, divergenceMark());
+    if (mark?.kind === 'diverged' && !options.rebuild)
+      return { kind: 'marked-diverged', reason: `marked diverged on the node: ${mark.reason}` };
+    await leaderActive(this.cluster);
+    await refuseOtherSchema({ cluster: this.cluster, gate: this.gate, log: this.log }, follower);
+    const stale = await fenceIfStale(this.cluster, follower);
+    await this.inDoubt.resolve(follower, true);
+    const { upto: watermark } = await row(follower.pool, watermarkOf());
+    const { upto: trimmed } = await row(this.cluster.leader.pool, trimPoint());
+    follower.watermark = BigInt(watermark);
+    // What says a rebuild is due is on the node itself (its mark, its epoch, its watermark), not
+    // this server's memory: another server may have rebuilt it meanwhile, and a second rebuild
+    // would replace rows that server has written since with an older snapshot. A mark left by a
+    // rebuild that finished means only catch-up is left to do.
+    const rebuild = rebuildReason({
+      requested: options.rebuild === true,
+      behindLog: follower.watermark < BigInt(trimmed) ? { watermark, trimmed } : undefined,
+      stale,
+      interrupted: mark?.kind === 'rebuilding' && mark.reason !== REBUILT ? mark.reason : undefined,
     });
-    throw new SchemaMismatch(reason);
+    return { kind: 'rejoin', mark, rebuild };
   }
 
-  /**
-   * Nothing catches up from a leader that is not the active one of this server's epoch: one a
-   * promotion claimed but has not activated yet lacks what the promotion will give it.
-   */
-  private async leaderActive(): Promise<void> {
-    const { leader, epoch } = this.cluster;
-    const recorded = await row(leader.pool, epochRow());
-    if (!leadsActivelyAt(recorded, epoch, leader.name)) {
-      throw new Error(
-        `the leader ${leader.name} is not active at epoch ${epoch} (a promotion is unfinished): nothing to catch up from yet`,
-      );
+  /** Rebuilds the follower from a snapshot of the leader, for `reason`. */
+  private async rebuild(follower: FollowerNode, reason: string): Promise<void> {
+    // Marked on the node first: from now until it has caught up it may lack acknowledged
+    // writes, so no promotion may pick it, even one run by another server after this one dies;
+    // then recorded on the leader, so that every server's writes may leave it out.
+    await leaveWriteSet(this.cluster, follower, 'rebuilding', reason);
+    // Under the gate: no commit in flight still counts it as a target when the rebuild starts.
+    await this.gate.exclusive(async () => {
+      stillFollower(this.cluster, follower);
+      transition(follower, { kind: 'rebuild-started', reason }, this.log);
+    });
+    await resync(this.cluster, follower, this.log);
+  }
+
+  /** Replays what the follower lacks, then the last entries with commits held back; IN_SYNC. Returns the positions replayed. */
+  private async catchUp(follower: FollowerNode, mark: NodeMark | undefined, rebuilt: boolean, held: () => Promise<void>): Promise<number> {
+    // Marked as lacking writes (rebuilt now or before, or found behind): it takes no live write
+    // until it has replayed every earlier one, and every server's writes leave it out meanwhile.
+    const excluded = rebuilt || mark?.kind === 'rebuilding' || mark?.kind === 'behind';
+    if (excluded && !rebuilt)
+      await recordOnLeader(this.cluster.leader.pool, follower.name, this.cluster.epoch, `marked ${mark?.kind}: ${mark?.reason}`);
+    transition(follower, { kind: 'catch-up-started', takesWrites: !excluded }, this.log);
+    const replayed = await this.replayer.chase(follower);
+    const last = await this.gate.exclusive(async () => {
+      stillFollower(this.cluster, follower);
+      // Still the one actor on it: a lock session lost (a node restart, a promotion's barrier)
+      // may have let another one start.
+      await held();
+      // Back in the write set first: deleting the leader's record waits for every commit (of any
+      // server) that left it out, and makes every later one fail; the replay then has them all.
+      // Deleted whether or not this rejoin left it out: a record left by anyone else would let a
+      // server that still leaves it out commit without it once it serves again.
+      await rows(this.cluster.leader.pool, deleteExcluded(follower.name));
+      // From a snapshot taken after the delete: in sync mode all it holds every write that left
+      // the follower out; a quorum commit of another server may still leave it out later (and
+      // record it again, so that it is caught up on a later round).
+      const n = await this.replayer.replay(follower);
+      if (follower.state.kind !== 'CATCHING_UP') throw new Error(`it became ${follower.state.kind} while catching up`);
+      // It lacks nothing and takes every write from here on: fit to be promoted again.
+      await rows(follower.pool, clearRebuildingMark());
+      if (rebuilt) await this.forgetDeposed(follower);
+      // Refused when something else happened to it meanwhile (a failed write made it DOWN, say).
+      if (!transition(follower, { kind: 'caught-up' }, this.log)) throw new Error(`it became ${follower.state.kind} while catching up`);
+      return n;
+    });
+    return replayed + last;
+  }
+
+  /** What a failed rejoin leaves the follower as: diverged when a replay was refused as such, or still so; otherwise failed, to be retried. */
+  private async failed(follower: FollowerNode, from: FollowerNode['state'], rebuilt: boolean, error: unknown): Promise<void> {
+    // Already left out and named (its state and lastError say which table and column).
+    if (error instanceof SchemaMismatch) return;
+    const failure = describeFailure(error);
+    if (excludedFrom(follower)) await this.restoreExclusion(follower);
+    if (isDivergence(error)) {
+      await markDiverged(this.cluster, follower, `catch-up replay refused: ${failure}`, this.log);
+    } else if (from.kind === 'DIVERGED' && !rebuilt) {
+      // Its tables were not replaced (the rebuild is one transaction): it is still diverged.
+      await markDiverged(this.cluster, follower, `${from.reason}; rebuild failed (${failure}), run resyncNode again`, this.log);
+    } else {
+      // A follower NEEDS_RESYNC or DOWN stays so: the monitor retries the rebuild, or the rejoin once it answers.
+      transition(follower, { kind: 'catch-up-failed', reason: `catch-up failed: ${failure}` }, this.log);
     }
   }
 
@@ -209,38 +213,5 @@ export class CatchUp {
   /** Records on every node that a rebuilt follower (a deposed leader, say) has rejoined: see Leadership.deposed. */
   private async forgetDeposed(follower: FollowerNode): Promise<void> {
     await Promise.all(this.cluster.nodes.map((node) => rows(node.pool, forgetDeposed(follower.name)).catch(() => undefined)));
-  }
-
-  /**
-   * Stops a rejoin whose node is no longer this follower: a promotion (this server's, or one it
-   * followed) made it the leader, or replaced its object meanwhile. Rebuilding a node from itself
-   * would replace its tables with an older snapshot of its own.
-   */
-  private stillFollower(follower: FollowerNode): void {
-    if (!this.cluster.followers.includes(follower)) throw new Error(`${follower.name} is no longer this follower (the roles moved)`);
-  }
-
-  /**
-   * A follower a promotion did not reach is still at an older epoch, and may hold writes of it that
-   * no leader kept (decided by the deposed leader, never acknowledged). It is fenced to the current
-   * epoch (its prepared transactions are then settled by the current leader's log) and rebuilt.
-   * Returns why, or undefined for a follower at the current epoch. A follower at a newer epoch
-   * means this server was left behind by a promotion: it touches nothing.
-   */
-  private async fenceIfStale(follower: FollowerNode): Promise<string | undefined> {
-    const { epoch, leader } = this.cluster;
-    const recorded = BigInt((await row(follower.pool, epochRow())).epoch);
-    follower.recordedEpoch = recorded;
-    if (recorded > epoch) throw new Error(`${follower.name} is at epoch ${recorded}, newer than this server's ${epoch}`);
-    if (recorded === epoch) return undefined;
-    const reason = `it was at epoch ${recorded}, the cluster is at ${epoch}: rebuilt in case it holds writes no leader kept`;
-    // Marked in the same transaction: once fenced, its epoch no longer says a rebuild is due, and
-    // a rejoin that fails after this step (or a server that dies) must leave it to be rebuilt.
-    await inTransaction(follower.pool, async (client) => {
-      await rows(client, setDivergenceMark(reason, 'rebuilding'));
-      await rows(client, followEpoch(epoch, leader.name));
-    });
-    follower.recordedEpoch = epoch;
-    return reason;
   }
 }
