@@ -3,7 +3,7 @@ import type { Syncrep } from '../../../src/app';
 import type { ClusterEvent } from '../../../src/replication/events/cluster-events';
 import { LocalNodes } from '../../../harness/nodes';
 import { errorCode, gql, startServer, TEST_ADMIN_TOKEN } from '../../support/server';
-import { waitAllInSync } from '../../support/wait';
+import { waitAllInSync, waitFor } from '../../support/wait';
 
 let nodes: LocalNodes;
 let app: Syncrep;
@@ -31,10 +31,14 @@ async function flood(readFrom: string, requests: number) {
   const events: ClusterEvent[] = [];
   const unsubscribe = app.events.subscribe((e) => events.push(e));
   const aliases = Array.from({ length: 15 }, (_, i) => `a${i}: employee(id: 1, readFrom: ${readFrom}) { id }`).join(' ');
+  let answered = 0;
   const reads = Array.from({ length: requests }, () =>
-    gql(app.url, `{ ${aliases} }`).catch((e) => ({ errors: [{ message: String(e), extensions: { code: 'FETCH' } }] })),
+    gql(app.url, `{ ${aliases} }`)
+      .catch((e) => ({ errors: [{ message: String(e), extensions: { code: 'FETCH' } }] }))
+      .finally(() => answered++),
   );
-  await new Promise((r) => setTimeout(r, 300));
+  // The writes go while the flood is under way: once the server has answered its first read.
+  await waitFor(async () => answered > 0, 'the first read of the flood answered');
   const writes: Record<string, number> = {};
   for (let i = 0; i < 5; i++) {
     const id = nextId++;
