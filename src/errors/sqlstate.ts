@@ -26,6 +26,8 @@ export const SqlState = {
   LockNotAvailable: '55P03',
   QueryCanceled: '57014',
   ProtocolViolation: '08P01',
+  /** "cached plan must not change result type": a prepared read met a column whose type changed (an online migration). */
+  FeatureNotSupported: '0A000',
   /** "prepared transaction with identifier ... does not exist" */
   UndefinedObject: '42704',
   InvalidPassword: '28P01',

@@ -58,7 +58,7 @@ test('a server hears only about its own nodes, and nothing once closed', () => {
   }
 });
 
-test('a node that changes role keeps telling its own server: handOver carries the sink', () => {
+test('a node that changes role keeps telling its own server: handOver carries the sink, and the replaced object goes silent', () => {
   const { node, events, seen } = watched();
   try {
     const promoted = new LeaderNode(node.name, ds, node.url);
@@ -67,6 +67,9 @@ test('a node that changes role keeps telling its own server: handOver carries th
     expect(seen.map(({ kind, node: name, to }) => ({ kind, name, to }))).toEqual([
       { kind: 'NODE_STATE_CHANGED', name: 'follower-1', to: 'DOWN' },
     ]);
+    // The replaced object (a read may still hold it) tells no one of a state of its old role.
+    transition(node, { kind: 'unreachable', reason: 'stale object' }, quiet);
+    expect(seen).toHaveLength(1);
   } finally {
     events.close();
   }

@@ -72,6 +72,8 @@ abstract class NodeBase {
     to.lastContact = this.lastContact;
     to.recordedEpoch = this.recordedEpoch;
     to.sink = this.sink;
+    // The replaced object tells no one: a read still holding it would report a state of the old role.
+    this.sink = UNHEARD;
     for (const [move, count] of this.transitions) to.transitions.set(move, count);
   }
 

@@ -1,8 +1,9 @@
 import DataLoader from 'dataloader';
-import type { Pool } from 'pg';
 import type { EntityMetadata } from 'typeorm/metadata/EntityMetadata';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata';
 import type { RowImage } from '../change';
+import type { PgNode } from '../nodes/cluster-node';
+import { readBlocker } from '../nodes/node-state';
 import type { ColumnValue } from '../entities/entity-rows';
 import type { ReadMetrics } from './read-metrics';
 import type { ReadStatements } from './read-statements';
@@ -50,7 +51,7 @@ export class KeyReadBatcher {
   private readonly waiting: (() => void)[] = [];
 
   constructor(
-    private readonly pool: () => Pool,
+    private readonly node: PgNode,
     private readonly statements: ReadStatements,
     private readonly limits: ReadBatchLimits,
     private readonly metrics: ReadMetrics,
@@ -64,7 +65,8 @@ export class KeyReadBatcher {
     const text = String(key);
     if (!/^-?\d{1,19}$/.test(text)) return false;
     const value = BigInt(text);
-    return value >= min && value <= max;
+    // Only the spelling PostgreSQL gives back ("5", not "05" or "-0"): rows are handed back by it.
+    return String(value) === text && value >= min && value <= max;
   }
 
   /** The row of `metadata`'s table whose key is `key` (as the column stores it), or null. */
@@ -96,9 +98,13 @@ export class KeyReadBatcher {
 
   private async run(metadata: EntityMetadata, column: ColumnMetadata, keys: readonly ColumnValue[]): Promise<(RowImage | null)[]> {
     try {
+      // Found down while this batch waited for a slot: its reads go to the next node now, rather
+      // than each waiting out a timeout on a node already known not to answer.
+      const blocker = readBlocker(this.node.state);
+      if (blocker) throw new Error(`connection failed: node "${this.node.name}" ${blocker}`);
       const distinct = [...new Set(keys)];
       this.metrics.batch(distinct.length);
-      const rows = (await this.pool().query<RowImage>(this.statements.byKeys(metadata, distinct))).rows;
+      const rows = (await this.node.pool.query<RowImage>(this.statements.byKeys(metadata, distinct))).rows;
       const byKey = new Map(rows.map((r) => [String(r[column.databaseName]), r]));
       return keys.map((k) => byKey.get(String(k)) ?? null);
     } finally {

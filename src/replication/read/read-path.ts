@@ -6,6 +6,7 @@ import type { Roster } from '../nodes/cluster';
 import type { PgNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
 import { describeFailure, isServerError } from '../sql/sql';
+import { SqlState } from '../../errors/sqlstate';
 import { EntityReader } from './entity-reader';
 import { KeyReadBatcher, type ReadBatchLimits } from './key-read-batcher';
 import { readAtLeast, type PositionAttempt, type PositionWait } from './position-read';
@@ -94,7 +95,15 @@ export class ReadPath {
   /** Runs one try of a read on `node`. An error the node's server sent is the read's own (thrown); losing the node is a `failed` try. */
   private async tryNode<T>(node: PgNode, run: () => Promise<PositionAttempt<T>>): Promise<PositionAttempt<T>> {
     try {
-      return await run();
+      // A prepared read planned before a column's type changed (an online migration) fails once
+      // on each connection that had prepared it; PostgreSQL plans it afresh there for the next try.
+      for (let tries = 1; ; tries++) {
+        try {
+          return await run();
+        } catch (error) {
+          if (!isPlanChanged(error) || tries >= PLAN_RETRIES) throw error;
+        }
+      }
     } catch (error) {
       // The read's own refusal (too many nested objects, say): the node is fine.
       if (error instanceof GraphQLError) throw error;
@@ -114,7 +123,7 @@ export class ReadPath {
   private keyReadsOf(node: PgNode): KeyReadBatcher {
     let batcher = this.keyReads.get(node);
     if (!batcher) {
-      batcher = new KeyReadBatcher(() => node.pool, this.statements, this.settings.limits, this.settings.metrics);
+      batcher = new KeyReadBatcher(node, this.statements, this.settings.limits, this.settings.metrics);
       this.keyReads.set(node, batcher);
     }
     return batcher;
@@ -125,4 +134,14 @@ export class ReadPath {
     tracker.servedBy.add(node.name);
     return value;
   }
+}
+
+/** Tries of one read that met changed column types, each on a connection that then plans afresh. */
+const PLAN_RETRIES = 100;
+
+function isPlanChanged(error: unknown): boolean {
+  const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
+  return (
+    isServerError(cause) && cause.code === SqlState.FeatureNotSupported && /cached plan must not change result type/.test(cause.message)
+  );
 }

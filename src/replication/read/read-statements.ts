@@ -18,7 +18,10 @@ export const REACHED = 'syncrep_reached';
 
 /** What every read of one table shares, built once from the entity's metadata. */
 interface TableReads {
-  /** The statements' name prefix (table path), so two tables never share a name. */
+  /**
+   * The statements' name prefix, one per table (`syncrep_r3`): short, since PostgreSQL cuts a
+   * statement name at 63 bytes and two names cut alike would clash on one connection.
+   */
   id: string;
   select: string;
   key: string;
@@ -31,7 +34,7 @@ interface TableReads {
 /**
  * The read statements of every entity, by key, by page and by a column, their text built from
  * TypeORM's metadata once per entity and kept by this object (its owner's lifetime, not the
- * module's). Only single-column keys are read this way; a read by a composite key is refused as
+ * module's): one object per server, whose pools alone run its names. Only single-column keys are read this way; a read by a composite key is refused as
  * the programming error it is.
  */
 export class ReadStatements {
@@ -59,7 +62,7 @@ export class ReadStatements {
       text = `${t.select} WHERE ${escapeIdentifier(column.databaseName)} = ANY($1) ORDER BY ${t.key}`;
       t.byColumn.set(column.databaseName, text);
     }
-    return { name: `${t.id}:by:${column.databaseName}`, text, values: [values] };
+    return { name: `${t.id}:by${metadata.columns.indexOf(column)}`, text, values: [values] };
   }
 
   /**
@@ -92,7 +95,7 @@ export class ReadStatements {
     const from = metadata.schema ? `${escapeIdentifier(metadata.schema)}.${table}` : table;
     const select = `SELECT ${metadata.columns.map((c) => escapeIdentifier(c.databaseName)).join(', ')} FROM ${from}`;
     const reads: TableReads = {
-      id: `syncrep_read:${metadata.tablePath}`,
+      id: `syncrep_r${this.tables.size}`,
       select,
       key,
       byKeys: `${select} WHERE ${key} = ANY($1) ORDER BY ${key}`,
