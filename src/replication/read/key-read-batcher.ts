@@ -29,6 +29,12 @@ const KEY_RANGE: Record<string, [bigint, bigint]> = {
   bigint: [-(2n ** 63n), 2n ** 63n - 1n],
 };
 
+/**
+ * The node a batch waited for can no longer serve reads (down, or out of sync): its reads go to
+ * the next candidate. Not a failure of the node's connection: its state says why already.
+ */
+export class NodeStoppedServing extends Error {}
+
 /** How many statements of one table a node runs at once, and how many keys one may carry. */
 export interface ReadBatchLimits {
   /** Statements in flight per table; reads that arrive while they are wait and go together. */
@@ -101,7 +107,7 @@ export class KeyReadBatcher {
       // Found down while this batch waited for a slot: its reads go to the next node now, rather
       // than each waiting out a timeout on a node already known not to answer.
       const blocker = readBlocker(this.node.state);
-      if (blocker) throw new Error(`connection failed: node "${this.node.name}" ${blocker}`);
+      if (blocker) throw new NodeStoppedServing(`node "${this.node.name}" stopped serving reads while they waited: ${blocker}`);
       const distinct = [...new Set(keys)];
       this.metrics.batch(distinct.length);
       const rows = (await this.node.pool.query<RowImage>(this.statements.byKeys(metadata, distinct))).rows;

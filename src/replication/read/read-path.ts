@@ -8,7 +8,7 @@ import { transition } from '../nodes/transitions';
 import { describeFailure, isServerError } from '../sql/sql';
 import { SqlState } from '../../errors/sqlstate';
 import { EntityReader } from './entity-reader';
-import { KeyReadBatcher, type ReadBatchLimits } from './key-read-batcher';
+import { KeyReadBatcher, NodeStoppedServing, type ReadBatchLimits } from './key-read-batcher';
 import { readAtLeast, type PositionAttempt, type PositionWait } from './position-read';
 import { readAtPosition } from './read-at-position';
 import type { ReadMetrics } from './read-metrics';
@@ -107,6 +107,8 @@ export class ReadPath {
     } catch (error) {
       // The read's own refusal (too many nested objects, say): the node is fine.
       if (error instanceof GraphQLError) throw error;
+      // Its state changed while the read waited: the read moves on, and the state stays as it was set.
+      if (error instanceof NodeStoppedServing) return { kind: 'failed', failure: error.message };
       const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
       if (isServerError(cause)) throw error;
       // Every connection of this server's pool to it is busy: the node is not known to be down,
