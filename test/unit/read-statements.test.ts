@@ -41,7 +41,7 @@ test('every read statement of a table with a long name has its own name within t
 
 test('only keys spelt as PostgreSQL gives them back, and in the column range, are grouped', () => {
   const node = new FollowerNode('follower-1', {} as DataSource, 'postgres://f1');
-  const batcher = new KeyReadBatcher(node, new ReadStatements(), { concurrency: 1, batchMax: 8 }, { batch: () => undefined });
+  const batcher = new KeyReadBatcher(node, () => true, new ReadStatements(), { concurrency: 1, batchMax: 8 }, { batch: () => undefined });
   const metadata = dataSource.getMetadata(Employee);
   const grouped = (key: string | number) => batcher.batches(metadata, key);
   expect([5, '5', -3, 2147483647, -2147483648].map(grouped)).toEqual([true, true, true, true, true]);
@@ -60,9 +60,13 @@ test('only keys spelt as PostgreSQL gives them back, and in the column range, ar
 test('a batch whose node was found down while it waited fails at once, naming why, without asking the node', async () => {
   const node = new FollowerNode('follower-1', {} as DataSource, 'postgres://f1');
   node.state = { kind: 'DOWN', reason: 'refused' };
-  const batcher = new KeyReadBatcher(node, new ReadStatements(), { concurrency: 1, batchMax: 8 }, { batch: () => undefined });
+  const batcher = new KeyReadBatcher(node, () => true, new ReadStatements(), { concurrency: 1, batchMax: 8 }, { batch: () => undefined });
   const metadata = dataSource.getMetadata(Employee);
   const failure = await batcher.load(metadata, 5).catch((error: Error) => error);
   expect(failure).toBeInstanceOf(NodeStoppedServing);
   expect((failure as Error).message).toMatch(/^node "follower-1" stopped serving reads while they waited: /);
+  // A node object a role change replaced, whatever state it was left in.
+  node.state = { kind: 'IN_SYNC' };
+  const replaced = new KeyReadBatcher(node, () => false, new ReadStatements(), { concurrency: 1, batchMax: 8 }, { batch: () => undefined });
+  expect((await replaced.load(metadata, 5).catch((error: Error) => error.message)) as string).toMatch(/its role changed$/);
 });

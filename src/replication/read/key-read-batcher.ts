@@ -58,6 +58,8 @@ export class KeyReadBatcher {
 
   constructor(
     private readonly node: PgNode,
+    /** Whether `node` is still one of the cluster's nodes (a role change replaces the object). */
+    private readonly serves: () => boolean,
     private readonly statements: ReadStatements,
     private readonly limits: ReadBatchLimits,
     private readonly metrics: ReadMetrics,
@@ -106,7 +108,7 @@ export class KeyReadBatcher {
     try {
       // Found down while this batch waited for a slot: its reads go to the next node now, rather
       // than each waiting out a timeout on a node already known not to answer.
-      const blocker = readBlocker(this.node.state);
+      const blocker = this.serves() ? readBlocker(this.node.state) : 'its role changed';
       if (blocker) throw new NodeStoppedServing(`node "${this.node.name}" stopped serving reads while they waited: ${blocker}`);
       const distinct = [...new Set(keys)];
       this.metrics.batch(distinct.length);

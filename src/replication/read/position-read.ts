@@ -10,7 +10,7 @@ export type PositionAttempt<T> =
   /** The node did not answer the check in time (paused, say); the read moved on. */
   | { kind: 'silent' }
   /** The node could not be reached (see ReplicationService.read). */
-  | { kind: 'failed'; failure: string };
+  | { kind: 'failed'; failure: string; /** It answers, but stopped serving reads while this one waited. */ stopped?: boolean };
 
 /** How long a read at a position waits. */
 export interface PositionWait {

@@ -50,7 +50,7 @@ export class ReadPath {
   private readonly keyReads = new Map<PgNode, KeyReadBatcher>();
 
   constructor(
-    cluster: Roster,
+    private readonly cluster: Roster,
     private readonly log: Logger,
     private readonly settings: ReadSettings,
   ) {
@@ -87,7 +87,8 @@ export class ReadPath {
           : work(new EntityReader(node.dataSource, this.statements, onPool(node.pool), this.keyReadsOf(node)));
       const attempt = await this.tryNode(node, async () => ({ kind: 'served', value: await run() }));
       if (attempt.kind === 'served') return this.served(node, tracker, attempt.value);
-      if (attempt.kind === 'failed') failure = `node "${node.name}" did not answer (${attempt.failure})`;
+      if (attempt.kind === 'failed')
+        failure = attempt.stopped ? attempt.failure : `node "${node.name}" did not answer (${attempt.failure})`;
     }
     throw userError(ErrorCode.NodeUnavailable, failure, { node: candidates.length === 1 ? candidates[0].name : null });
   }
@@ -108,7 +109,7 @@ export class ReadPath {
       // The read's own refusal (too many nested objects, say): the node is fine.
       if (error instanceof GraphQLError) throw error;
       // Its state changed while the read waited: the read moves on, and the state stays as it was set.
-      if (error instanceof NodeStoppedServing) return { kind: 'failed', failure: error.message };
+      if (error instanceof NodeStoppedServing) return { kind: 'failed', failure: error.message, stopped: true };
       const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
       if (isServerError(cause)) throw error;
       // Every connection of this server's pool to it is busy: the node is not known to be down,
@@ -125,7 +126,10 @@ export class ReadPath {
   private keyReadsOf(node: PgNode): KeyReadBatcher {
     let batcher = this.keyReads.get(node);
     if (!batcher) {
-      batcher = new KeyReadBatcher(node, this.statements, this.settings.limits, this.settings.metrics);
+      // A node object replaced by a role change serves no more: its batches fail over.
+      for (const known of this.keyReads.keys()) if (!this.cluster.nodes.includes(known)) this.keyReads.delete(known);
+      const serves = () => this.cluster.nodes.includes(node);
+      batcher = new KeyReadBatcher(node, serves, this.statements, this.settings.limits, this.settings.metrics);
       this.keyReads.set(node, batcher);
     }
     return batcher;
