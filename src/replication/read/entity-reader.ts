@@ -5,7 +5,7 @@ import { columnOf, toColumnValue, toEntity } from '../entities/entity-rows';
 import type { KeyReadBatcher } from './key-read-batcher';
 import type { ReadStatement, ReadStatements } from './read-statements';
 
-/** Runs one read statement on the node the read was given (a pool, its transaction's connection, or a batcher) and returns its rows. */
+/** Runs one read statement on the node the read was given (its pool, or its transaction's connection) and returns its rows. */
 export type RunRead = (metadata: EntityMetadata, statement: ReadStatement) => Promise<RowImage[]>;
 
 /**
