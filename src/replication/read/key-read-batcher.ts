@@ -9,17 +9,13 @@ import type { ReadMetrics } from './read-metrics';
 import type { ReadStatements } from './read-statements';
 
 /**
- * Key types whose values come back from PostgreSQL exactly as they were sent (no case folding,
- * no collation, no other spellings), so that a row can be given to the read that asked for it
- * by its key alone.
+ * The key types grouped, with the values each stores. Their values come back from PostgreSQL
+ * exactly as they were sent (no case folding, no collation, no other spellings), so that a row
+ * can be given to the read that asked for it by its key alone. A key outside the range goes
+ * alone, so that PostgreSQL's refusal ("out of range for type integer") is that read's own and
+ * not its neighbours'.
  */
-const EXACT_KEY_TYPES = new Set(['int', 'int2', 'int4', 'int8', 'integer', 'smallint', 'bigint']);
-
-/**
- * The values each key type stores. A key outside them goes alone, so that PostgreSQL's refusal
- * ("out of range for type integer") is that read's own and not its neighbours'.
- */
-const KEY_RANGE: Record<string, [bigint, bigint]> = {
+const KEY_RANGE: Partial<Record<string, readonly [bigint, bigint]>> = {
   int2: [-(2n ** 15n), 2n ** 15n - 1n],
   smallint: [-(2n ** 15n), 2n ** 15n - 1n],
   int: [-(2n ** 31n), 2n ** 31n - 1n],
@@ -28,6 +24,12 @@ const KEY_RANGE: Record<string, [bigint, bigint]> = {
   int8: [-(2n ** 63n), 2n ** 63n - 1n],
   bigint: [-(2n ** 63n), 2n ** 63n - 1n],
 };
+
+/** One table's grouped reads: its loader, and the range of its key (none: its reads are not grouped). */
+interface TableBatch {
+  loader: DataLoader<ColumnValue, RowImage | null>;
+  range: readonly [bigint, bigint] | undefined;
+}
 
 /**
  * The node a batch waited for can no longer serve reads (down, or out of sync): its reads go to
@@ -52,7 +54,7 @@ export interface ReadBatchLimits {
  * DataLoader does the collecting and the handing back; this class decides when a batch may go.
  */
 export class KeyReadBatcher {
-  private readonly loaders = new Map<unknown, DataLoader<ColumnValue, RowImage | null>>();
+  private readonly tables = new Map<unknown, TableBatch>();
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
@@ -65,34 +67,35 @@ export class KeyReadBatcher {
     private readonly metrics: ReadMetrics,
   ) {}
 
-  /** Whether a read of `metadata`'s table by `key` can join others: an integer key (EXACT_KEY_TYPES) that its column can hold. */
+  /** Whether a read of `metadata`'s table by `key` can join others: an integer key (KEY_RANGE) that its column can hold. */
   batches(metadata: EntityMetadata, key: ColumnValue): boolean {
-    const type = String(metadata.connection.driver.normalizeType(this.statements.keyOf(metadata)));
-    if (!EXACT_KEY_TYPES.has(type)) return false;
-    const [min, max] = KEY_RANGE[type];
+    const { range } = this.tableOf(metadata);
     const text = String(key);
-    if (!/^-?\d{1,19}$/.test(text)) return false;
+    if (!range || !/^-?\d{1,19}$/.test(text)) return false;
     const value = BigInt(text);
     // Only the spelling PostgreSQL gives back ("5", not "05" or "-0"): rows are handed back by it.
-    return String(value) === text && value >= min && value <= max;
+    return String(value) === text && value >= range[0] && value <= range[1];
   }
 
   /** The row of `metadata`'s table whose key is `key` (as the column stores it), or null. */
   load(metadata: EntityMetadata, key: ColumnValue): Promise<RowImage | null> {
-    return this.loaderOf(metadata).load(key);
+    return this.tableOf(metadata).loader.load(key);
   }
 
-  private loaderOf(metadata: EntityMetadata): DataLoader<ColumnValue, RowImage | null> {
-    const known = this.loaders.get(metadata.target);
+  private tableOf(metadata: EntityMetadata): TableBatch {
+    const known = this.tables.get(metadata.target);
     if (known) return known;
     const column = this.statements.keyOf(metadata);
-    const loader = new DataLoader<ColumnValue, RowImage | null>((keys) => this.run(metadata, column, keys), {
-      cache: false,
-      maxBatchSize: this.limits.batchMax,
-      batchScheduleFn: (dispatch) => this.schedule(dispatch),
-    });
-    this.loaders.set(metadata.target, loader);
-    return loader;
+    const table: TableBatch = {
+      loader: new DataLoader<ColumnValue, RowImage | null>((keys) => this.run(metadata, column, keys), {
+        cache: false,
+        maxBatchSize: this.limits.batchMax,
+        batchScheduleFn: (dispatch) => this.schedule(dispatch),
+      }),
+      range: KEY_RANGE[String(metadata.connection.driver.normalizeType(column))],
+    };
+    this.tables.set(metadata.target, table);
+    return table;
   }
 
   /** A batch goes once a slot is free; until then later reads of the table join it. */
