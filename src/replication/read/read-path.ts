@@ -5,8 +5,7 @@ import type { Logger } from '../../logger';
 import type { Roster } from '../nodes/cluster';
 import type { PgNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
-import { describeFailure, isServerError } from '../sql/sql';
-import { SqlState } from '../../errors/sqlstate';
+import { describeFailure, isPlanChanged, isServerError } from '../sql/sql';
 import { EntityReader } from './entity-reader';
 import { KeyReadBatcher, NodeStoppedServing, type ReadBatchLimits } from './key-read-batcher';
 import { readAtLeast, type PositionAttempt, type PositionWait } from './position-read';
@@ -96,8 +95,9 @@ export class ReadPath {
   /** Runs one try of a read on `node`. An error the node's server sent is the read's own (thrown); losing the node is a `failed` try. */
   private async tryNode<T>(node: PgNode, run: () => Promise<PositionAttempt<T>>): Promise<PositionAttempt<T>> {
     try {
-      // A prepared read planned before a column's type changed (an online migration) fails once
-      // on each connection that had prepared it; PostgreSQL plans it afresh there for the next try.
+      // A prepared read planned before a column's type changed (an online migration) fails on
+      // every connection that had prepared it, for good: that connection is closed, and the read
+      // tried again on another.
       for (let tries = 1; ; tries++) {
         try {
           return await run();
@@ -142,12 +142,5 @@ export class ReadPath {
   }
 }
 
-/** Tries of one read that met changed column types, each on a connection that then plans afresh. */
+/** Tries of one read that met changed column types: each one's connection is closed (see withClient), the next gets another. */
 const PLAN_RETRIES = 100;
-
-function isPlanChanged(error: unknown): boolean {
-  const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
-  return (
-    isServerError(cause) && cause.code === SqlState.FeatureNotSupported && /cached plan must not change result type/.test(cause.message)
-  );
-}

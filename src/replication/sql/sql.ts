@@ -32,6 +32,17 @@ export function isServerError(error: unknown): error is DatabaseError {
   return error instanceof DatabaseError && error.severity !== 'FATAL' && error.severity !== 'PANIC';
 }
 
+/**
+ * A named prepared statement whose columns' types changed since it was prepared (an online
+ * migration). PostgreSQL refuses it on that connection from then on; pg-pool's `query` closes
+ * such a connection itself (it closes any that failed), withClient closes it too.
+ */
+export function isPlanChanged(error: unknown): boolean {
+  return (
+    isServerError(error) && error.code === SqlState.FeatureNotSupported && /cached plan must not change result type/.test(error.message)
+  );
+}
+
 /** Connections whose ROLLBACK failed: whatever else went wrong, they are destroyed, never reused. */
 const unusable = new WeakSet<ClientBase>();
 
@@ -50,6 +61,8 @@ export async function withClient<T>(pool: Pool, work: (client: PoolClient) => Pr
     return await work(client);
   } catch (error) {
     if (!isServerError(error)) broken = error instanceof Error ? error : new Error(String(error));
+    // Its prepared statements describe columns that no longer are: it could never run them again.
+    else if (isPlanChanged(error)) broken = error;
     throw error;
   } finally {
     client.off('error', onError);
