@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { buildDataSource } from '../../ormconfig';
 import type { Change } from '../../src/replication/change';
 import { applyOn, applySql, type ApplyEntry } from '../../src/replication/sql/apply-sql';
+import { StatementBook } from '../../src/replication/sql/statement-book';
 import { SqlState } from '../../src/errors/sqlstate';
 import { LocalNodes } from '../../harness/nodes';
 
@@ -13,6 +14,8 @@ import { LocalNodes } from '../../harness/nodes';
  */
 let nodes: LocalNodes;
 let returnsOld = true;
+/** One book per form, as one cluster has: a connection may run both forms' statements. */
+const books = new Map([true, false].map((old) => [old, new StatementBook(old)]));
 const fence = { epoch: 0n, leader: 'leader' };
 const shape = { table: 'emp', key: ['id'], columns: ['id', 'name', 'salary'] };
 
@@ -38,7 +41,7 @@ async function connect(): Promise<Client> {
 async function apply(entry: ApplyEntry, end = 'COMMIT', kind: 'live' | 'replay' = 'replay', client?: Client): Promise<void> {
   const own = client ?? (await connect());
   try {
-    await applyOn(own, applySql([entry], fence, { kind, returnsOld }), end);
+    await applyOn(own, applySql([entry], fence, kind, books.get(returnsOld)!), end);
   } catch (error) {
     await own.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -166,13 +169,14 @@ test("a live write whose position lies outside its epoch's range is refused (SR0
   try {
     const own = await connect();
     try {
-      const early = applySql([transfer(7, [[1, 100, 90]])], { epoch: 1n, leader: 'leader' }, { kind: 'live', returnsOld: true });
+      const early = applySql([transfer(7, [[1, 100, 90]])], { epoch: 1n, leader: 'leader' }, 'live', books.get(true)!);
       await expect(applyOn(own, early, 'COMMIT')).rejects.toMatchObject({ code: SqlState.StaleEpoch });
       await own.query('ROLLBACK');
       const inRange = applySql(
         [transfer(Number(1n << 40n) + 7, [[1, 100, 90]])],
         { epoch: 1n, leader: 'leader' },
-        { kind: 'live', returnsOld: true },
+        'live',
+        books.get(true)!,
       );
       await applyOn(own, inRange, 'COMMIT');
     } finally {

@@ -27,6 +27,7 @@ async function expectDivergedThenRebuild(node: string): Promise<void> {
   const listed = await gql(app.url, '{ nodes { name state } }');
   expect(listed.data!.nodes.find((n: { name: string }) => n.name === node).state).toBe('DIVERGED');
   const rebuilt = await gql(app.url, `mutation { resyncNode(node: "${node}") { state } }`, {}, ADMIN_HEADERS);
+  expect(rebuilt.errors).toBeUndefined();
   expect(rebuilt.data?.resyncNode.state).toBe('IN_SYNC');
 }
 

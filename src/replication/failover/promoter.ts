@@ -178,7 +178,7 @@ export class Promoter {
       node,
       claimed.filter((n) => n !== node),
       { epoch: newEpoch, leader: name },
-      cluster.returnsOld,
+      cluster.statements,
     );
     // The new leader records whom the new epoch's writes may leave out (write-set.ts): the deposed
     // leader, every node the claims did not reach, every marked one, and every one unfit here.

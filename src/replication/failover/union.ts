@@ -2,7 +2,8 @@ import type { Change } from '../change';
 import type { PgNode } from '../nodes/cluster-node';
 import { missingPositions } from '../log/log-scan';
 import { applyOn, applySql, type ApplyEntry } from '../sql/apply-sql';
-import { rollingBack, row, rows, withClient } from '../sql/sql';
+import { row, rows, withRollback } from '../sql/sql';
+import type { StatementBook } from '../sql/statement-book';
 import { logEntries } from '../sql/log-statements';
 import { watermark as watermarkOf } from '../sql/trim-statements';
 
@@ -20,7 +21,7 @@ export async function adoptUnion(
   candidate: PgNode,
   sources: readonly PgNode[],
   fence: { epoch: bigint; leader: string },
-  returnsOld: boolean,
+  book: StatementBook,
 ): Promise<number> {
   const wanted = new Map<string, ApplyEntry>();
   const watermark = BigInt((await row(candidate.pool, watermarkOf())).upto);
@@ -35,8 +36,8 @@ export async function adoptUnion(
   }
   const entries = [...wanted.values()].sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
   for (let i = 0; i < entries.length; i += BATCH) {
-    const apply = applySql(entries.slice(i, i + BATCH), fence, { kind: 'replay', returnsOld });
-    await withClient(candidate.pool, (client) => rollingBack(client, () => applyOn(client, apply, 'COMMIT')));
+    const apply = applySql(entries.slice(i, i + BATCH), fence, 'replay', book);
+    await withRollback(candidate.pool, (client) => applyOn(client, apply, 'COMMIT'));
   }
   return entries.length;
 }

@@ -6,6 +6,7 @@ import { FollowerNode, LeaderNode, type PgNode } from './cluster-node';
 import type { FollowerState } from './node-state';
 import { NodeUnreachable, prepareNode } from './node-connection';
 import { unreplicableOn } from './table-rules';
+import { StatementBook } from '../sql/statement-book';
 import type { StateSink } from './state-sink';
 
 /** One configured node and its (not yet initialized) TypeORM DataSource, built by the app. */
@@ -55,6 +56,8 @@ interface Roles {
  */
 export class Cluster implements Roster {
   private roles: Roles;
+  /** The apply and confirm statements of the replicated tables, built once per shape for these nodes. */
+  readonly statements: StatementBook;
 
   private constructor(
     roles: Roles,
@@ -64,6 +67,7 @@ export class Cluster implements Roster {
     private readonly order: readonly string[],
   ) {
     this.roles = roles;
+    this.statements = new StatementBook(returnsOld);
   }
 
   get epoch(): bigint {

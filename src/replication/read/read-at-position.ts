@@ -1,5 +1,5 @@
 import type { PgNode } from '../nodes/cluster-node';
-import { row, rollingBack, withClient, type Runner } from '../sql/sql';
+import { row, withRollback, type Runner } from '../sql/sql';
 import { hasPosition } from '../sql/log-statements';
 import { EntityReader, type RunRead } from './entity-reader';
 import { BEGIN_SNAPSHOT, onClient, onPool } from './read-on-node';
@@ -58,13 +58,11 @@ export async function readAtPosition<T>(
     }
   };
   const attempt = snapshot
-    ? withClient(node.pool, async (client) => {
+    ? withRollback(node.pool, async (client) => {
         await client.query(BEGIN_SNAPSHOT);
-        return rollingBack(client, async () => {
-          const outcome = await serve(onClient(client), client);
-          await client.query(outcome.kind === 'served' ? 'COMMIT' : 'ROLLBACK');
-          return outcome;
-        });
+        const outcome = await serve(onClient(client), client);
+        await client.query(outcome.kind === 'served' ? 'COMMIT' : 'ROLLBACK');
+        return outcome;
       })
     : serve(onPool(node.pool), node.pool);
   try {

@@ -5,7 +5,7 @@ import type { Logger } from '../../logger';
 import type { Roster } from '../nodes/cluster';
 import type { PgNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
-import { describeFailure, isPlanChanged, isServerError } from '../sql/sql';
+import { describeFailure, isPlanChanged, isPoolTimeout, isServerError } from '../sql/sql';
 import { EntityReader } from './entity-reader';
 import { KeyReadBatcher, NodeStoppedServing, type ReadBatchLimits } from './key-read-batcher';
 import { readAtLeast, type PositionAttempt, type PositionWait } from './position-read';
@@ -112,9 +112,9 @@ export class ReadPath {
       if (error instanceof NodeStoppedServing) return { kind: 'failed', failure: error.message, stopped: true };
       const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
       if (isServerError(cause)) throw error;
-      // Every connection of this server's pool to it is busy: the node is not known to be down,
-      // only this server is loaded. Try the next node, and leave its state alone.
-      if (cause instanceof Error && /timeout exceeded when trying to connect/.test(cause.message)) {
+      // No connection of this server's pool to it came free in time: the node is not known to be
+      // down, only this server is loaded. Try the next node, and leave its state to the monitor.
+      if (isPoolTimeout(cause)) {
         return { kind: 'failed', failure: 'every connection to it is busy' };
       }
       // Stop routing reads to it now; the health monitor brings it back once it answers.

@@ -5,7 +5,7 @@ import type { Cluster } from '../nodes/cluster';
 import { applyOn, applySql } from '../sql/apply-sql';
 import { missingPositions } from '../log/log-scan';
 import type { Change } from '../change';
-import { inTransaction, isServerError, rollingBack, rows, withClient } from '../sql/sql';
+import { inTransaction, isServerError, rows, withRollback } from '../sql/sql';
 import { logEntries } from '../sql/log-statements';
 import { SqlState } from '../../errors/sqlstate';
 
@@ -91,8 +91,8 @@ export class LogReplayer {
     if (entries.length === 0) return 0;
     this.log.debug({ node: follower.name, positions: entries.map((e) => e.position) }, 'replaying');
     // One transaction, one round trip, strictly in position order.
-    const apply = applySql(entries, { epoch, leader: leader.name }, { kind: 'replay', returnsOld: this.cluster.returnsOld });
-    await withClient(follower.pool, (client) => rollingBack(client, () => applyOn(client, apply, 'COMMIT')));
+    const apply = applySql(entries, { epoch, leader: leader.name }, 'replay', this.cluster.statements);
+    await withRollback(follower.pool, (client) => applyOn(client, apply, 'COMMIT'));
     return entries.length;
   }
 }

@@ -1,7 +1,8 @@
 import { escapeIdentifier } from 'pg';
 import type { Change, ChangeOp, TableShape } from '../change';
 import type { ClientBase } from 'pg';
-import { ensurePrepared, perShape, type SessionStatement } from './session-statements';
+import { ensurePrepared, type SessionStatement } from './session-statements';
+import type { StatementBook } from './statement-book';
 import { dollarQuote, literal } from './sql';
 
 /** One log position's row images, as a follower applies them, and the gid that decided it. */
@@ -25,18 +26,11 @@ export interface ApplyScript {
   statements: SessionStatement[];
 }
 
-/** The apply statements of one table shape, one per op, built once per process. */
-type TableStatements = Record<ChangeOp, SessionStatement>;
+/** The apply statements of one table shape, one per op, built once per shape (statement-book.ts). */
+export type TableStatements = Record<ChangeOp, SessionStatement>;
 
 /** How an apply reaches a follower: a live write's PREPARE, or a replay (catch-up, a promotion's union) that commits. */
 export type ApplyKind = 'live' | 'replay';
-
-/** How an apply reaches a follower, and what the nodes' PostgreSQL can do. */
-export interface ApplyMode {
-  kind: ApplyKind;
-  /** Every node runs PostgreSQL 18 or later, whose UPDATE returns each row's prior image (`RETURNING old`). */
-  returnsOld: boolean;
-}
 
 /**
  * SQL that applies row images on a follower, exactly, and records each position, with its gid and
@@ -56,14 +50,13 @@ export interface ApplyMode {
  * Each change runs as an EXECUTE of a per-connection prepared statement with a generic plan
  * (forced: a custom plan would be rebuilt for every write, as the row count is a parameter).
  */
-export function applySql(entries: ApplyEntry[], fence: Fence, { kind, returnsOld }: ApplyMode): ApplyScript {
+export function applySql(entries: ApplyEntry[], fence: Fence, kind: ApplyKind, book: StatementBook): ApplyScript {
   const statements = new Map<string, SessionStatement>();
-  const statementsFor = returnsOld ? statementsReturningOld : statementsLockingFirst;
   const parts: string[] = [];
   for (const { position, gid, changes, json } of entries) {
     parts.push(takeSql(fence, kind, position, gid, dollarQuote(json ?? JSON.stringify(changes))));
     for (const change of changes) {
-      const statement = statementsFor(change)[change.op];
+      const statement = book.apply(change)[change.op];
       statements.set(statement.name, statement);
       parts.push(`EXECUTE ${statement.name}(${argumentsOf(change, String(position))})`);
     }
@@ -102,13 +95,18 @@ function argumentsOf(change: Change, position: string): string {
   return `${dollarQuote(JSON.stringify(images))}, ${n}, ${what}`;
 }
 
-const statementsReturningOld = perShape('syncrep_apply', (shape, prefix) => buildStatements(shape, prefix, true));
-const statementsLockingFirst = perShape('syncrep_apply_locking', (shape, prefix) => buildStatements(shape, prefix, false));
-
 /** Parameters of every apply statement: $1 the images (jsonb array), $2 how many, $3 what to call the change in an error. */
 const PARAMS = '(jsonb, int, text)';
 
-function buildStatements({ table, key, columns, sequences = [] }: TableShape, prefix: string, returnsOld: boolean): TableStatements {
+/**
+ * The apply statements of one table shape, named `${prefix}_<op>`; `returnsOld` when every node
+ * runs PostgreSQL 18 or later, whose UPDATE returns each row's prior image (`RETURNING old`).
+ */
+export function applyStatementsOf(
+  { table, key, columns, sequences = [] }: TableShape,
+  prefix: string,
+  returnsOld: boolean,
+): TableStatements {
   const name = escapeIdentifier(table);
   const cols = columns.map(escapeIdentifier);
   const keys = key.map(escapeIdentifier);

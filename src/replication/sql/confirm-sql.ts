@@ -1,6 +1,7 @@
 import { escapeIdentifier } from 'pg';
 import type { Change, RowImage, TableShape } from '../change';
-import { perShape, type SessionStatement } from './session-statements';
+import type { SessionStatement } from './session-statements';
+import type { StatementBook } from './statement-book';
 import { dollarQuote, literal } from './sql';
 
 /** What the leader runs inside its commit round trip, and the session statements it needs first. */
@@ -23,11 +24,11 @@ interface FinalImage {
  * A mutation undone on the leader alone, for any reason, can then never be acknowledged.
  * Rows are compared as the followers read the images (jsonb_populate_record), column by column.
  */
-export function confirmSql(changes: Change[]): ConfirmScript {
+export function confirmSql(changes: Change[], book: StatementBook): ConfirmScript {
   const statements = new Map<string, SessionStatement>();
   const parts = ['SET LOCAL plan_cache_mode = force_generic_plan'];
   for (const { shape, images } of finalImages(changes)) {
-    const statement = statementFor(shape);
+    const statement = book.confirm(shape);
     statements.set(statement.name, statement);
     const what = literal(`the batch's rows in ${shape.table}`);
     const json = images.map(({ key, row }) => (row ? { k: key, r: row } : { k: key }));
@@ -68,13 +69,11 @@ export function finalImages(changes: Change[]): { shape: TableShape; images: Fin
   return [...tables.values()].map(({ shape, byKey }) => ({ shape, images: [...byKey.values()] }));
 }
 
-const statementFor = perShape('syncrep_confirm', build);
-
 /**
- * $1 the final images (jsonb array of {k: key, r?: row}), $2 how many, $3 what to call them in an
+ * The confirm statement of one table shape, named `name`. $1 the final images (jsonb array of {k: key, r?: row}), $2 how many, $3 what to call them in an
  * error. The raising function is called only on a difference: a call per commit cost more than the check.
  */
-function build({ table, key, columns }: TableShape, name: string): SessionStatement {
+export function confirmStatementOf({ table, key, columns }: TableShape, name: string): SessionStatement {
   const t = escapeIdentifier(table);
   const cols = columns.map(escapeIdentifier);
   const keys = key.map(escapeIdentifier);

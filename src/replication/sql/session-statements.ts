@@ -1,5 +1,4 @@
 import type { ClientBase } from 'pg';
-import type { TableShape } from '../change';
 
 /**
  * A statement PREPAREd by name (SQL-level PREPARE) on each connection that runs it. Followers
@@ -12,37 +11,19 @@ export interface SessionStatement {
   definition: string;
 }
 
-/** Names PREPAREd on each live connection; a new connection starts with none. */
-const preparedOn = new WeakMap<ClientBase, Set<string>>();
+/** Where a connection keeps the names PREPAREd on it: they live and die with its session. */
+const PREPARED = Symbol('syncrep.prepared');
+
+/** A connection, with the names of the statements PREPAREd on it so far (none on a new one). */
+type Tracked = ClientBase & { [PREPARED]?: Set<string> };
 
 /** PREPAREs, outside any transaction, whichever of `statements` this connection has not got yet. */
 export async function ensurePrepared(client: ClientBase, statements: Iterable<SessionStatement>): Promise<void> {
-  let prepared = preparedOn.get(client);
-  if (!prepared) {
-    prepared = new Set();
-    preparedOn.set(client, prepared);
-  }
+  const tracked = client as Tracked;
+  const prepared = (tracked[PREPARED] ??= new Set());
   for (const { name, definition } of statements) {
     if (prepared.has(name)) continue;
     await client.query(`PREPARE ${name} ${definition}`);
     prepared.add(name);
   }
-}
-
-/**
- * Memoizes, per table shape, what `build` makes of it, named `${prefix}_${n}` (unique per
- * process): statements are built once per shape, never once per change. Only the shape is the
- * key: a change also carries its rows, which must not become part of it.
- */
-export function perShape<T>(prefix: string, build: (shape: TableShape, name: string) => T): (shape: TableShape) => T {
-  const built = new Map<string, T>();
-  return (shape) => {
-    const key = JSON.stringify([shape.table, shape.key, shape.columns, shape.sequences ?? []]);
-    let found = built.get(key);
-    if (found === undefined) {
-      found = build(shape, `${prefix}_${built.size + 1}`);
-      built.set(key, found);
-    }
-    return found;
-  };
 }

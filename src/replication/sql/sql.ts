@@ -43,31 +43,59 @@ export function isPlanChanged(error: unknown): boolean {
   );
 }
 
-/** Connections whose ROLLBACK failed: whatever else went wrong, they are destroyed, never reused. */
-const unusable = new WeakSet<ClientBase>();
-
 /**
  * Runs `work` on one pooled connection. A connection that failed for any reason other than an
  * error from the server (timeout, reset) is destroyed, never handed back to the pool half-used.
  */
-export async function withClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+export function withClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  return leased(pool, (client) => work(client));
+}
+
+/**
+ * withClient for a transaction begun inside `work` (its BEGIN and end may travel in `work`'s own
+ * messages, one round trip): a server error rolls it back before it is rethrown, so the
+ * connection goes back clean. The statement's own error is the one reported; a ROLLBACK that
+ * fails as well only means the connection cannot be trusted, so it is destroyed.
+ */
+export function withRollback<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  return leased(pool, async (client, spoil) => {
+    try {
+      return await work(client);
+    } catch (error) {
+      if (isServerError(error)) await client.query('ROLLBACK').catch(() => spoil(new Error('ROLLBACK failed')));
+      throw error;
+    }
+  });
+}
+
+/** One pooled connection for `work`, which may `spoil` it: it is then destroyed on release, never reused. */
+async function leased<T>(pool: Pool, work: (client: PoolClient, spoil: (why: Error) => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  const spoil = (why: Error) => void (broken ??= why);
   // A node that dies while we hold the connection emits 'error' on it; without a listener that
   // would crash the process. The failing query reports it; this only marks the connection broken.
-  const onError = (error: Error) => (broken = error);
-  client.on('error', onError);
+  client.on('error', spoil);
   try {
-    return await work(client);
+    return await work(client, spoil);
   } catch (error) {
-    if (!isServerError(error)) broken = error instanceof Error ? error : new Error(String(error));
+    if (!isServerError(error)) spoil(error instanceof Error ? error : new Error(String(error)));
     // Its prepared statements describe columns that no longer are: it could never run them again.
-    else if (isPlanChanged(error)) broken = error;
+    else if (isPlanChanged(error)) spoil(error);
     throw error;
   } finally {
-    client.off('error', onError);
-    client.release(broken ?? (unusable.has(client) ? new Error('ROLLBACK failed') : undefined));
+    client.off('error', spoil);
+    client.release(broken);
   }
+}
+
+/**
+ * True when pg-pool gave up waiting for a connection (`connectionTimeoutMillis`): every one was in
+ * use, or a new one did not connect in time. pg-pool marks it by its message only; a test
+ * (unit/pool-timeout.test.ts) holds this to the pg-pool installed.
+ */
+export function isPoolTimeout(error: unknown): boolean {
+  return error instanceof Error && !(error instanceof DatabaseError) && error.message === 'timeout exceeded when trying to connect';
 }
 
 /** Runs several `;`-separated statements in one round trip and returns each one's result. */
@@ -120,29 +148,12 @@ export async function row<Row>(runner: Runner, statement: Statement<Row>): Promi
  * any other failure (timeout, reset) the connection is destroyed (withClient), never reused.
  */
 export function inTransaction<T>(pool: Pool, body: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
-  return withClient(pool, async (client) => {
+  return withRollback(pool, async (client) => {
     await client.query(begin);
-    return rollingBack(client, async () => {
-      const result = await body(client);
-      await client.query('COMMIT');
-      return result;
-    });
+    const result = await body(client);
+    await client.query('COMMIT');
+    return result;
   });
-}
-
-/**
- * For a transaction whose BEGIN and end travel inside `work`'s own messages (one round trip):
- * a server error rolls it back before it is rethrown, so the connection goes back clean.
- */
-export async function rollingBack<T>(client: ClientBase, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    // The statement's own error is the one to report; a ROLLBACK that fails as well only means
-    // the connection cannot be trusted, so withClient destroys it.
-    if (isServerError(error)) await client.query('ROLLBACK').catch(() => unusable.add(client));
-    throw error;
-  }
 }
 
 function isPool(runner: Runner): runner is Pool {

@@ -61,7 +61,7 @@ export class CommitSteps {
     try {
       let outcomes: Prepared[] = [];
       if (targets.length > 0) {
-        const apply = applySql([{ position, gid, changes, json }], fence, { kind: 'live', returnsOld: this.deps.cluster.returnsOld });
+        const apply = applySql([{ position, gid, changes, json }], fence, 'live', this.deps.cluster.statements);
         outcomes = await this.deps.metrics.timed('prepare', () =>
           Promise.all(targets.map((node) => this.followerOps.prepare(node, gid, apply))),
         );
@@ -112,7 +112,9 @@ export class CommitSteps {
   ): Promise<Extract<Decision, { kind: 'unknown' }> | undefined> {
     let sent = false;
     try {
-      await this.deps.metrics.timed('commit', () => commitOnLeader(client, changes, json, record, () => (sent = true)));
+      await this.deps.metrics.timed('commit', () =>
+        commitOnLeader(client, changes, json, record, this.deps.cluster.statements, () => (sent = true)),
+      );
       return undefined;
     } catch (error) {
       if (sent && !isServerError(error)) return { kind: 'unknown', error, session: client.processID };

@@ -2,7 +2,7 @@ import type { Logger } from '../../logger';
 import type { FollowerNode } from '../nodes/cluster-node';
 import { transition } from '../nodes/transitions';
 import { applyOn, type ApplyScript } from '../sql/apply-sql';
-import { describeFailure, isServerError, literal, publicFailure, rollingBack, rows, withClient } from '../sql/sql';
+import { describeFailure, isServerError, literal, publicFailure, rows, withClient, withRollback } from '../sql/sql';
 import { isApplied } from '../sql/log-statements';
 import { SqlState } from '../../errors/sqlstate';
 
@@ -27,7 +27,7 @@ export class FollowerOps {
   async prepare(node: FollowerNode, gid: string, apply: ApplyScript): Promise<Prepared> {
     const stateBefore = node.state.kind;
     try {
-      await withClient(node.pool, (client) => rollingBack(client, () => applyOn(client, apply, `PREPARE TRANSACTION ${literal(gid)}`)));
+      await withRollback(node.pool, (client) => applyOn(client, apply, `PREPARE TRANSACTION ${literal(gid)}`));
       node.lastContact = new Date();
       return { node, stateBefore };
     } catch (error) {

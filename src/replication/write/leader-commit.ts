@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { Change } from '../change';
 import { confirmSql } from '../sql/confirm-sql';
+import type { StatementBook } from '../sql/statement-book';
 import { ensurePrepared } from '../sql/session-statements';
 import { dollarQuote, multi } from '../sql/sql';
 import { checkEpochSql } from '../sql/epoch-statements';
@@ -24,10 +25,11 @@ export async function commitOnLeader(
   changes: Change[],
   json: string,
   decision: { position: bigint; gid: string; fence: Fence; leftOut: LeftOut },
+  book: StatementBook,
   sending: () => void,
 ): Promise<void> {
   const { position, gid, fence, leftOut } = decision;
-  const confirm = confirmSql(changes);
+  const confirm = confirmSql(changes, book);
   await ensurePrepared(client, confirm.statements);
   sending();
   // A write that leaves followers out may do so only while the leader records them out (sync mode

@@ -5,7 +5,7 @@ import { FollowerOps } from './follower-ops';
 import { CommitSteps, type CommitPlan, type Decision } from './commit-steps';
 import { runOnLeader } from './leader-batch';
 import { UnreachableCaseError } from '../../errors/unreachable';
-import { describeFailure, isServerError, rollingBack, withClient } from '../sql/sql';
+import { describeFailure, isServerError, withRollback } from '../sql/sql';
 import { epochOf } from '../failover/epoch';
 import { commitRefused, leaderNotActive, leaderUnavailable, notEnoughFollowers, outcomeUnknown, rejectAll } from './batch-errors';
 import { releaseWhenGone } from './undecided';
@@ -56,7 +56,7 @@ export class WritePath {
       return rejectAll(batch, notEnoughFollowers(blocked.reasons, blocked.nodes));
     }
     try {
-      await withClient(leader.pool, (client) => rollingBack(client, () => this.run(client, batch)));
+      await withRollback(leader.pool, (client) => this.run(client, batch));
     } catch (error) {
       // Writes already settled keep their outcome; this only reaches the ones still waiting.
       metrics.outcome('failed');
