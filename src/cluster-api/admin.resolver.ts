@@ -28,7 +28,7 @@ export class AdminResolver {
   @Mutation(() => ClusterNode, {
     description:
       'Admin. Rebuilds a follower from a snapshot of the leader, then replays what it missed meanwhile, while writes go on; ' +
-      'returns it IN_SYNC. NODE_UNAVAILABLE when it cannot be reached (its state says why).',
+      'returns it IN_SYNC. NODE_UNAVAILABLE when it cannot be reached (its state says why); NODE_BUSY when another action held it past DB_TIMEOUT_MS.',
   })
   async resyncNode(@Args() { node }: ResyncNodeArgs, @Ctx() ctx: AppContext): Promise<ClusterNode> {
     requireAdmin(ctx);

@@ -10,6 +10,8 @@ export enum ErrorCode {
   /** A delete (or key change) of a row other rows still refer to (a department with employees); nothing was written. */
   StillReferenced = 'STILL_REFERENCED',
   NodeUnavailable = 'NODE_UNAVAILABLE',
+  /** An operator's action (resyncNode) found the node held by another action (a rebuild or catch-up by this or another server) past DB_TIMEOUT_MS; nothing was changed. */
+  NodeBusy = 'NODE_BUSY',
   /** A read with `readFrom.atLeast`: no node that may serve it applied that position within READ_WAIT_MS. */
   PositionNotReached = 'POSITION_NOT_REACHED',
   ReplicationFailed = 'REPLICATION_FAILED',

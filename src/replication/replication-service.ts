@@ -17,6 +17,7 @@ import { positionsNeverTaken } from './sql/log-statements';
 import type { SyncPolicy } from './write/sync-policy';
 import type { WriteBatcher } from './write/write-batcher';
 import type { WriteOutcome } from './write/write-outcome';
+import { NodeBusyError } from './nodes/node-lock';
 import { wasNotAttempted } from './write/batch-errors';
 
 /** Whether this server can take writes in its sync mode now, why not, and every node's state. */
@@ -115,6 +116,13 @@ export class ReplicationService {
     try {
       await this.admin.monitor.resync(follower);
     } catch (error) {
+      if (error instanceof NodeBusyError) {
+        throw userError(
+          ErrorCode.NodeBusy,
+          `node "${name}" is held by another action (a rebuild or catch-up, by this or another server); nothing was changed: try again once it ends (it is ${follower.state.kind})`,
+          { node: name },
+        );
+      }
       const cause: unknown = error instanceof QueryFailedError ? error.driverError : error;
       throw userError(
         ErrorCode.NodeUnavailable,

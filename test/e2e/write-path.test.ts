@@ -25,6 +25,7 @@ test('the tutorial: John and Sam, created once, read back identical from every n
   const john = await gql(app.url, CREATE, { input: { id: 101, name: 'John', salary: 285000 } });
   const sam = await gql(app.url, CREATE, { input: { id: 102, name: 'Sam', salary: 255000 } });
   expect(john.errors).toBeUndefined();
+  expect(sam.errors).toBeUndefined();
   expect(john.data!.createEmployee.committedOn).toEqual(NODES);
   expect(sam.data!.createEmployee.position > john.data!.createEmployee.position).toBe(true);
   for (const node of NODES) {
@@ -43,11 +44,12 @@ test('the tutorial: John and Sam, created once, read back identical from every n
 });
 
 test('update and delete replicate to every node', async () => {
-  await gql(app.url, CREATE, { input: { id: 201, name: 'Ann', salary: 1000 } });
+  expect((await gql(app.url, CREATE, { input: { id: 201, name: 'Ann', salary: 1000 } })).errors).toBeUndefined();
   const updated = await gql(
     app.url,
     'mutation { updateEmployee(id: 201, input: { name: "Anna", salary: 2000 }) { employee { id name salary } } }',
   );
+  expect(updated.errors).toBeUndefined();
   expect(updated.data!.updateEmployee.employee).toEqual({ id: 201, name: 'Anna', salary: 2000 });
   for (const node of NODES) {
     expect((await nodes.query(node, 'SELECT name, salary FROM emp WHERE id = 201'))[0]).toEqual({ name: 'Anna', salary: 2000 });

@@ -38,6 +38,8 @@ export interface RejoinOptions {
   rebuild?: boolean;
   /** How long to wait for the node's lock (an operator's resyncNode, a startup) before leaving the rejoin to a later round. */
   lockWaitMs?: number;
+  /** Called once the node's lock is held: from then on this rejoin alone changes the follower. */
+  onLocked?: () => void;
 }
 
 /**
@@ -69,7 +71,11 @@ export class CatchUp {
   async rejoin(follower: FollowerNode, options: RejoinOptions = {}): Promise<void> {
     stillFollower(this.cluster, follower);
     let locked = false;
-    const work = (held: () => Promise<void>) => ((locked = true), this.rejoinLocked(follower, options, held));
+    const work = (held: () => Promise<void>) => {
+      locked = true;
+      options.onLocked?.();
+      return this.rejoinLocked(follower, options, held);
+    };
     try {
       await this.locks.exclusively(follower, 'catch-up', work, options.lockWaitMs ?? 0);
     } catch (error) {

@@ -38,8 +38,14 @@ export class HealthMonitor {
   private checking: Promise<void> | undefined;
   /** Housekeeping under way: it runs beside the checks, never holding a round up. */
   private housekeeping: Promise<void> | undefined;
-  /** Rejoins in progress, by follower name. */
+  /** Rejoins in progress (waiting for the node's lock, or holding it), by follower name. */
   private readonly rejoining = new Map<string, Promise<void>>();
+  /**
+   * Followers a rejoin of this server holds the lock of: what the node says of them (a mark) is
+   * then that rejoin's own doing. One still waiting for the lock is not among them: another actor
+   * is changing the node meanwhile, and its marks must take the follower out of service here.
+   */
+  private readonly repairing = new Set<string>();
 
   constructor(
     private readonly cluster: Cluster,
@@ -69,7 +75,7 @@ export class HealthMonitor {
    */
   async resync(follower: FollowerNode): Promise<void> {
     for (let running = this.rejoining.get(follower.name); running; running = this.rejoining.get(follower.name)) await running;
-    const work = this.rejoiner.rejoin(follower, { rebuild: true, lockWaitMs: this.locks.waitMs });
+    const work = this.rejoiner.rejoin(follower, { rebuild: true, lockWaitMs: this.locks.waitMs, onLocked: this.repairs(follower) });
     // The map holds a promise that never rejects (as the monitor's own entries); the caller gets the failure.
     const entry = work.then(
       () => undefined,
@@ -77,7 +83,9 @@ export class HealthMonitor {
     );
     this.rejoining.set(follower.name, entry);
     void entry.finally(() => {
-      if (this.rejoining.get(follower.name) === entry) this.rejoining.delete(follower.name);
+      if (this.rejoining.get(follower.name) !== entry) return;
+      this.rejoining.delete(follower.name);
+      this.repairing.delete(follower.name);
     });
     await work;
   }
@@ -109,11 +117,11 @@ export class HealthMonitor {
   /**
    * Followers the leader records as left out of writes (by this server or another: a quorum write
    * committed without them, a repair under way) serve no reads here from this round on, and are
-   * caught up before they do; one this server is rejoining is left to its rejoin.
+   * caught up before they do; one a rejoin of this server holds is left to that rejoin.
    */
   private leaveOutRecorded(recorded: readonly string[]): void {
     for (const follower of this.cluster.followers) {
-      if (!recorded.includes(follower.name) || this.rejoining.has(follower.name)) continue;
+      if (!recorded.includes(follower.name) || this.repairing.has(follower.name)) continue;
       const { state } = follower;
       if (state.kind === 'IN_SYNC' || state.kind === 'OUT_OF_SYNC' || (state.kind === 'CATCHING_UP' && state.takesWrites))
         transition(follower, { kind: 'marked', reason: 'recorded on the leader as left out of writes' }, this.log);
@@ -152,7 +160,7 @@ export class HealthMonitor {
     // being rebuilt is left alone: its rebuild clears the mark.
     if (mark?.kind === 'diverged' && node.state.kind !== 'DIVERGED' && node.state.kind !== 'NEEDS_RESYNC') {
       await markOut({ cluster: this.cluster, locks: this.locks, log: this.log }, node, `marked diverged on the node: ${mark.reason}`);
-    } else if (mark && !this.rejoining.has(node.name)) {
+    } else if (mark && !this.repairing.has(node.name)) {
       // Being repaired, or found behind, by another server (or by this one before a restart): it
       // serves no reads and takes no live writes here either until its repair has put it back.
       transition(node, { kind: 'marked', reason: `marked ${mark.kind} on the node: ${mark.reason}` }, this.log);
@@ -160,14 +168,22 @@ export class HealthMonitor {
     if (node.state.kind === 'IN_SYNC' || node.state.kind === 'DIVERGED') await this.inDoubt.resolve(node).catch(() => undefined);
     if (monitorRejoins(node.state) && !this.rejoining.has(node.name)) {
       const rejoin = this.rejoiner
-        .rejoin(node)
+        .rejoin(node, { onLocked: this.repairs(node) })
         .catch((error) => {
           // Another server repairing it is expected, and said once by the state it leaves the node in.
           if (error instanceof NodeBusyError) this.log.debug({ node: node.name }, 'rejoin waits: another actor holds the node');
           else this.log.warn({ node: node.name, failure: describeFailure(error), err: error }, 'rejoin failed; retrying');
         })
-        .finally(() => this.rejoining.delete(node.name));
+        .finally(() => {
+          this.rejoining.delete(node.name);
+          this.repairing.delete(node.name);
+        });
       this.rejoining.set(node.name, rejoin);
     }
+  }
+
+  /** For a rejoin's `onLocked`: the follower counts as repaired by this server until the rejoin ends. */
+  private repairs(follower: FollowerNode): () => void {
+    return () => this.repairing.add(follower.name);
   }
 }
