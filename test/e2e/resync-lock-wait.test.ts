@@ -76,7 +76,7 @@ test('a resyncNode waiting for a node another actor holds does not keep that nod
     // The other actor ends (its session dies) with its rebuild unfinished: B's resync takes over.
     await other.end();
   }
-  const rebuilt = await resync!;
+  const rebuilt = await resync;
   expect(rebuilt.errors).toBeUndefined();
   expect(rebuilt.data!.resyncNode.state).toBe('IN_SYNC');
   await waitAllInSync(a.url);
