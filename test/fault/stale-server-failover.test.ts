@@ -20,5 +20,6 @@ test('a stale server across a promotion: the deposed leader rejoins by itself an
     B: { leader: 'follower-2', states: inService, epoch: '1' },
   });
   expect(run.creates.acknowledged.length).toBeGreaterThan(0);
-  expect(run.transfers.acknowledged.length).toBeGreaterThanOrEqual(80);
+  // The stale server writes again once it follows the promotion.
+  expect(run.staleAcknowledged).toBeGreaterThan(0);
 }, 240_000);

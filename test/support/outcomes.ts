@@ -20,9 +20,23 @@ export async function record<K>(
     if (!result.errors) outcomes.acknowledged.push(key);
     else if (result.errors[0].extensions?.outcomeUnknown === true) outcomes.unknown.push(key);
     else outcomes.failed.push(key);
-  } catch {
+  } catch (error) {
+    // Only a lost answer (the server killed or paused mid-request) leaves the outcome unknown; any
+    // other failure here is the test's own and must surface.
+    if (!lostAnswer(error)) throw error;
     outcomes.unknown.push(key);
   }
+}
+
+/**
+ * fetch's failure for a connection refused, reset or closed before the whole answer came (undici:
+ * `fetch failed`, or `terminated` for a body cut short). Duck-typed: fetch's errors come from
+ * Node's own realm, not the test's, so `instanceof Error` does not hold for them under jest.
+ */
+function lostAnswer(error: unknown): boolean {
+  const { message, cause } = (error ?? {}) as { message?: unknown; cause?: { code?: unknown } };
+  if (message === 'fetch failed' || message === 'terminated') return true;
+  return typeof cause?.code === 'string' && /^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|UND_ERR_)/.test(cause.code);
 }
 
 /** Runs `lanes` clients, each sending `next(lane, i)` until `stop()`. */

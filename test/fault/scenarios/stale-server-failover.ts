@@ -25,6 +25,8 @@ export interface StaleServerFailoverOptions {
 export interface StaleServerFailoverRun {
   /** How long, after the old leader's restart, until every server saw every node in service (ms). */
   rejoinMs: number;
+  /** Transfers acknowledged through the stale server B after it resumed. */
+  staleAcknowledged: number;
   /** Per node: sum of the bank accounts. */
   totals: Record<string, number>;
   /** Per node: acknowledged creates missing there, refused creates present there. */
@@ -101,9 +103,13 @@ export async function staleServerFailover(options: StaleServerFailoverOptions = 
     await nodes.node('leader').start();
     const restarted = Date.now();
     process.kill(b.pid, 'SIGCONT');
+    const throughStale = () => transferLoads[1].outcomes.acknowledged.length;
+    const staleAtResume = throughStale();
 
     const atPromotion = acknowledged();
     await waitFor(async () => acknowledged() >= atPromotion + 40, '40 transfers acknowledged after the promotion', 60_000);
+    // The stale server follows the promotion and writes again.
+    await waitFor(async () => throughStale() > staleAtResume, 'a transfer acknowledged through B after it resumed', 60_000);
     await Promise.all([waitInService(a.url, 'follower-2', rejoinTimeoutMs), waitInService(b.url, 'follower-2', rejoinTimeoutMs)]).catch(
       async (error: Error) => {
         throw new Error(`${error.message}; ${await diagnose(nodes, { A: a, B: b })}`);
@@ -115,7 +121,15 @@ export async function staleServerFailover(options: StaleServerFailoverOptions = 
 
     const creates: Outcomes<number> = merge(createLoads.map((l) => l.outcomes));
     const transfers = merge(transferLoads.map((l) => l.outcomes));
-    return { rejoinMs, creates, transfers, ...(await inspect(nodes, creates)), views: { A: await view(a.url), B: await view(b.url) } };
+    const staleAcknowledged = throughStale() - staleAtResume;
+    return {
+      rejoinMs,
+      staleAcknowledged,
+      creates,
+      transfers,
+      ...(await inspect(nodes, creates)),
+      views: { A: await view(a.url), B: await view(b.url) },
+    };
   } finally {
     if (dumpDir) await dump(nodes, servers, dumpDir).catch((error: Error) => console.error(`could not dump the run: ${error.message}`));
     for (const server of servers) {
