@@ -41,27 +41,51 @@ function waitRoles(url: string, leader: string, inSync: string[]): Promise<void>
 // surviving node or on none, by the settle rule: committed where some reached node committed it
 // (follower-2 is not the candidate, so only the settle rule, not the union, can give it the write).
 test.each([
-  ['after-prepare', 'prepared on both followers, decided nowhere: rolled back', []],
-  ['after-commit', 'decided on the lost leader only, prepared on both followers: rolled back', []],
-  ['after-first-commit-prepared', 'committed on follower-1, prepared on follower-2: committed there too', [7]],
-])('leader lost %s (%s), then promote', async (point, _what, expected) => {
+  {
+    point: 'after-prepare',
+    what: 'prepared on both followers, decided nowhere: rolled back',
+    before: { leader: [], 'follower-1': { ids: [], prepared: 1 } },
+    settled: { rolledBackInDoubt: 2, committedInDoubt: 0 },
+    expected: [],
+  },
+  {
+    point: 'after-commit',
+    what: 'decided on the lost leader only, prepared on both followers: rolled back',
+    before: { leader: [7], 'follower-1': { ids: [], prepared: 1 } },
+    settled: { rolledBackInDoubt: 2, committedInDoubt: 0 },
+    expected: [],
+  },
+  {
+    point: 'after-first-commit-prepared',
+    what: 'committed on follower-1, prepared on follower-2: committed there too',
+    before: { leader: [7], 'follower-1': { ids: [7], prepared: 0 } },
+    settled: { rolledBackInDoubt: 0, committedInDoubt: 1 },
+    expected: [7],
+  },
+])('leader lost $point ($what), then promote', async ({ point, before, settled, expected }) => {
   const survivor = await startServer(nodes, { ADMIN_TOKEN: TEST_ADMIN_TOKEN, HEALTH_INTERVAL_MS: '60000' });
   try {
     const doomed = await ServerProcess.start(nodes.replicationNodes, { SYNCREP_FAULT_POINT: point });
     const lost = gql(doomed.url, create(7)).catch(() => 'connection lost');
     expect(await doomed.exited()).toBe('SIGKILL');
     expect(await lost).toBe('connection lost');
+    // Where the server died, as the title says: on the leader, follower-1 and follower-2.
+    expect(await ids('leader')).toEqual(before.leader);
+    expect(await ids('follower-1')).toEqual(before['follower-1'].ids);
+    expect((await nodes.prepared('follower-1')).length).toBe(before['follower-1'].prepared);
     nodes.node('leader').signalAll('SIGKILL');
+    expect(await ids('follower-2')).toEqual([]);
     expect((await nodes.prepared('follower-2')).length).toBe(1);
 
     const promoted = await gql(survivor.url, PROMOTE, { node: 'follower-1' }, ADMIN_HEADERS);
     expect(promoted.errors).toBeUndefined();
-    expect(promoted.data!.promote).toMatchObject({ epoch: '1', leader: 'follower-1', previousLeader: 'leader', changed: true });
+    expect(promoted.data!.promote).toEqual({ epoch: '1', leader: 'follower-1', previousLeader: 'leader', changed: true, ...settled });
     for (const node of ['follower-1', 'follower-2']) {
       expect(await ids(node)).toEqual(expected);
       expect(await nodes.prepared(node)).toEqual([]);
     }
     const next = await gql(survivor.url, create(8));
+    expect(next.errors).toBeUndefined();
     expect(next.data!.createEmployee.committedOn).toEqual(['follower-1', 'follower-2']);
     expect(BigInt(next.data!.createEmployee.position) >> 40n).toBe(1n);
   } finally {

@@ -12,7 +12,6 @@ import { waitFor } from '../support/wait';
  * ("The transaction has already committed locally, but might not have been replicated").
  * The write path must not take that FATAL for "not committed" and roll the followers back: the
  * write is "outcome unknown", and the in-doubt resolver commits the followers from the leader's log.
- * (Found by a hostile review.)
  */
 let nodes: LocalNodes;
 let app: Syncrep;
@@ -64,7 +63,7 @@ test('leader session terminated while its COMMIT waits for a sync standby: nodes
   expect(await nodes.rows('follower-2')).toEqual(leader);
 });
 
-test('afterwards the row is still writable (a diverged follower refuses every later write of it)', async () => {
+test('afterwards the row is still writable on every node: no follower is left diverged by the unknown outcome', async () => {
   await waitFor(
     async () =>
       (await gql(app.url, '{ nodes { state } }')).data?.nodes.every((n: { state: string }) => ['UP', 'IN_SYNC'].includes(n.state)),

@@ -6,9 +6,8 @@ import { gql, startServer } from '../support/server';
 import { waitFor } from '../support/wait';
 
 /**
- * (It failed in about 3 runs of 12 until catch-up read the leader's log in one snapshot: the
- * rebuilt old leader's replay passed a position still to come and ended DIVERGED. A timed-out wait
- * prints what every server saw and, for a node marked diverged, which earlier positions it lacks.)
+ * A timed-out wait prints what every server saw and, for a node marked diverged, which earlier
+ * positions it lacks.
  *
  * Three servers with AUTO_FAILOVER on one cluster, bank transfers through all three; the leader is
  * SIGKILLed, and later restarted. Exactly one promotion happens (the epoch moves by one), every
