@@ -36,7 +36,7 @@ test('a quorum commit that races the repairer deleting the record writes the rec
     await repairer.query("DELETE FROM syncrep_excluded WHERE node = 'follower-1'");
     await commit.query('BEGIN');
     const noted = commit.query(`SELECT syncrep_note_excluded(${epoch}, ARRAY['follower-1']::text[])`);
-    await lockWaitOn(nodes, 'leader', 'the commit waiting for the delete');
+    await lockWaitOn(nodes, 'leader', 'the commit waiting for the delete', repairer);
     await repairer.query('COMMIT');
     await noted;
     await commit.query('COMMIT');

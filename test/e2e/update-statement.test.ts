@@ -53,7 +53,7 @@ describe.each([
         .salary;
       const { sql } = updateStatement<Employee>(dataSource.getMetadata(Employee), { id: 9001 }, { salary: increment(100) }, returnsOld);
       const waiting = waiter.query(sql);
-      await lockWaitOn(nodes, 'leader', 'the update waiting on the row');
+      await lockWaitOn(nodes, 'leader', 'the update waiting on the row', blocker);
       await blocker.query('COMMIT');
       const [row] = (await waiting).rows;
       expect(row[BEFORE_IMAGE]).toEqual({ id: 9001, name: 'U', salary: left, department_id: null });

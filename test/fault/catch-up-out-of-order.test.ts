@@ -46,13 +46,23 @@ describe.each<{ mode: string; env: Record<string, string> }>([
     // leaves it): both servers' writes leave it out until its repairer brings it back.
     const follower = a.layer.cluster.followers.find((f) => f.name === 'follower-1')!;
     await leaveWriteSet(a.layer.cluster, follower, 'behind', 'missed a write (test)');
-    // (A server that still sends it writes is refused there once, then leaves it out.)
-    await waitFor(async () => (await salary(a, 3, 301)).errors === undefined, 'a write through A without follower-1');
-    await waitFor(async () => (await salary(b, 3, 302)).errors === undefined, 'a write through B without follower-1');
+    // A server that still sends it writes is refused there once (REPLICATION_FAILED), then leaves it out.
+    for (const [server, name, value] of [
+      [a, 'A', 301],
+      [b, 'B', 302],
+    ] as const) {
+      const refusals: unknown[] = [];
+      await waitFor(async () => {
+        const written = await salary(server, 3, value);
+        if (written.errors) refusals.push(written.errors[0].extensions?.code);
+        return !written.errors;
+      }, `a write through ${name} without follower-1`);
+      expect([name, refusals.length <= 1, refusals.every((code) => code === 'REPLICATION_FAILED')]).toEqual([name, true, true]);
+    }
 
     const onFollower2 = await lockedRow(nodes, 'follower-2', 1);
     const low = salary(b, 1, 111);
-    await lockWaitOn(nodes, 'follower-2', "B's write of row 1 waiting on follower-2");
+    await lockWaitOn(nodes, 'follower-2', "B's write of row 1 waiting on follower-2", onFollower2);
     expect((await salary(a, 2, 222)).errors).toBeUndefined();
 
     // A's catch-up of follower-1 replays row 2's write, and waits there on follower-1.
@@ -61,7 +71,7 @@ describe.each<{ mode: string; env: Record<string, string> }>([
       () => undefined,
       (error: Error) => error,
     );
-    await lockWaitOn(nodes, 'follower-1', 'the replay of the write of row 2 waiting on follower-1');
+    await lockWaitOn(nodes, 'follower-1', 'the replay of the write of row 2 waiting on follower-1', onFollower1);
     // The low position is decided now, and row 1 written again at a higher one.
     await onFollower2.query('ROLLBACK');
     await onFollower2.end();

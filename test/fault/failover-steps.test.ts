@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { LocalNodes } from '../../harness/nodes';
 import { ServerProcess } from '../../harness/server-process';
 import { ADMIN_HEADERS, errorCode, gql, QUIET_QUORUM_ONE, startServer, TEST_ADMIN_TOKEN } from '../support/server';
+import { record, type Outcomes } from '../support/outcomes';
 import { waitFor } from '../support/wait';
 
 let nodes: LocalNodes;
@@ -105,9 +106,12 @@ test('a stale server (SIGSTOP across a promotion, then SIGCONT) never writes thr
     const [{ last }] = await nodes.query<{ last: string }>('leader', 'SELECT max(position)::text AS last FROM syncrep_log');
     const decidedLater = `SELECT count(*)::int AS n FROM syncrep_log WHERE position > ${last} AND position < 2 ^ 40`;
     process.kill(stale.pid, 'SIGCONT');
-    const acknowledged: number[] = [];
-    const failed: number[] = [];
-    for (let id = 100; id < 120; id++) ((await gql(stale.url, create(id))).errors ? failed : acknowledged).push(id);
+    const outcomes: Outcomes<number> = { acknowledged: [], failed: [], unknown: [] };
+    for (let id = 100; id < 120; id++) await record(outcomes, id, stale.url, create(id));
+    const { acknowledged, failed } = outcomes;
+    // Refused (the fence), or written once it follows the new epoch; never left unknown.
+    expect(outcomes.unknown).toEqual([]);
+    expect(acknowledged.length).toBeGreaterThan(0);
     // Nothing was decided on the deposed leader after the fence (its log did not grow)...
     expect(await nodes.query('leader', decidedLater)).toEqual([{ n: 0 }]);
     // ...and the stale server follows the new epoch.
@@ -143,6 +147,7 @@ test('a stale server whose write reaches a follower no promotion reached is refu
       {},
       ADMIN_HEADERS,
     );
+    expect(promoted.errors).toBeUndefined();
     expect(promoted.data!.promote.unreached).toEqual(['follower-2']);
     nodes.node('follower-2').signalAll('SIGCONT');
     process.kill(stale.pid, 'SIGCONT');
@@ -154,6 +159,9 @@ test('a stale server whose write reaches a follower no promotion reached is refu
     expect(answers.map((a) => [a?.code, a?.outcomeUnknown ?? false])).toEqual(answers.map(() => ['REPLICATION_FAILED', false]));
     expect(await nodes.query('leader', 'SELECT count(*)::int AS n FROM syncrep_log WHERE position > $1', [last])).toEqual([{ n: 0 }]);
     for (const node of ['leader', 'follower-1', 'follower-2']) expect((await ids(node)).filter((id) => id >= 100)).toEqual([]);
+    // The refused prepares on follower-2 are rolled back, not left holding locks.
+    await waitFor(async () => (await nodes.prepared('follower-2')).length === 0, 'no prepared transaction left on follower-2');
+    for (const node of ['leader', 'follower-1']) expect(await nodes.prepared(node)).toEqual([]);
   } finally {
     await promoter.stop();
     await stale.stop();

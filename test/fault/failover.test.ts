@@ -216,12 +216,21 @@ test('quorum 1 of 2: writes acknowledged while one follower was away are all on 
   try {
     nodes.node('follower-2').signalAll('SIGSTOP');
     const acknowledged: number[] = [];
+    const refused: { id: number; code: unknown; unknown: unknown }[] = [];
     for (let id = 1; id <= 20; id++) {
       const result = await gql(app.url, `mutation { createEmployee(input: { id: ${id}, name: "Q", salary: 1 }) { committedOn } }`);
-      if (!result.errors) acknowledged.push(id);
+      if (result.errors)
+        refused.push({ id, code: result.errors[0].extensions?.code, unknown: result.errors[0].extensions?.outcomeUnknown });
+      else {
+        acknowledged.push(id);
+        // Committed without follower-2 (quorum 1): it was away.
+        expect(result.data!.createEmployee.committedOn).toEqual(['leader', 'follower-1']);
+      }
     }
     nodes.node('follower-2').signalAll('SIGCONT');
+    // At most the first write, which finds follower-2 gone, is refused (REPLICATION_FAILED).
     expect(acknowledged.length).toBeGreaterThanOrEqual(19);
+    for (const r of refused) expect([r.id, r.code]).toEqual([r.id, 'REPLICATION_FAILED']);
     expect((await nodes.rows('follower-2')).length).toBeLessThan(acknowledged.length);
     nodes.node('leader').signalAll('SIGKILL');
     const promoted = await gql(app.url, PROMOTE, { node: 'follower-2' }, ADMIN_HEADERS);
@@ -229,6 +238,9 @@ test('quorum 1 of 2: writes acknowledged while one follower was away are all on 
     expect(promoted.data!.promote.adopted).toBeGreaterThan(0);
     const held = new Set((await nodes.rows('follower-2')).map((r) => r.id));
     for (const id of acknowledged) expect(held.has(id)).toBe(true);
+    // A refusal that said "nothing was written" holds; one of unknown outcome is on both or neither.
+    for (const r of refused)
+      expect([r.id, held.has(r.id)]).toEqual([r.id, r.unknown === true && (await nodes.rows('follower-1')).some((row) => row.id === r.id)]);
     expect(await nodes.rows('follower-1')).toEqual(await nodes.rows('follower-2'));
     // The new leader's log holds the adopted writes under their original gids, as follower-1's does.
     const logged = 'SELECT position::text, gid FROM syncrep_log ORDER BY position';

@@ -33,7 +33,7 @@ test('a rejoin that fails after fencing a deposed leader leaves it to be rebuilt
   expect(promoted.data?.promote).toEqual({ epoch: '1', leader: 'follower-1' });
   await nodes.node('leader').start();
   // What the deposed leader decided alone before it went: no other node has it.
-  await nodes.query('leader', 'UPDATE emp SET salary = 999 WHERE id = 1');
+  expect(await nodes.query('leader', 'UPDATE emp SET salary = 999 WHERE id = 1 RETURNING id')).toEqual([{ id: 1 }]);
 
   const deposed = app.layer.cluster.followers.find((f) => f.name === 'leader')!;
   const trimLock = new Client({ connectionString: nodes.node('follower-1').url });
@@ -41,11 +41,13 @@ test('a rejoin that fails after fencing a deposed leader leaves it to be rebuilt
   try {
     await trimLock.query('BEGIN');
     await trimLock.query('LOCK TABLE syncrep_trim IN ACCESS EXCLUSIVE MODE');
-    await expect(app.layer.catchUp.rejoin(deposed)).rejects.toThrow();
-    // The first rejoin got as far as the fence.
+    await expect(app.layer.catchUp.rejoin(deposed)).rejects.toThrow(/timeout/i);
+    // The first rejoin got as far as the fence, and left the node marked for a rebuild.
     expect(await nodes.query('leader', 'SELECT epoch::text AS epoch, leader FROM syncrep_epoch')).toEqual([
       { epoch: '1', leader: 'follower-1' },
     ]);
+    expect(await nodes.query('leader', 'SELECT kind FROM syncrep_divergence')).toEqual([{ kind: 'rebuilding' }]);
+    expect(deposed.state.kind).not.toBe('IN_SYNC');
   } finally {
     await trimLock.query('ROLLBACK');
     await trimLock.end();

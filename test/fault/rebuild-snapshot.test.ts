@@ -35,7 +35,7 @@ test('a write at a lower position that commits after the rebuild copied the lead
   const holder = await lockedRow(nodes, 'follower-2', 1);
   try {
     const held = gql(b.url, 'mutation { updateEmployee(id: 1, input: { salary: 111 }) { position } }');
-    await lockWaitOn(nodes, 'follower-2', "B's write waiting on follower-2");
+    await lockWaitOn(nodes, 'follower-2', "B's write waiting on follower-2", holder);
     // Higher positions commit meanwhile, through A.
     const later: string[] = [];
     for (let id = 2; id <= 5; id++) {
@@ -46,7 +46,7 @@ test('a write at a lower position that commits after the rebuild copied the lead
     // A rebuilds follower-1: its snapshot of the leader lacks B's write, still undecided; its
     // TRUNCATE then waits for B's write, prepared on follower-1.
     const rebuilt = gql(a.url, 'mutation { resyncNode(node: "follower-1") { state } }', {}, ADMIN_HEADERS);
-    await lockWaitOn(nodes, 'follower-1', "the rebuild waiting for B's prepared write on follower-1");
+    await lockWaitOn(nodes, 'follower-1', "the rebuild waiting for B's prepared write on follower-1", 'prepared');
     await holder.query('ROLLBACK');
     const written = await held;
     expect(written.errors).toBeUndefined();

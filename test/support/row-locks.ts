@@ -20,7 +20,15 @@ export async function lockedRow(nodes: LocalNodes, node: string, id: number): Pr
   return client;
 }
 
-/** Until some session on `node` waits for a lock (a write held up by lockedRow, say). */
-export function lockWaitOn(nodes: LocalNodes, node: string, what: string): Promise<void> {
-  return waitFor(async () => (await nodes.query(node, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).length > 0, what);
+/**
+ * Until some session on `node` waits for a lock `blocker` holds: a session of the test (lockedRow,
+ * say), or `'prepared'` for a prepared transaction (PostgreSQL names no process for it).
+ */
+export function lockWaitOn(nodes: LocalNodes, node: string, what: string, blocker: Client | 'prepared'): Promise<void> {
+  const pid = blocker === 'prepared' ? 0 : blocker.processID;
+  if (pid === null) throw new Error(`${what}: the blocking session has no backend process id`);
+  return waitFor(
+    async () => (await nodes.query(node, 'SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))', [pid])).length > 0,
+    what,
+  );
 }

@@ -214,13 +214,17 @@ function merge<K>(all: Outcomes<K>[]): Outcomes<K> {
 
 type NodeRow = { name: string; role: string; state: string; clusterEpoch: string };
 
+/** For polling: a server that does not answer (paused, restarting) shows no nodes yet. */
 async function nodesOf(url: string): Promise<NodeRow[]> {
   const result = await gql(url, '{ nodes { name role state clusterEpoch } }').catch(() => undefined);
   return (result?.data?.nodes as NodeRow[] | undefined) ?? [];
 }
 
+/** What the server says now; an error answer fails the run with it (unlike the polling above). */
 async function view(url: string) {
-  const found = await nodesOf(url);
+  const result = await gql(url, '{ nodes { name role state clusterEpoch } }');
+  if (result.errors) throw new Error(`${url} answered nodes with ${JSON.stringify(result.errors)}`);
+  const found = result.data!.nodes as NodeRow[];
   return {
     leader: found.find((n) => n.role === 'LEADER')?.name ?? '',
     states: Object.fromEntries(found.map((n) => [n.name, n.state])),
