@@ -6,6 +6,8 @@ import { employeeWrites } from '../../src/employee/employee.mutations';
 import { LocalNodes } from '../../harness/nodes';
 import { startServer } from '../support/server';
 import { waitFor } from '../support/wait';
+import type { Client } from 'pg';
+import { sessionOn } from '../support/row-locks';
 import {
   ACCOUNTS,
   RICH,
@@ -35,6 +37,10 @@ let app: Syncrep;
 /** What every node must hold: the model, changed only by acknowledged writes. */
 const expected = new Map<number, Row>();
 let nextId = 10_000;
+/** Acknowledged creates a follower did not hold yet when the client was told (must stay empty). */
+const notYetOn: string[] = [];
+/** A session of the test's own on each follower, kept open. */
+const readers: { name: string; client: Client }[] = [];
 /** Every refusal code seen, so the test shows it reached each kind of failure. */
 const codesSeen = new Set<string>();
 
@@ -42,12 +48,14 @@ beforeAll(async () => {
   nodes = await LocalNodes.start(2);
   app = await startServer(nodes, { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
   await nodes.query('leader', TEST_FAIL_TRIGGER);
+  for (const name of ['follower-1', 'follower-2']) readers.push({ name, client: await sessionOn(nodes, name) });
   const seed = [...ACCOUNTS.map((id) => ({ id, name: `A${id}`, salary: START })), { id: RICH.id, name: 'Rich', salary: RICH.salary }];
   await write(employeeWrites.createMany(seed));
   for (const row of seed) expected.set(row.id, row);
 });
 
 afterAll(async () => {
+  for (const { client } of readers) await client.end();
   await app?.stop();
   await nodes?.stop();
 });
@@ -68,7 +76,16 @@ async function runAll(ops: WriteOp[]): Promise<Outcome[]> {
   return Promise.all(
     ops.map((op, i) =>
       write(writeFor(op, ids[i])).then(
-        (outcome): Outcome => ({ op, id: ids[i], acked: true, value: outcome.value }),
+        async (outcome): Promise<Outcome> => {
+          // Acknowledged means on every follower already (sync mode all), although the batcher
+          // starts the next commits before this one's COMMIT PREPARED has run.
+          // Asked at once on open sessions (a new connection would take longer than the step left).
+          if (op.kind === 'create') {
+            const found = await Promise.all(readers.map((r) => r.client.query('SELECT 1 FROM emp WHERE id = $1', [ids[i]])));
+            found.forEach((f, k) => f.rowCount === 0 && notYetOn.push(`${ids[i]} on ${readers[k].name}`));
+          }
+          return { op, id: ids[i], acked: true, value: outcome.value };
+        },
         (error: GraphQLError): Outcome => ({ op, id: ids[i], acked: false, error }),
       ),
     ),
@@ -188,6 +205,7 @@ test('acknowledged writes are on every node, refused ones on none, whatever fail
           }
         }
         await settled();
+        expect(notYetOn).toEqual([]);
         const want = [...expected.values()].sort((a, b) => a.id - b.id);
         for (const node of nodes.nodes) expect(await nodes.rows(node.options.name)).toEqual(want);
       },

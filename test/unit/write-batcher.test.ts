@@ -55,6 +55,41 @@ test('stop waits for every queued and running write, and refuses new ones', asyn
   expect(committer.batches).toEqual([[1], [2]]);
 });
 
+test('a commit whose leader has decided gives up its place: the next starts while it finishes, and stop waits for both', async () => {
+  const settle: (() => void)[] = [];
+  const releases: (() => void)[] = [];
+  const started: number[][] = [];
+  const committer = {
+    commit(batch: PendingWrite[], released: () => void): Promise<void> {
+      started.push(batch.map((w) => Number(w.mutation.lockKey?.[1])));
+      releases.push(released);
+      return new Promise<void>((resolve) =>
+        settle.push(() => {
+          for (const w of batch) w.resolve({ value: 0, position: '1', committedOn: ['leader'] });
+          resolve();
+        }),
+      );
+    },
+  };
+  const batcher = new WriteBatcher(committer, 8, 1);
+  const first = batcher.submit(mutation(1));
+  const second = batcher.submit(mutation(2));
+  await tick();
+  expect(started).toEqual([[1]]);
+  releases[0]();
+  expect(started).toEqual([[1], [2]]);
+  let stopped = false;
+  const stopping = batcher.stop().then(() => (stopped = true));
+  settle[1]();
+  await second;
+  await tick();
+  expect(stopped).toBe(false);
+  settle[0]();
+  await first;
+  await stopping;
+  expect(stopped).toBe(true);
+});
+
 test('lock keys sort by table, then key, numbers before strings, consistently', () => {
   const keys: LockKey[] = [
     ['emp', 'b'],

@@ -31,16 +31,18 @@ export class WritePath {
     this.steps = new CommitSteps(deps, new FollowerOps(deps.log));
   }
 
-  async commit(batch: PendingWrite[]): Promise<void> {
+  /** Commits `batch`; `released` is called once the leader has decided it (see WriteBatcher). */
+  async commit(batch: PendingWrite[], released: () => void = () => undefined): Promise<void> {
     await this.deps.gate.enter();
     try {
-      await this.commitInGate(batch);
+      await this.commitInGate(batch, released);
     } finally {
+      released();
       this.deps.gate.leave();
     }
   }
 
-  private async commitInGate(batch: PendingWrite[]): Promise<void> {
+  private async commitInGate(batch: PendingWrite[], released: () => void): Promise<void> {
     const { log, metrics } = this.deps;
     const { leader } = this.deps.cluster;
     metrics.batch(batch.length);
@@ -55,8 +57,9 @@ export class WritePath {
       metrics.outcome('failed');
       return rejectAll(batch, notEnoughFollowers(blocked.reasons, blocked.nodes));
     }
+    let lastStep: (() => Promise<void>) | undefined;
     try {
-      await withRollback(leader.pool, (client) => this.run(client, batch));
+      lastStep = await withRollback(leader.pool, (client) => this.run(client, batch));
     } catch (error) {
       // Writes already settled keep their outcome; this only reaches the ones still waiting.
       metrics.outcome('failed');
@@ -65,11 +68,18 @@ export class WritePath {
         return rejectAll(owned(batch), commitRefused(error));
       }
       transition(leader, { kind: 'unreachable', reason: describeFailure(error) }, log);
-      rejectAll(owned(batch), leaderUnavailable(error));
+      return rejectAll(owned(batch), leaderUnavailable(error));
     }
+    // Decided: the leader's connection is back in the pool and the next commit may start while
+    // the followers COMMIT PREPARED this one. Its row locks on the leader are gone; on a follower
+    // the next commit's apply of the same rows waits for this one's prepared transaction, which
+    // commits without waiting for anything, so the order of writes to a row is the leader's.
+    released();
+    await lastStep?.().catch((error: unknown) => log.error({ err: error }, "the followers' COMMIT PREPARED failed"));
   }
 
-  private async run(client: PoolClient, batch: PendingWrite[]): Promise<void> {
+  /** Steps 1-3 on `client`; for a batch the leader committed, returns step 4, to run once `client` is released. */
+  private async run(client: PoolClient, batch: PendingWrite[]): Promise<(() => Promise<void>) | undefined> {
     const { policy, gids, inFlight, log, metrics } = this.deps;
     const { leader, followers } = this.deps.cluster;
     const {
@@ -94,10 +104,11 @@ export class WritePath {
       await client.query('ROLLBACK');
       settleRefused();
       metrics.outcome('rolled_back');
-      return rejectAll(
+      rejectAll(
         applied.map((a) => a.write),
         leaderNotActive(this.deps.cluster.epoch, position),
       );
+      return;
     }
     const changes = mergeChanges(made);
     const commit: CommitPlan = {
@@ -134,18 +145,19 @@ export class WritePath {
         else void releaseWhenGone(leader, inFlight, gid, decision.session);
         throw decision.error;
       case 'committed':
-        try {
-          await this.steps.finish(commit, decision.prepared, decision.required);
-        } catch (error) {
-          rejectAll(
-            applied.map((a) => a.write),
-            outcomeUnknown(error),
-          );
-          throw error;
-        } finally {
-          inFlight.delete(gid);
-        }
-        return;
+        return async () => {
+          try {
+            await this.steps.finish(commit, decision.prepared, decision.required);
+          } catch (error) {
+            rejectAll(
+              applied.map((a) => a.write),
+              outcomeUnknown(error),
+            );
+            throw error;
+          } finally {
+            inFlight.delete(gid);
+          }
+        };
       default:
         throw new UnreachableCaseError(decision, 'commit decision');
     }
