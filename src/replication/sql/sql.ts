@@ -90,9 +90,9 @@ async function leased<T>(pool: Pool, work: (client: PoolClient, spoil: (why: Err
 }
 
 /**
- * True when pg-pool gave up waiting for a connection (`connectionTimeoutMillis`): every one was in
- * use, or a new one did not connect in time. pg-pool marks it by its message only; a test
- * (unit/pool-timeout.test.ts) holds this to the pg-pool installed.
+ * True when pg-pool gave up waiting for a connection to come free (`connectionTimeoutMillis`) while
+ * every one was in use; a new connection that does not connect in time fails otherwise. pg-pool
+ * marks it by its message only; a test (unit/pool-timeout.test.ts) holds this to the pg-pool installed.
  */
 export function isPoolTimeout(error: unknown): boolean {
   return error instanceof Error && !(error instanceof DatabaseError) && error.message === 'timeout exceeded when trying to connect';

@@ -20,10 +20,9 @@ const MAX_ATTEMPTS = 5;
  * Group commit. Up to `concurrency` distributed commits run at once, each until its leader has
  * decided it (its followers' COMMIT PREPARED, the last step, goes on beside the next commits: see
  * write-path.ts); mutations that arrive while they do wait and go, up to `batchMax` together, into
- * the next one. Under light load every
- * mutation gets its own commit at once; under heavy load the flushes and round trips of one
- * two-phase commit are shared by a whole batch. A mutation that fails does not fail its neighbours
- * (see leader-batch.ts).
+ * the next one. Under light load every mutation gets its own commit at once; under heavy load the
+ * flushes and round trips of one two-phase commit are shared by a whole batch. A mutation that
+ * fails does not fail its neighbours (see leader-batch.ts).
  */
 export class WriteBatcher {
   private readonly queue: PendingWrite[] = [];
