@@ -8,9 +8,9 @@ import type { MembershipGate } from '../write/membership-gate';
 import { REBUILT, resync } from './resync';
 import { rebuildReason } from './rebuild-reason';
 import { SchemaMismatch } from '../nodes/schema-check';
-import { fenceIfStale, leaderActive, refuseOtherSchema, stillFollower } from './rejoin-checks';
+import { fenceIfStale, leaderActive, leaveForRebuild, refuseOtherSchema, stillFollower } from './rejoin-checks';
 import type { NodeLocks } from '../nodes/node-lock';
-import { deleteExcluded, leaveWriteSet, recordOnLeader } from './write-set';
+import { deleteExcluded, recordOnLeader } from './write-set';
 import { describeFailure, row, rows } from '../sql/sql';
 import type { LogReplayer } from './log-replayer';
 import { forgetDeposed } from '../sql/epoch-statements';
@@ -139,15 +139,7 @@ export class CatchUp {
 
   /** Rebuilds the follower from a snapshot of the leader, for `reason`. */
   private async rebuild(follower: FollowerNode, reason: string): Promise<void> {
-    // Marked on the node first: from now until it has caught up it may lack acknowledged
-    // writes, so no promotion may pick it, even one run by another server after this one dies;
-    // then recorded on the leader, so that every server's writes may leave it out.
-    await leaveWriteSet(this.cluster, follower, 'rebuilding', reason);
-    // Under the gate: no commit in flight still counts it as a target when the rebuild starts.
-    await this.gate.exclusive(async () => {
-      stillFollower(this.cluster, follower);
-      transition(follower, { kind: 'rebuild-started', reason }, this.log);
-    });
+    await leaveForRebuild({ cluster: this.cluster, gate: this.gate, log: this.log }, follower, reason, 'rebuild-started');
     await resync(this.cluster, follower, this.log);
   }
 

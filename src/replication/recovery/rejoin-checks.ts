@@ -30,16 +30,32 @@ export interface RejoinCheckDeps {
  * each round; once its tables match, the mark has it rebuilt, then caught up.
  */
 export async function refuseOtherSchema(deps: RejoinCheckDeps, follower: FollowerNode): Promise<void> {
-  const { cluster, gate, log } = deps;
+  const { cluster } = deps;
   const difference = await schemaDifferenceOf(cluster.leader.dataSource, follower.dataSource);
   if (!difference) return;
   const reason = `its replicated tables are not defined as the leader's: ${difference}`;
+  await leaveForRebuild(deps, follower, reason, 'marked');
+  throw new SchemaMismatch(reason);
+}
+
+/**
+ * Marks `follower` for a rebuild on the node first (from now until it has caught up it may lack
+ * acknowledged writes, so no promotion may pick it, even one run by another server after this one
+ * dies), then records it on the leader, so that every server's writes may leave it out; then,
+ * under the gate (no commit in flight still counts it as a target), moves its state by `event`.
+ */
+export async function leaveForRebuild(
+  deps: RejoinCheckDeps,
+  follower: FollowerNode,
+  reason: string,
+  event: 'marked' | 'rebuild-started',
+): Promise<void> {
+  const { cluster, gate, log } = deps;
   await leaveWriteSet(cluster, follower, 'rebuilding', reason);
   await gate.exclusive(async () => {
     stillFollower(cluster, follower);
-    transition(follower, { kind: 'marked', reason }, log);
+    transition(follower, { kind: event, reason }, log);
   });
-  throw new SchemaMismatch(reason);
 }
 
 /**

@@ -90,20 +90,19 @@ export class WritePath {
     } = await metrics.timed('leader', () =>
       runOnLeader(client, batch, { dataSource: leader.dataSource, returnsOld: this.deps.cluster.returnsOld, log }),
     );
-    const settleRefused = () => {
+    // Nothing to commit: the refused mutations get their own errors.
+    const rollBack = async () => {
+      await client.query('ROLLBACK');
       for (const { write, error } of refused) write.reject(error);
+      metrics.outcome('rolled_back');
     };
     if (applied.length === 0) {
-      await client.query('ROLLBACK');
-      settleRefused();
-      metrics.outcome('rolled_back');
+      await rollBack();
       return;
     }
     // A position outside this epoch's range was taken before the promotion set the sequence.
     if (epochOf(position) !== this.deps.cluster.epoch) {
-      await client.query('ROLLBACK');
-      settleRefused();
-      metrics.outcome('rolled_back');
+      await rollBack();
       rejectAll(
         applied.map((a) => a.write),
         leaderNotActive(this.deps.cluster.epoch, position),
